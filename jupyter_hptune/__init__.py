@@ -1,0 +1,18 @@
+"""Tune the hyperparameters of a model from a notebook cell (%%tune) or from Python (tune)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .core import Choice, Int, Real, Space, Study, Trial, TrialState, tune
+from .params import hp
+
+__all__ = ["Choice", "Int", "Real", "Space", "Study", "Trial", "TrialState", "hp", "load_ipython_extension", "tune"]
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Called by `%load_ext jupyter_hptune`: registers %%tune and puts `hp` in the namespace."""
+    from .magic import load_ipython_extension as load
+
+    load(ipython)

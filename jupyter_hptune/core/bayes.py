@@ -1,0 +1,129 @@
+"""Bayesian optimisation: the one adapter between our space and trials and scikit-optimize's ask/tell Optimizer."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from skopt import Optimizer
+from skopt.space import Categorical as SkCategorical
+from skopt.space import Integer as SkInteger
+from skopt.space import Real as SkReal
+
+from .samplers import Plan, new_seed
+from .space import Choice, Int, Space, SpaceError, to_python
+from .trial import Trial, TrialState
+
+__all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
+
+ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
+
+
+class BayesSampler:
+    """A Gaussian-process model of the score that proposes the point with the best acquisition value.
+
+    Failed trials are shown to the model as the worst score seen so far, steering it away from them.
+    """
+
+    method = "bayes"
+
+    def __init__(self, acq_func: str = "EI", n_initial_points: int | None = None, seed: int | None = None) -> None:
+        if acq_func not in ACQUISITION_FUNCTIONS:
+            raise SpaceError(
+                f"acquisition function {acq_func!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
+            )
+        if n_initial_points is not None and (
+            isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or n_initial_points < 1
+        ):
+            raise SpaceError(f"initial points must be a positive integer, got {n_initial_points!r}")
+        self.acq_func = acq_func
+        self.n_initial_points = n_initial_points
+        self.seed = new_seed() if seed is None else int(seed)
+        self.optimizer: Optimizer | None = None
+        self._sign = 1.0
+        self._told: set[int] = set()
+        self._free: list[str] = []
+
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str = "minimize"
+    ) -> Plan:
+        """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
+        n = 20 if n_trials is None else n_trials
+        initial = self.n_initial_points or min(10, max(1, n // 3))
+        self._sign = -1.0 if direction == "maximize" else 1.0
+        self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+        self._told = set()
+        self.optimizer = None
+        if self._free:
+            self.optimizer = Optimizer(
+                [_dimension(space[name]) for name in self._free],
+                base_estimator="GP",
+                acq_func=self.acq_func,
+                n_initial_points=initial,
+                random_state=self.seed,
+            )
+        self._sync(space, trials)
+        learned = len(self._told)
+        note = f"Bayesian optimisation ({self.acq_func}, {initial} initial random points)"
+        if learned:
+            note += f", model fitted on {learned} earlier trials"
+        return Plan(n, note)
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The point the model proposes next."""
+        if self.optimizer is None:
+            return space.defaults()
+        self._sync(space, trials)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x = self.optimizer.ask()
+        params = space.defaults()
+        for name, value in zip(self._free, x):
+            dim = space[name]
+            value = to_python(value)
+            if isinstance(dim, Choice):
+                params[name] = dim.options[int(value)]
+            elif isinstance(dim, Int):
+                params[name] = dim.validate(int(round(value)))
+            else:
+                params[name] = min(dim.high, max(dim.low, float(value)))
+        return params
+
+    def _sync(self, space: Space, trials: Sequence[Trial]) -> None:
+        """Tell the model every finished trial it has not seen yet."""
+        if self.optimizer is None:
+            return
+        values = [t.value for t in trials if t.state is TrialState.COMPLETE]
+        worst = max((self._sign * v for v in values), default=None)
+        xs, ys = [], []
+        for trial in trials:
+            if trial.number in self._told:
+                continue
+            if trial.state is TrialState.COMPLETE:
+                y = self._sign * trial.value
+            elif trial.state is TrialState.FAILED and worst is not None:
+                y = worst
+            else:
+                continue
+            xs.append([_encode(space[name], trial.params[name]) for name in self._free])
+            ys.append(float(y))
+            self._told.add(trial.number)
+        if xs:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.optimizer.tell(xs, ys)
+
+
+def _dimension(dim: Any) -> Any:
+    if isinstance(dim, Choice):
+        return SkCategorical(list(range(len(dim.options))))
+    prior = "log-uniform" if dim.log else "uniform"
+    kind = SkInteger if isinstance(dim, Int) else SkReal
+    return kind(dim.low, dim.high, prior=prior)
+
+
+def _encode(dim: Any, value: Any) -> Any:
+    if isinstance(dim, Choice):
+        return dim.index(value)
+    return value

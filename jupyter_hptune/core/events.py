@@ -1,0 +1,67 @@
+"""The events a study sends to its observers: immutable snapshots of where the search stands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .trial import Trial
+
+__all__ = ["Event", "SearchFinished", "SearchStarted", "StudySnapshot", "TrialFinished", "TrialStarted"]
+
+
+@dataclass(frozen=True)
+class StudySnapshot:
+    """The state of a study at one moment."""
+
+    name: str
+    direction: str
+    method: str
+    seed: int
+    n_planned: int
+    first_number: int
+    trials: tuple[Trial, ...]
+    best_trial: Trial | None
+    started: float
+    elapsed: float
+    stop_reason: str | None = None
+    storage: str | None = None
+
+    @property
+    def search_trials(self) -> tuple[Trial, ...]:
+        """The trials of the latest search (a resumed study also holds earlier ones)."""
+        return self.trials[self.first_number :]
+
+
+@dataclass(frozen=True)
+class SearchStarted:
+    """A search began; `note` says what it will do (e.g. the grid's size)."""
+
+    study: StudySnapshot
+    note: str | None
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    """A trial began."""
+
+    study: StudySnapshot
+    trial: Trial
+
+
+@dataclass(frozen=True)
+class TrialFinished:
+    """A trial ended (complete, failed or interrupted) and is already saved."""
+
+    study: StudySnapshot
+    trial: Trial
+    is_best: bool
+
+
+@dataclass(frozen=True)
+class SearchFinished:
+    """A search ended; `study.stop_reason` says why."""
+
+    study: StudySnapshot
+
+
+Event = SearchStarted | TrialStarted | TrialFinished | SearchFinished

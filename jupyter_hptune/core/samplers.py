@@ -1,0 +1,205 @@
+"""Search methods: each proposes the next point from the space and the trials so far."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .space import Choice, Int, Space, SpaceError
+from .trial import Trial
+
+__all__ = ["METHODS", "GridSampler", "ManualSampler", "Plan", "RandomSampler", "Sampler", "make_sampler"]
+
+GRID_LIMIT = 2**20
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many trials a search will run, and a note for the user about it."""
+
+    n_trials: int
+    note: str | None = None
+
+
+class Sampler(Protocol):
+    """A search method: plans a run, then proposes one point per trial."""
+
+    method: str
+    seed: int
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+        """Decide how many trials to run; n_trials None means the method's default."""
+        ...
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The params of trial `number`, given every earlier trial."""
+        ...
+
+
+def new_seed() -> int:
+    """A fresh seed, recorded so that an unseeded search can be repeated."""
+    return secrets.randbits(31)
+
+
+def trial_rng(seed: int, number: int) -> np.random.Generator:
+    """The random generator of one trial: depends only on the seed and the trial number."""
+    return np.random.default_rng([seed, number])
+
+
+def sample_point(space: Space, rng: np.random.Generator) -> dict[str, Any]:
+    """One point drawn at random: log-aware, integers uniform over their range."""
+    params: dict[str, Any] = {}
+    for name, dim in space.items():
+        if isinstance(dim, Choice):
+            params[name] = dim.options[int(rng.integers(len(dim.options)))]
+        elif isinstance(dim, Int):
+            if dim.log:
+                x = math.exp(rng.uniform(math.log(dim.low - 0.5 + 1e-9), math.log(dim.high + 0.5)))
+                params[name] = min(dim.high, max(dim.low, round(x)))
+            else:
+                params[name] = int(rng.integers(dim.low, dim.high + 1))
+        elif dim.log:
+            params[name] = min(dim.high, max(dim.low, math.exp(rng.uniform(math.log(dim.low), math.log(dim.high)))))
+        else:
+            params[name] = float(rng.uniform(dim.low, dim.high))
+    return params
+
+
+def _default_trials(n_trials: int | None) -> int:
+    return 20 if n_trials is None else n_trials
+
+
+class RandomSampler:
+    """Independent uniform draws (log-uniform for log ranges), reproducible per seed and trial number."""
+
+    method = "random"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = new_seed() if seed is None else int(seed)
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+        """Run n_trials (20 by default)."""
+        return Plan(_default_trials(n_trials))
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """A random point."""
+        return sample_point(space, trial_rng(self.seed, number))
+
+
+class ManualSampler:
+    """Only the points the user queued; with none, one trial at the declared defaults."""
+
+    method = "manual"
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = new_seed() if seed is None else int(seed)
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+        """One trial per queued point, or one at the defaults."""
+        if n_trials is None:
+            return Plan(max(queued, 1))
+        return Plan(n_trials)
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The declared defaults."""
+        return space.defaults()
+
+
+class GridSampler:
+    """Every combination of options, integers and `points` values per real range, in a seeded order."""
+
+    method = "grid"
+
+    def __init__(self, points: int = 5, seed: int | None = None) -> None:
+        if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+            raise SpaceError(f"grid points per real range must be a positive integer, got {points!r}")
+        self.points = points
+        self.seed = new_seed() if seed is None else int(seed)
+        self._order: list[dict[str, Any]] = []
+
+    def axes(self, space: Space) -> dict[str, list[Any]]:
+        """The values of each parameter on the grid."""
+        return {name: dim.grid(self.points) for name, dim in space.items()}
+
+    def size(self, space: Space) -> int:
+        """The number of points in the grid."""
+        return math.prod(len(values) for values in self.axes(space).values())
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+        """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
+        axes = self.axes(space)
+        sizes = [len(v) for v in axes.values()]
+        total = math.prod(sizes)
+        shape = " × ".join(f"{len(v)} {name}" for name, v in axes.items())
+        if total > GRID_LIMIT:
+            raise SpaceError(
+                f"the grid has {total:,} points ({shape}), more than {GRID_LIMIT:,}: "
+                "narrow the integer ranges, lower the points per real range, or use random or bayes"
+            )
+        done = {_key(space, t.params) for t in trials}
+        indices = range(total)
+        if n_trials is not None and n_trials + len(done) < total:
+            indices = np.random.default_rng(self.seed).permutation(total)
+        names = list(axes)
+        self._order = []
+        for index in indices:
+            coords = np.unravel_index(int(index), sizes)
+            point = {name: axes[name][int(i)] for name, i in zip(names, coords)}
+            if _key(space, point) not in done:
+                self._order.append(point)
+        left = len(self._order)
+        wanted = left if n_trials is None else n_trials
+        note = f"Grid of {total:,} points ({shape})"
+        if done:
+            note += f", {total - left:,} already tried"
+        if wanted < left:
+            note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
+        elif wanted > left:
+            note += f"; running the {left:,} left, not {wanted:,}"
+            wanted = left
+        return Plan(wanted + queued if n_trials is None else wanted, note)
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The next grid point not yet tried."""
+        done = {_key(space, t.params) for t in trials}
+        for point in self._order:
+            if _key(space, point) not in done:
+                return dict(point)
+        raise SpaceError("every point of the grid has been tried")
+
+
+def _key(space: Space, params: Any) -> tuple:
+    return tuple(repr(v) for v in space.encode(params).values())
+
+
+def _bayes(**options: Any) -> Sampler:
+    from .bayes import BayesSampler
+
+    return BayesSampler(**options)
+
+
+METHODS = {
+    "manual": ManualSampler,
+    "grid": GridSampler,
+    "random": RandomSampler,
+    "bayes": _bayes,
+}
+
+_OPTIONS = {"manual": set(), "grid": {"points"}, "random": set(), "bayes": {"acq_func", "n_initial_points"}}
+
+
+def make_sampler(method: str, seed: int | None = None, **options: Any) -> Sampler:
+    """The sampler for a method name, with that method's options (None values mean the method's default)."""
+    if method not in METHODS:
+        raise SpaceError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    options = {k: v for k, v in options.items() if v is not None}
+    unknown = sorted(set(options) - _OPTIONS[method])
+    if unknown:
+        allowed = ", ".join(sorted(_OPTIONS[method])) or "none"
+        raise SpaceError(f"option {unknown[0]!r} does not apply to method {method!r} (its options: {allowed})")
+    return METHODS[method](seed=seed, **options)

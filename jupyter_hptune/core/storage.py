@@ -1,0 +1,170 @@
+"""A study file: SQLite through the standard library, JSON values only, so opening it never runs code."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .space import Space
+from .trial import Trial, TrialState
+
+__all__ = ["SQLiteStorage", "StoredStudy", "default_storage_path"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS studies (
+    name TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    space TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    study TEXT NOT NULL REFERENCES studies(name),
+    number INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    params TEXT NOT NULL,
+    value REAL,
+    error TEXT,
+    traceback TEXT,
+    started REAL,
+    finished REAL,
+    source TEXT NOT NULL,
+    PRIMARY KEY (study, number)
+);
+"""
+
+
+def default_storage_path(name: str) -> Path:
+    """Where a study named `name` is kept by default: .hptune/NAME.sqlite in the working directory."""
+    return Path(".hptune") / f"{name}.sqlite"
+
+
+@dataclass(frozen=True)
+class StoredStudy:
+    """What a study file holds about one study."""
+
+    name: str
+    direction: str
+    space: Space
+    trials: list[Trial]
+
+
+class SQLiteStorage:
+    """One SQLite file holding studies and their trials; each trial is committed as soon as it changes."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                conn.executescript(_SCHEMA)
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.DatabaseError as error:
+                conn.close()
+                raise ValueError(f"{self.path} is not a study file: {error}") from None
+            if row is None:
+                conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                conn.close()
+                raise ValueError(f"{self.path} has study-file version {row[0]}; this version reads {SCHEMA_VERSION}")
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def exists(self, name: str) -> bool:
+        """Whether the file holds a study of that name."""
+        if not self.path.exists():
+            return False
+        with self._lock:
+            row = self._connect().execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    def load(self, name: str) -> StoredStudy:
+        """Read a study; a trial left running by a process that died is read as interrupted."""
+        with self._lock:
+            conn = self._connect()
+            row = conn.execute("SELECT direction, space FROM studies WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise KeyError(f"no study named {name!r} in {self.path}")
+            space = Space.from_json(json.loads(row[1]))
+            rows = conn.execute(
+                "SELECT number, state, params, value, error, traceback, started, finished, source "
+                "FROM trials WHERE study = ? ORDER BY number",
+                (name,),
+            ).fetchall()
+        trials = []
+        for number, state, params, value, error, tb, started, finished, source in rows:
+            if state == TrialState.RUNNING.value:
+                state = TrialState.INTERRUPTED.value
+                error = error or "the process ended while this trial ran"
+            trials.append(
+                Trial(
+                    number=number,
+                    params=space.decode(json.loads(params)),
+                    state=TrialState(state),
+                    value=value,
+                    error=error,
+                    traceback=tb,
+                    started=started,
+                    finished=finished,
+                    source=source,
+                )
+            )
+        return StoredStudy(name=name, direction=row[0], space=space, trials=trials)
+
+    def create(self, name: str, direction: str, space: Space, created: float) -> None:
+        """Start a study of that name, replacing one already there (kept in a .previous copy of the file)."""
+        if self.exists(name):
+            self.close()
+            shutil.copyfile(self.path, self.path.with_suffix(".previous" + self.path.suffix))
+        with self._lock:
+            conn = self._connect()
+            with conn:
+                conn.execute("BEGIN")
+                conn.execute("DELETE FROM trials WHERE study = ?", (name,))
+                conn.execute("DELETE FROM studies WHERE name = ?", (name,))
+                conn.execute(
+                    "INSERT INTO studies VALUES (?, ?, ?, ?)",
+                    (name, direction, json.dumps(space.to_json()), created),
+                )
+
+    def update_space(self, name: str, space: Space) -> None:
+        """Record a space whose defaults changed (the search space itself must not)."""
+        with self._lock:
+            self._connect().execute("UPDATE studies SET space = ? WHERE name = ?", (json.dumps(space.to_json()), name))
+
+    def save_trial(self, name: str, space: Space, trial: Trial) -> None:
+        """Write one trial at once, replacing its earlier state."""
+        row: tuple[Any, ...] = (
+            name,
+            trial.number,
+            trial.state.value,
+            json.dumps(space.encode(trial.params)),
+            trial.value,
+            trial.error,
+            trial.traceback,
+            trial.started,
+            trial.finished,
+            trial.source,
+        )
+        with self._lock:
+            self._connect().execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)

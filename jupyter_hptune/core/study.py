@@ -1,0 +1,360 @@
+"""A study: the trials of one search space and direction, the loop that runs them, and its events."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Mapping
+from numbers import Real as _RealNumber
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
+from .samplers import Sampler, make_sampler
+from .space import Dimension, Space, to_python
+from .storage import SQLiteStorage
+from .trial import Trial, TrialState
+
+__all__ = ["DIRECTIONS", "ScoreError", "Study", "StudyError", "tune"]
+
+DIRECTIONS = ("minimize", "maximize")
+MAX_INITIAL_FAILURES = 5
+
+Objective = Callable[[dict[str, Any]], Any]
+Observer = Callable[[Event], None]
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class StudyError(ValueError):
+    """A study that cannot be created or resumed as asked."""
+
+
+class ScoreError(TypeError):
+    """An objective returned something that is not a number."""
+
+
+class Study:
+    """The trials of one search, kept in memory and, given a storage path, in a study file."""
+
+    def __init__(
+        self,
+        space: Mapping[str, Dimension] | Space,
+        *,
+        name: str = "study",
+        direction: str = "minimize",
+        storage: str | os.PathLike[str] | SQLiteStorage | None = None,
+        resume: bool = False,
+    ) -> None:
+        if direction not in DIRECTIONS:
+            raise StudyError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+        if not isinstance(name, str) or not name:
+            raise StudyError(f"the study name must be a non-empty string, got {name!r}")
+        self.name = name
+        self.direction = direction
+        self.space = Space(space)
+        self.storage = SQLiteStorage(storage) if isinstance(storage, str | os.PathLike) else storage
+        self.resumed = False
+        self._trials: list[Trial] = []
+        self._queue: list[tuple[dict[str, Any], str]] = []
+        self._observers: list[Observer] = []
+        self._stop = threading.Event()
+        self._method = "none"
+        self._seed = 0
+        self._n_planned = 0
+        self._first_number = 0
+        self._started = time.time()
+        self._search_started = self._started
+        self._stop_reason: str | None = None
+        if self.storage is not None:
+            if resume and self.storage.exists(name):
+                self._resume()
+            else:
+                self.storage.create(name, direction, self.space, self._started)
+
+    def _resume(self) -> None:
+        assert self.storage is not None
+        stored = self.storage.load(self.name)
+        where = f"study {self.name!r} in {self.storage.path}"
+        if stored.direction != self.direction:
+            raise StudyError(
+                f"{where} was a {stored.direction} search, not {self.direction}: "
+                "resume it with the same direction, or start a new study"
+            )
+        changes = self.space.differences(stored.space)
+        if changes:
+            raise StudyError(
+                f"the search space of {where} changed since it was saved: "
+                + "; ".join(changes)
+                + ". Restore the declarations to resume it, or start a new study (drop --resume, or pick another name)"
+            )
+        if stored.space.to_json() != self.space.to_json():
+            self.storage.update_space(self.name, self.space)
+        self._trials = list(stored.trials)
+        self._first_number = len(self._trials)
+        self.resumed = True
+
+    # -- reading -------------------------------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[Trial]:
+        """Every trial so far, in order."""
+        return list(self._trials)
+
+    @property
+    def best_trial(self) -> Trial:
+        """The completed trial with the best value (the earliest among equals)."""
+        best = self._best()
+        if best is None:
+            raise ValueError(f"study {self.name!r} has no completed trial yet")
+        return best
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """The params of the best trial."""
+        return dict(self.best_trial.params)
+
+    @property
+    def best_value(self) -> float:
+        """The value of the best trial."""
+        value = self.best_trial.value
+        assert value is not None
+        return value
+
+    def _best(self) -> Trial | None:
+        done = [t for t in self._trials if t.state is TrialState.COMPLETE]
+        if not done:
+            return None
+        pick = min if self.direction == "minimize" else max
+        return pick(done, key=lambda t: t.value)
+
+    def is_better(self, a: float, b: float) -> bool:
+        """Whether score a beats score b in this study's direction."""
+        return a < b if self.direction == "minimize" else a > b
+
+    def snapshot(self) -> StudySnapshot:
+        """An immutable view of the study now."""
+        return StudySnapshot(
+            name=self.name,
+            direction=self.direction,
+            method=self._method,
+            seed=self._seed,
+            n_planned=self._n_planned,
+            first_number=self._first_number,
+            trials=tuple(self._trials),
+            best_trial=self._best(),
+            started=self._search_started,
+            elapsed=time.time() - self._search_started,
+            stop_reason=self._stop_reason,
+            storage=None if self.storage is None else str(self.storage.path),
+        )
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict of plain Python values per trial."""
+        return [t.to_record() for t in self._trials]
+
+    def to_dataframe(self) -> Any:
+        """The trials as a pandas DataFrame, one row per trial."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas (pip install pandas); to_records() needs nothing") from None
+        return pd.DataFrame.from_records(self.to_records())
+
+    def __repr__(self) -> str:
+        done = sum(t.state is TrialState.COMPLETE for t in self._trials)
+        return f"<Study {self.name!r} {self.direction}: {len(self._trials)} trials, {done} complete>"
+
+    # -- steering ------------------------------------------------------------------------------------------------
+    def subscribe(self, observer: Observer) -> Callable[[], None]:
+        """Call observer with every event of this study; returns a function that unsubscribes it."""
+        self._observers.append(observer)
+        return lambda: self._observers.remove(observer) if observer in self._observers else None
+
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Queue a point to evaluate before the method's own; declared defaults fill what it leaves out."""
+        self._queue.append((self.space.validate(params, fill_defaults=True), "manual"))
+
+    def stop(self) -> None:
+        """Ask the running search to end after the trial now running."""
+        self._stop.set()
+
+    # -- running -------------------------------------------------------------------------------------------------
+    def optimize(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        *,
+        timeout: float | None = None,
+        sampler: Sampler | None = None,
+        max_initial_failures: int = MAX_INITIAL_FAILURES,
+    ) -> Study:
+        """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
+        _check_count(n_trials, "n_trials")
+        if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
+            raise StudyError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        sampler = sampler or make_sampler("bayes")
+        self._stop.clear()
+        self._stop_reason = None
+        self._method = sampler.method
+        self._seed = sampler.seed
+        self._search_started = time.time()
+        self._n_planned = 0
+        self._first_number = len(self._trials)
+        failures = completes = 0
+        trial: Trial | None = None
+        score_error: ScoreError | None = None
+        try:
+            plan = sampler.plan(self.space, self.trials, n_trials, len(self._queue), **self._plan_options(sampler))
+            self._n_planned = plan.n_trials
+            self._emit(SearchStarted(self.snapshot(), plan.note))
+            for _ in range(plan.n_trials):
+                if self._stop.is_set():
+                    self._stop_reason = "stopped"
+                    break
+                if timeout is not None and time.time() - self._search_started >= timeout:
+                    self._stop_reason = "timeout"
+                    break
+                number = len(self._trials)
+                if self._queue:
+                    params, source = self._queue.pop(0)
+                else:
+                    params, source = self.space.validate(sampler.ask(self.space, self.trials, number)), "search"
+                trial = Trial(number=number, params=params, started=time.time(), source=source)
+                self._record(trial)
+                self._emit(TrialStarted(self.snapshot(), trial))
+                trial, score_error = self._evaluate(objective, trial)
+                self._finish(trial)
+                if score_error is not None:
+                    self._stop_reason = "error"
+                    break
+                completes += trial.state is TrialState.COMPLETE
+                failures += trial.state is not TrialState.COMPLETE
+                trial = None
+                if completes == 0 and failures >= max_initial_failures:
+                    self._stop_reason = "failures"
+                    break
+            else:
+                self._stop_reason = "completed"
+        except KeyboardInterrupt:
+            self._stop_reason = "interrupted"
+            if trial is not None and trial.state is TrialState.RUNNING:
+                self._finish(
+                    trial.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
+                )
+        finally:
+            if self._stop_reason is None:
+                self._stop_reason = "error"
+            self._queue.clear()
+            self._emit(SearchFinished(self.snapshot()))
+        if score_error is not None:
+            raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+        return self
+
+    def _plan_options(self, sampler: Sampler) -> dict[str, Any]:
+        return {"direction": self.direction} if sampler.method == "bayes" else {}
+
+    def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
+        try:
+            raw = objective(dict(trial.params))
+        except Exception as error:
+            failed = trial.finish(
+                TrialState.FAILED,
+                finished=time.time(),
+                error=f"{type(error).__name__}: {error}",
+                traceback=format_traceback(error),
+            )
+            return failed, None
+        finished = time.time()
+        try:
+            value = score_value(raw)
+        except ScoreError as error:
+            return trial.finish(TrialState.FAILED, finished=finished, error=str(error)), error
+        if not math.isfinite(value):
+            return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}"), None
+        return trial.finish(TrialState.COMPLETE, finished=finished, value=value), None
+
+    def _record(self, trial: Trial) -> None:
+        if trial.number < len(self._trials):
+            self._trials[trial.number] = trial
+        else:
+            self._trials.append(trial)
+        if self.storage is not None:
+            self.storage.save_trial(self.name, self.space, trial)
+
+    def _finish(self, trial: Trial) -> None:
+        best = self._best()
+        self._record(trial)
+        is_best = trial.state is TrialState.COMPLETE and (
+            best is None or self.is_better(trial.value, best.value)  # type: ignore[arg-type]
+        )
+        self._emit(TrialFinished(self.snapshot(), trial, is_best))
+
+    def _emit(self, event: Event) -> None:
+        for observer in list(self._observers):
+            try:
+                observer(event)
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:  # an observer must never break the search
+                warnings.warn(f"observer {observer!r} failed on {type(event).__name__}: {error!r}", stacklevel=2)
+
+
+def score_value(raw: Any) -> float:
+    """The objective's result as a float, or ScoreError naming what came back instead."""
+    value = to_python(raw)
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, _RealNumber):
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ScoreError(f"the score must be a number, got {type(value).__name__} {shown}")
+    return float(value)
+
+
+def format_traceback(error: BaseException) -> str:
+    """The error's traceback without this package's own frames."""
+    te = traceback.TracebackException.from_exception(error)
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not f.filename.startswith(_PACKAGE_DIR)])
+    return "".join(te.format())
+
+
+def _check_count(value: Any, what: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise StudyError(f"{what} must be a positive integer, got {value!r}")
+
+
+def tune(
+    objective: Objective,
+    space: Mapping[str, Dimension] | Space,
+    *,
+    method: str = "bayes",
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    direction: str = "minimize",
+    seed: int | None = None,
+    name: str = "study",
+    storage: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    points: list[Mapping[str, Any]] | None = None,
+    observers: list[Observer] | None = None,
+    **method_options: Any,
+) -> Study:
+    """Search the space for the params that minimize (or maximize) objective(params) and return the study."""
+    try:
+        sampler = make_sampler(method, seed=seed, **method_options)
+    except TypeError as error:
+        raise StudyError(str(error)) from None
+    study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
+    for point in points or []:
+        study.enqueue(point)
+    for observer in observers or []:
+        study.subscribe(observer)
+    return study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)

@@ -1,0 +1,76 @@
+"""A trial: one evaluation of the objective at one point of the space."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Trial", "TrialState"]
+
+
+class TrialState(enum.StrEnum):
+    """Where a trial stands."""
+
+    RUNNING = "running"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Trial:
+    """An immutable record of one trial; a finished trial is a new Trial, never a changed one."""
+
+    number: int
+    params: Mapping[str, Any]
+    state: TrialState = TrialState.RUNNING
+    value: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+    started: float | None = None
+    finished: float | None = None
+    source: str = field(default="search", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "state", TrialState(self.state))
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or None while running."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    def finish(self, state: TrialState, *, finished: float, **changes: Any) -> Trial:
+        """A copy of this trial in its final state."""
+        return replace(self, state=state, finished=finished, **changes)
+
+    def to_record(self) -> dict[str, Any]:
+        """A flat dict of plain Python values: number, params, value, state, times and error."""
+        record: dict[str, Any] = {"number": self.number}
+        for name, value in self.params.items():
+            record[name if name not in _RECORD_FIELDS else f"param_{name}"] = value
+        record.update(
+            value=self.value,
+            state=self.state.value,
+            duration=self.duration,
+            started=self.started,
+            finished=self.finished,
+            error=self.error,
+        )
+        return record
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        value = "" if self.value is None else f", value={self.value!r}"
+        return f"Trial(number={self.number}, state={self.state.value}{value}, params={{{params}}})"
+
+
+_RECORD_FIELDS = frozenset({"number", "value", "state", "duration", "started", "finished", "error"})

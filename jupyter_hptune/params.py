@@ -1,0 +1,94 @@
+"""`hp`: declaring hyperparameters in a notebook cell.
+
+Outside a search each call returns its default, so the cell runs as ordinary code; inside a `%%tune`
+search it returns the value the trial is testing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from .core.space import Choice, Dimension, Int, Real, SpaceError
+
+__all__ = ["DeclarationError", "HyperParameters", "declaring", "hp", "trial_params"]
+
+
+class DeclarationError(SpaceError):
+    """A hyperparameter declared in a way that cannot be searched."""
+
+
+class _Declaring:
+    """The context in which hp calls return their dimension, to build the search space."""
+
+
+_DECLARING = _Declaring()
+_current: contextvars.ContextVar[Mapping[str, Any] | _Declaring | None] = contextvars.ContextVar(
+    "jupyter_hptune_trial", default=None
+)
+
+
+@contextlib.contextmanager
+def trial_params(params: Mapping[str, Any]) -> Iterator[None]:
+    """Make hp calls return these params for the duration of the block."""
+    token = _current.set(params)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def declaring() -> Iterator[None]:
+    """Make hp calls return their dimension (Real, Int or Choice) for the duration of the block."""
+    token = _current.set(_DECLARING)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+class HyperParameters:
+    """The `hp` namespace: hp.real, hp.int and hp.choice."""
+
+    def real(
+        self, low: float, high: float, log: bool = False, default: float | None = None, *, name: str | None = None
+    ) -> Any:
+        """A real number in [low, high], searched on a log scale when log=True."""
+        return self._value(name, "real", lambda: Real(low, high, log=log, default=default))
+
+    def int(
+        self, low: int, high: int, log: bool = False, default: int | None = None, *, name: str | None = None
+    ) -> Any:
+        """An integer in [low, high], both included, searched on a log scale when log=True."""
+        return self._value(name, "int", lambda: Int(low, high, log=log, default=default))
+
+    def choice(self, options: Sequence[Any], default: Any = None, *, name: str | None = None) -> Any:
+        """One of the options (str, int, float, bool, None, or tuples of them)."""
+        return self._value(name, "choice", lambda: Choice(options, default=default))
+
+    @staticmethod
+    def _value(name: str | None, kind: str, build: Any) -> Any:
+        try:
+            dim: Dimension = build()
+        except SpaceError as error:
+            label = f"hyperparameter {name!r}" if name else f"hp.{kind}"
+            raise DeclarationError(f"{label}: {error}") from None
+        current = _current.get()
+        if current is None:
+            return dim.default_value
+        if isinstance(current, _Declaring):
+            return dim
+        if name is None or name not in current:
+            raise DeclarationError(
+                f"hp.{kind}(...) must be assigned to a name at the top of an assignment, e.g. `x = hp.{kind}(...)`"
+            )
+        return current[name]
+
+    def __repr__(self) -> str:
+        return "<jupyter_hptune.hp: hp.real(low, high, log=False), hp.int(low, high, log=False), hp.choice(options)>"
+
+
+hp = HyperParameters()

@@ -1,0 +1,100 @@
+"""Text reports of a search: one line per trial and a closing summary, written to a stream."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished
+from .core.trial import TrialState
+
+__all__ = ["ConsoleReporter", "format_params", "format_summary", "format_value"]
+
+_REASONS = {
+    "completed": None,
+    "timeout": "the time limit was reached",
+    "stopped": "stopped on request",
+    "interrupted": "interrupted; finished trials are kept",
+    "failures": "the first trials all failed",
+    "error": "the score was not a number",
+}
+
+
+def format_value(value: Any) -> str:
+    """A number in 4 significant digits; anything else as its repr."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
+
+
+def format_params(params: Mapping[str, Any]) -> str:
+    """Params as 'lr=0.001, units=64, activation='relu''."""
+    return ", ".join(f"{name}={format_value(value)}" for name, value in params.items())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def format_summary(study: StudySnapshot) -> str:
+    """What a search did: trials done and failed, best score and params, time taken, why it stopped."""
+    trials = study.search_trials
+    counts = {state: sum(t.state is state for t in trials) for state in TrialState}
+    parts = [f"{counts[TrialState.COMPLETE]} complete"]
+    parts += [f"{counts[s]} {s.value}" for s in (TrialState.FAILED, TrialState.INTERRUPTED) if counts[s]]
+    earlier = len(study.trials) - len(trials)
+    lines = [
+        f"Study {study.name!r}: {len(trials)} trials in {_duration(study.elapsed)} "
+        f"({study.method}, {study.direction}, seed {study.seed}): "
+        + ", ".join(parts)
+        + (f"; {len(study.trials)} trials in the study" if earlier else "")
+    ]
+    best = study.best_trial
+    if best is None:
+        lines.append("No trial completed, so there is no best score yet.")
+    else:
+        lines.append(f"Best score {format_value(best.value)} at trial {best.number}: {format_params(best.params)}")
+    reason = _REASONS.get(study.stop_reason or "", study.stop_reason)
+    if reason:
+        lines.append(f"Search ended early: {reason}.")
+    if study.storage:
+        lines.append(f"Saved in {study.storage}")
+    return "\n".join(lines)
+
+
+class ConsoleReporter:
+    """An observer that prints a line per finished trial and the summary at the end."""
+
+    def __init__(self, stream: TextIO | None = None, *, per_trial: bool = True) -> None:
+        self.stream = stream
+        self.per_trial = per_trial
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream or sys.stdout, flush=True)
+
+    def __call__(self, event: Event) -> None:
+        """Print what the event tells."""
+        if isinstance(event, SearchStarted) and event.note:
+            self._print(event.note)
+        elif isinstance(event, TrialFinished) and self.per_trial:
+            self._print(self.trial_line(event))
+        elif isinstance(event, SearchFinished):
+            self._print(format_summary(event.study))
+
+    @staticmethod
+    def trial_line(event: TrialFinished) -> str:
+        """One line about a finished trial."""
+        trial = event.trial
+        head = f"trial {trial.number:>3}"
+        if trial.state is TrialState.COMPLETE:
+            mark = "  (best so far)" if event.is_best else ""
+            took = _duration(trial.duration or 0.0)
+            return f"{head}  {format_value(trial.value):>10}  {format_params(trial.params)}  [{took}]{mark}"
+        return f"{head}  {trial.state.value}: {trial.error}  ({format_params(trial.params)})"
