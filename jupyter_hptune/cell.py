@@ -28,12 +28,19 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
     source = "\n" + shell.transform_cell(cell)  # line numbers then match the notebook cell, %%tune being line 1
     tree = shell.compile.ast_parse(source)
     hp_names = {"hp"} | {n for n, v in shell.user_ns.items() if isinstance(v, HyperParameters)}
+    hp_names |= {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in ("jupyter_hptune", "jupyter_hptune.params")
+        for alias in node.names
+        if alias.name == "hp"
+    }
     declarations = _find_declarations(tree, hp_names)
     if not declarations:
         raise DeclarationError(
             "the cell declares no hyperparameters: assign one to a name, e.g. `lr = hp.real(1e-4, 1e-1, log=True)`"
         )
-    space = Space({name: _evaluate(shell, name, call) for name, call in declarations.items()})
+    space = Space({name: _evaluate(shell, name, call, hp_names) for name, call in declarations.items()})
 
     if score is None:
         if not tree.body or not isinstance(tree.body[-1], ast.Expr):
@@ -54,6 +61,7 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
     def run(params: dict[str, Any]) -> Any:
         """Run the cell in a copy of the notebook's namespace with these params; return the score."""
         namespace = dict(shell.user_ns)
+        namespace.setdefault("hp", hp)
         with trial_params(params):
             exec(body_code, namespace)
             if score_code is not None:
@@ -115,10 +123,9 @@ def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Ca
     return found
 
 
-def _evaluate(shell: Any, name: str, call: ast.Call) -> Dimension:
+def _evaluate(shell: Any, name: str, call: ast.Call, hp_names: set[str]) -> Dimension:
     """The dimension a declaration describes, its arguments evaluated in a copy of the notebook namespace."""
-    namespace = dict(shell.user_ns)
-    namespace.setdefault("hp", hp)
+    namespace = dict(shell.user_ns) | dict.fromkeys(hp_names, hp)
     code = compile(ast.Expression(call), f"<declaration of {name}>", "eval")
     try:
         with declaring():

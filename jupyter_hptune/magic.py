@@ -12,7 +12,7 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 
 from .cell import compile_cell
 from .core.bayes import ACQUISITION_FUNCTIONS
-from .core.samplers import METHODS, make_sampler
+from .core.samplers import METHOD_OPTIONS, METHODS, make_sampler
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError
@@ -21,9 +21,6 @@ from .params import hp
 from .report import ConsoleReporter
 
 __all__ = ["TuneMagics", "load_ipython_extension", "parse_point"]
-
-# Which method each method option belongs to.
-_METHOD_OPTIONS = {"acq": "bayes", "initial_points": "bayes", "grid_points": "grid"}
 
 
 def parse_point(text: str) -> dict[str, Any]:
@@ -55,10 +52,8 @@ class TuneMagics(Magics):
         help="number of trials (default: 20; grid: the whole grid; manual: one per --point)",
     )
     @argument("--timeout", type=float, metavar="SECONDS", help="start no new trial after this many seconds")
-    @argument(
-        "--minimize", dest="direction", action="store_const", const="minimize", help="lower scores are better (default)"
-    )
-    @argument("--maximize", dest="direction", action="store_const", const="maximize", help="higher scores are better")
+    @argument("--minimize", action="store_true", help="lower scores are better (default)")
+    @argument("--maximize", action="store_true", help="higher scores are better")
     @argument("--seed", type=int, metavar="N", help="random seed; the same seed gives the same trials")
     @argument("--score", metavar="NAME", help="take the score from this variable instead of the cell's last expression")
     @argument_group("study")
@@ -116,11 +111,14 @@ class TuneMagics(Magics):
         error: ScoreError | None = None
         try:
             study.optimize(run, args.trials, timeout=args.timeout, sampler=sampler)
+        except SpaceError as refused:  # the method's plan refused the space before any trial
+            raise UsageError(str(refused)) from None
         except ScoreError as caught:
             error = caught
         finally:
             unsubscribe()
-            self._bind(args.name, study)
+            if study.trials:
+                self._bind(args.name, study)
         if error is not None:
             raise UsageError(f"{error}. The cell's last expression (or --score variable) must be the score")
         snapshot = study.snapshot()
@@ -141,9 +139,12 @@ class TuneMagics(Magics):
                 raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
         if args.timeout is not None and not args.timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-        for option, method in _METHOD_OPTIONS.items():
-            if getattr(args, option) is not None and args.method != method:
-                raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
+        for method, options in METHOD_OPTIONS.items():
+            for option in options:
+                if getattr(args, option) is not None and args.method != method:
+                    raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
+        if args.minimize and args.maximize:
+            raise UsageError("--minimize and --maximize contradict each other: give one")
         if not args.name.isidentifier():
             raise UsageError(f"--name must be a valid Python variable name, got {args.name!r}")
         if not cell.strip():
@@ -159,7 +160,7 @@ class TuneMagics(Magics):
             study = Study(
                 objective.space,
                 name=args.name,
-                direction=args.direction or "minimize",
+                direction="maximize" if args.maximize else "minimize",
                 storage=None if str(storage).lower() == "none" else storage,
                 resume=args.resume,
             )
@@ -171,8 +172,7 @@ class TuneMagics(Magics):
 
     @staticmethod
     def _sampler(args: Any) -> Any:
-        options = {"acq_func": args.acq, "n_initial_points": args.initial_points, "points": args.grid_points}
-        options = {k: v for k, v in options.items() if v is not None}
+        options = {option: getattr(args, option) for option in METHOD_OPTIONS[args.method]}
         return make_sampler(args.method, seed=args.seed, **options)
 
     def _bind(self, name: str, study: Study) -> None:

@@ -28,17 +28,17 @@ class BayesSampler:
 
     method = "bayes"
 
-    def __init__(self, acq_func: str = "EI", n_initial_points: int | None = None, seed: int | None = None) -> None:
-        if acq_func not in ACQUISITION_FUNCTIONS:
+    def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
+        if acq not in ACQUISITION_FUNCTIONS:
             raise SpaceError(
-                f"acquisition function {acq_func!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
+                f"acquisition function {acq!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
             )
-        if n_initial_points is not None and (
-            isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or n_initial_points < 1
+        if initial_points is not None and (
+            isinstance(initial_points, bool) or not isinstance(initial_points, int) or initial_points < 1
         ):
-            raise SpaceError(f"initial points must be a positive integer, got {n_initial_points!r}")
-        self.acq_func = acq_func
-        self.n_initial_points = n_initial_points
+            raise SpaceError(f"initial_points must be a positive integer, got {initial_points!r}")
+        self.acq = acq
+        self.initial_points = initial_points
         self.seed = new_seed() if seed is None else int(seed)
         self.optimizer: Optimizer | None = None
         self._sign = 1.0
@@ -50,7 +50,7 @@ class BayesSampler:
     ) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
-        initial = self.n_initial_points or min(10, max(1, n // 3))
+        initial = self.initial_points or min(10, max(1, n // 3))
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
@@ -59,13 +59,13 @@ class BayesSampler:
             self.optimizer = Optimizer(
                 [_dimension(space[name]) for name in self._free],
                 base_estimator="GP",
-                acq_func=self.acq_func,
+                acq_func=self.acq,
                 n_initial_points=initial,
                 random_state=self.seed,
             )
         self._sync(space, trials)
         learned = len(self._told)
-        note = f"Bayesian optimisation ({self.acq_func}, {initial} initial random points)"
+        note = f"Bayesian optimisation ({self.acq}, {initial} initial random points)"
         if learned:
             note += f", model fitted on {learned} earlier trials"
         return Plan(n, note)

@@ -13,7 +13,16 @@ import numpy as np
 from .space import Choice, Int, Space, SpaceError
 from .trial import Trial
 
-__all__ = ["METHODS", "GridSampler", "ManualSampler", "Plan", "RandomSampler", "Sampler", "make_sampler"]
+__all__ = [
+    "METHODS",
+    "METHOD_OPTIONS",
+    "GridSampler",
+    "ManualSampler",
+    "Plan",
+    "RandomSampler",
+    "Sampler",
+    "make_sampler",
+]
 
 GRID_LIMIT = 2**20
 
@@ -115,10 +124,10 @@ class GridSampler:
 
     method = "grid"
 
-    def __init__(self, points: int = 5, seed: int | None = None) -> None:
-        if isinstance(points, bool) or not isinstance(points, int) or points < 1:
-            raise SpaceError(f"grid points per real range must be a positive integer, got {points!r}")
-        self.points = points
+    def __init__(self, grid_points: int = 5, seed: int | None = None) -> None:
+        if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 1:
+            raise SpaceError(f"grid_points (points per real range) must be a positive integer, got {grid_points!r}")
+        self.points = grid_points
         self.seed = new_seed() if seed is None else int(seed)
         self._order: list[dict[str, Any]] = []
 
@@ -190,7 +199,7 @@ METHODS = {
     "bayes": _bayes,
 }
 
-_OPTIONS = {"manual": set(), "grid": {"points"}, "random": set(), "bayes": {"acq_func", "n_initial_points"}}
+METHOD_OPTIONS = {"manual": (), "grid": ("grid_points",), "random": (), "bayes": ("acq", "initial_points")}
 
 
 def make_sampler(method: str, seed: int | None = None, **options: Any) -> Sampler:
@@ -198,8 +207,8 @@ def make_sampler(method: str, seed: int | None = None, **options: Any) -> Sample
     if method not in METHODS:
         raise SpaceError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
     options = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(options) - _OPTIONS[method])
+    unknown = sorted(set(options) - set(METHOD_OPTIONS[method]))
     if unknown:
-        allowed = ", ".join(sorted(_OPTIONS[method])) or "none"
+        allowed = ", ".join(METHOD_OPTIONS[method]) or "none"
         raise SpaceError(f"option {unknown[0]!r} does not apply to method {method!r} (its options: {allowed})")
     return METHODS[method](seed=seed, **options)

@@ -72,11 +72,10 @@ class Study:
         self._started = time.time()
         self._search_started = self._started
         self._stop_reason: str | None = None
-        if self.storage is not None:
-            if resume and self.storage.exists(name):
-                self._resume()
-            else:
-                self.storage.create(name, direction, self.space, self._started)
+        self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
+        if self.storage is not None and resume and self.storage.exists(name):
+            self._resume()
+            self._unsaved = False
 
     def _resume(self) -> None:
         assert self.storage is not None
@@ -285,6 +284,9 @@ class Study:
         else:
             self._trials.append(trial)
         if self.storage is not None:
+            if self._unsaved:
+                self.storage.create(self.name, self.direction, self.space, self._started)
+                self._unsaved = False
             self.storage.save_trial(self.name, self.space, trial)
 
     def _finish(self, trial: Trial) -> None:

@@ -1,0 +1,177 @@
+"""One suite run over every search method, then what is particular to each."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from jupyter_hptune import Choice, Int, Real, Study, tune
+from jupyter_hptune.core.samplers import METHODS, GridSampler, make_sampler
+from jupyter_hptune.core.space import SpaceError
+from jupyter_hptune.core.trial import TrialState
+
+SPACE = {
+    "lr": Real(1e-4, 1e-1, log=True),
+    "dropout": Real(0.0, 0.5),
+    "units": Int(16, 256, log=True),
+    "layers": Int(1, 3),
+    "act": Choice(["relu", "tanh", "logistic"]),
+}
+
+
+def bowl(params):
+    """A smooth objective over SPACE with its minimum inside the ranges."""
+    act = {"relu": 0.0, "tanh": 0.3, "logistic": 0.6}[params["act"]]
+    return (
+        (math.log10(params["lr"]) + 2.5) ** 2
+        + (params["dropout"] - 0.2) ** 2
+        + (math.log2(params["units"]) - 6) ** 2 / 10
+        + (params["layers"] - 2) ** 2
+        + act
+    )
+
+
+def search(method, seed=0, n_trials=8, **options):
+    options.setdefault("grid_points", 2) if method == "grid" else None
+    return tune(bowl, SPACE, method=method, n_trials=n_trials, seed=seed, **options)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_params_are_python_values_inside_the_space(method):
+    study = search(method)
+    assert study.trials
+    for trial in study.trials:
+        assert trial.state is TrialState.COMPLETE
+        assert type(trial.params["lr"]) is float and 1e-4 <= trial.params["lr"] <= 1e-1
+        assert type(trial.params["dropout"]) is float and 0 <= trial.params["dropout"] <= 0.5
+        assert type(trial.params["units"]) is int and 16 <= trial.params["units"] <= 256
+        assert type(trial.params["layers"]) is int and 1 <= trial.params["layers"] <= 3
+        assert type(trial.params["act"]) is str and trial.params["act"] in ("relu", "tanh", "logistic")
+        assert type(trial.value) is float
+    assert all(type(v) in (int, float, str) for record in study.to_records() for v in record.values() if v is not None)
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_the_same_seed_gives_the_same_trials(method):
+    first = [dict(t.params) for t in search(method, seed=3).trials]
+    again = [dict(t.params) for t in search(method, seed=3).trials]
+    assert first == again
+
+
+@pytest.mark.parametrize("method", ["random", "bayes", "grid"])
+def test_another_seed_gives_other_trials(method):
+    assert [dict(t.params) for t in search(method, seed=1).trials] != [
+        dict(t.params) for t in search(method, seed=2).trials
+    ]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_queued_points_run_first_and_defaults_fill_the_rest(method):
+    study = Study(SPACE)
+    study.enqueue({"lr": 0.01, "act": "tanh"})
+    study.optimize(
+        bowl,
+        3 if method != "manual" else None,
+        sampler=make_sampler(method, seed=0, **({"grid_points": 2} if method == "grid" else {})),
+    )
+    first = study.trials[0]
+    assert first.params == {"lr": 0.01, "dropout": 0.25, "units": 64, "layers": 2, "act": "tanh"}
+    assert first.source == "manual"
+
+
+@pytest.mark.parametrize("method", ["random", "bayes", "grid"])
+def test_a_continued_search_proposes_new_points(method):
+    study = Study(SPACE)
+    sampler = make_sampler(method, seed=0, **({"grid_points": 2} if method == "grid" else {}))
+    study.optimize(bowl, 6, sampler=sampler)
+    study.optimize(bowl, 6, sampler=make_sampler(method, seed=0, **({"grid_points": 2} if method == "grid" else {})))
+    points = [tuple(t.params.values()) for t in study.trials]
+    assert len(study.trials) == 12
+    assert len(set(points[6:]) - set(points[:6])) >= 5, "the second run repeats the first"
+
+
+def test_random_search_is_log_aware():
+    study = tune(bowl, SPACE, method="random", n_trials=400, seed=0)
+    lrs = [t.params["lr"] for t in study.trials]
+    below = sum(lr < 1e-3 for lr in lrs) / len(lrs)
+    assert 0.27 < below < 0.40, "a log range over three decades puts a third of draws in the lowest"
+    layers = [t.params["layers"] for t in study.trials]
+    assert {layers.count(v) for v in (1, 2, 3)} and min(layers.count(v) for v in (1, 2, 3)) > 100
+
+
+def test_grid_covers_every_combination_once():
+    space = {"a": Real(0, 1), "b": Int(1, 3), "c": Choice(["x", "y"])}
+    study = tune(lambda p: p["a"], space, method="grid", grid_points=3, seed=0)
+    points = {(t.params["a"], t.params["b"], t.params["c"]) for t in study.trials}
+    assert len(study.trials) == len(points) == 3 * 3 * 2
+    assert {p[0] for p in points} == {0.0, 0.5, 1.0}
+
+
+def test_grid_subset_is_a_seeded_shuffle_and_says_so():
+    space = {"a": Real(0, 1), "b": Int(1, 10)}
+    notes = []
+    study = tune(
+        lambda p: p["a"],
+        space,
+        method="grid",
+        grid_points=5,
+        n_trials=7,
+        seed=4,
+        observers=[lambda e: notes.append(getattr(e, "note", None))],
+    )
+    assert len(study.trials) == 7
+    assert notes[0] == "Grid of 50 points (5 a × 10 b); running a shuffled subset of 7 (seed 4)"
+    assert len({tuple(t.params.values()) for t in study.trials}) == 7
+
+
+def test_grid_that_is_too_large_is_refused_before_any_trial():
+    space = {"a": Int(1, 100_000), "b": Int(1, 100_000)}
+    with pytest.raises(SpaceError, match=r"the grid has 10,000,000,000 points"):
+        tune(lambda p: 0.0, space, method="grid", n_trials=5)
+
+
+def test_bayes_beats_random_on_branin():
+    from problems import BRANIN
+
+    bayes = tune(BRANIN.objective, BRANIN.space, method="bayes", n_trials=25, seed=0).best_value
+    random = tune(BRANIN.objective, BRANIN.space, method="random", n_trials=25, seed=0).best_value
+    assert bayes < 0.5 < random
+
+
+def test_bayes_on_hartmann6_improves_on_its_initial_design():
+    from problems import HARTMANN6
+
+    study = tune(HARTMANN6.objective, HARTMANN6.space, method="bayes", n_trials=30, seed=0, initial_points=10)
+    initial = min(t.value for t in study.trials[:10])
+    assert study.best_value < initial - 0.3
+
+
+def test_bayes_steers_away_from_failing_regions():
+    def fails_above_half(params):
+        if params["x"] > 0.8:
+            raise ValueError("diverged")
+        return -params["x"]
+
+    study = tune(fails_above_half, {"x": Real(0, 1)}, method="bayes", n_trials=20, seed=0, initial_points=4)
+    assert study.best_value < -0.7
+    assert len({t.params["x"] for t in study.trials}) == 20, "a failed point is never proposed again"
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "message"),
+    [
+        ("annealing", {}, "unknown method 'annealing': choose one of manual, grid, random, bayes"),
+        ("random", {"acq": "EI"}, "option 'acq' does not apply to method 'random'"),
+        ("bayes", {"acq": "UCB"}, "acquisition function 'UCB' is unknown"),
+        ("bayes", {"initial_points": 0}, "initial_points must be a positive integer"),
+        ("grid", {"grid_points": 0}, r"grid_points \(points per real range\) must be a positive integer"),
+    ],
+)
+def test_bad_method_options(method, options, message):
+    with pytest.raises(SpaceError, match=message):
+        make_sampler(method, **options)
+
+
+def test_grid_default_points():
+    assert GridSampler().points == 5

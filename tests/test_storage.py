@@ -1,0 +1,141 @@
+"""The study file: every finished trial written at once, resumed searches, and nothing in it that runs code."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from jupyter_hptune import Choice, Int, Real, Study, TrialState, tune
+from jupyter_hptune.core.samplers import make_sampler
+from jupyter_hptune.core.storage import SQLiteStorage
+from jupyter_hptune.core.study import StudyError
+
+SPACE = {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "layers": Choice([(64,), (64, 32)])}
+
+
+def score(params):
+    return params["lr"] * 100 + params["units"] / 256 + len(params["layers"])
+
+
+def stored_states(path, name="study"):
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT state FROM trials WHERE study = ? ORDER BY number", (name,))]
+
+
+def test_each_finished_trial_is_on_disk_before_the_next_starts(tmp_path):
+    path = tmp_path / "s.sqlite"
+    seen_on_disk = []
+
+    def objective(params):
+        seen_on_disk.append(stored_states(path))
+        return score(params)
+
+    tune(objective, SPACE, method="random", n_trials=4, seed=0, storage=path)
+    assert seen_on_disk == [
+        ["running"],
+        ["complete", "running"],
+        ["complete", "complete", "running"],
+        ["complete", "complete", "complete", "running"],
+    ]
+    assert stored_states(path) == ["complete"] * 4
+
+
+def test_a_trial_left_running_by_a_dead_process_loads_as_interrupted(tmp_path):
+    path = tmp_path / "s.sqlite"
+    study = tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE trials SET state = 'running', finished = NULL, value = NULL WHERE number = 1")
+    loaded = SQLiteStorage(path).load("study")
+    assert [t.state for t in loaded.trials] == [TrialState.COMPLETE, TrialState.INTERRUPTED]
+    assert loaded.trials[0] == study.trials[0]
+    assert loaded.trials[0].params["layers"] in ((64,), (64, 32))
+
+
+def test_resume_continues_the_same_study_and_the_model_learns_from_earlier_trials(tmp_path):
+    path = tmp_path / "s.sqlite"
+    first = tune(score, SPACE, method="random", n_trials=6, seed=0, storage=path)
+    notes = []
+    resumed = tune(
+        score,
+        SPACE,
+        method="bayes",
+        n_trials=3,
+        seed=0,
+        storage=path,
+        resume=True,
+        observers=[lambda e: notes.append(getattr(e, "note", None))],
+    )
+    assert resumed.resumed
+    assert [t.number for t in resumed.trials] == list(range(9))
+    assert resumed.trials[:6] == first.trials
+    assert "model fitted on 6 earlier trials" in notes[0]
+    assert stored_states(path) == ["complete"] * 9
+
+
+def test_resume_of_a_changed_space_says_what_changed(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path)
+    changed = dict(SPACE, units=Int(8, 256), dropout=Real(0, 0.5))
+    with pytest.raises(StudyError) as error:
+        Study(changed, storage=path, resume=True)
+    message = str(error.value)
+    assert "the search space of study 'study'" in message
+    assert "'units' changed from int [16, 256] to int [8, 256]" in message
+    assert "'dropout' was added (real [0, 0.5])" in message
+    assert stored_states(path) == ["complete"] * 2, "a refused resume loses nothing"
+
+
+def test_resume_with_another_direction_is_refused(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path)
+    with pytest.raises(StudyError, match="was a minimize search, not maximize"):
+        Study(SPACE, storage=path, resume=True, direction="maximize")
+
+
+def test_resume_with_nothing_saved_starts_a_new_study(tmp_path):
+    study = tune(score, SPACE, method="random", n_trials=2, seed=0, storage=tmp_path / "new.sqlite", resume=True)
+    assert not study.resumed and len(study.trials) == 2
+
+
+def test_a_new_study_replaces_the_old_one_and_keeps_a_copy(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(score, SPACE, method="random", n_trials=3, seed=0, storage=path)
+    tune(score, SPACE, method="random", n_trials=1, seed=1, storage=path)
+    assert stored_states(path) == ["complete"]
+    assert stored_states(tmp_path / "s.previous.sqlite") == ["complete"] * 3
+
+
+def test_several_studies_share_one_file(tmp_path):
+    path = tmp_path / "all.sqlite"
+    tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path, name="a")
+    tune(score, SPACE, method="random", n_trials=3, seed=0, storage=path, name="b")
+    assert len(SQLiteStorage(path).load("a").trials) == 2
+    assert len(SQLiteStorage(path).load("b").trials) == 3
+
+
+def test_the_file_holds_only_plain_values(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(lambda p: 1 / 0 if p["units"] > 200 else score(p), SPACE, method="random", n_trials=8, seed=0, storage=path)
+    with sqlite3.connect(path) as conn:
+        tables = {
+            name: conn.execute(f"SELECT * FROM {name}").fetchall()
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    assert set(tables) == {"meta", "studies", "trials"}
+    for rows in tables.values():
+        for row in rows:
+            assert all(isinstance(v, str | int | float | type(None)) for v in row)
+
+
+def test_a_file_that_is_not_a_study_file_gets_a_clear_error(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("hello, this is not a database" * 100)
+    with pytest.raises(ValueError, match="is not a study file"):
+        Study(SPACE, storage=path, resume=True)
+
+
+def test_in_memory_by_default():
+    study = Study(SPACE)
+    study.optimize(score, 2, sampler=make_sampler("random", seed=0))
+    assert study.storage is None and study.snapshot().storage is None
