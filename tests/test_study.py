@@ -75,7 +75,7 @@ def test_the_search_stops_when_the_first_trials_all_fail():
     assert len(calls) == 5 and len(study.trials) == 5
     assert study.snapshot().stop_reason == "failures"
     with pytest.raises(ValueError, match="no completed trial"):
-        study.best_params
+        _ = study.best_params
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float64("-inf")])
