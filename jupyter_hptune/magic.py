@@ -155,6 +155,8 @@ class TuneMagics(Magics):
             objective = compile_cell(self.shell, cell, args.score)
         except SpaceError as error:
             raise UsageError(str(error)) from None
+        except SyntaxError as error:
+            raise UsageError(f"the cell has a syntax error on line {error.lineno}: {error.msg}") from None
         storage = args.storage or default_storage_path(args.name)
         try:
             study = Study(

@@ -141,6 +141,7 @@ def test_a_missing_score_variable_fails_each_trial_clearly(shell, capsys):
     [
         ("", "x = hp.real(0, 1)\ny = x * 2", "the cell has no score: end it with an expression"),
         ("", "x = 3\nx", "the cell declares no hyperparameters"),
+        ("", "x = hp.real(0, 1)\nx +", "the cell has a syntax error on line 4: invalid syntax"),
         ("", "x = hp.real(0, 1)\nx = hp.int(1, 5)\nx", r"hyperparameter 'x' is declared twice \(lines 3 and 4\)"),
         ("", "x = hp.real(1, 0)\nx", r"hyperparameter 'x': low \(1.0\) must be less than high \(0.0\)"),
         ("", "u = hp.int(0, 9, log=True)\nu", "hyperparameter 'u': a log range needs low > 0"),

@@ -350,10 +350,7 @@ def tune(
     **method_options: Any,
 ) -> Study:
     """Search the space for the params that minimize (or maximize) objective(params) and return the study."""
-    try:
-        sampler = make_sampler(method, seed=seed, **method_options)
-    except TypeError as error:
-        raise StudyError(str(error)) from None
+    sampler = make_sampler(method, seed=seed, **method_options)
     study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
     for point in points or []:
         study.enqueue(point)
