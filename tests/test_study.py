@@ -213,3 +213,13 @@ def test_the_core_imports_no_ipython_widgets_or_matplotlib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_interrupt_between_trials_keeps_the_trial_that_just_finished():
+    def interrupt_after_third(event):
+        if isinstance(event, TrialFinished) and event.trial.number == 2:
+            raise KeyboardInterrupt
+
+    study = tune(quadratic, SPACE, method="random", n_trials=10, seed=0, observers=[interrupt_after_third])
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert study.snapshot().stop_reason == "interrupted"

@@ -242,10 +242,11 @@ class Study:
                 self._stop_reason = "completed"
         except KeyboardInterrupt:
             self._stop_reason = "interrupted"
-            if trial is not None and trial.state is TrialState.RUNNING:
-                self._finish(
-                    trial.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
-                )
+            if trial is not None:  # the trial running, or finished but not yet recorded, when the interrupt came
+                if trial.state is TrialState.RUNNING:
+                    trial = trial.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
+                if self._trials[trial.number] is not trial:
+                    self._finish(trial)
         finally:
             if self._stop_reason is None:
                 self._stop_reason = "error"
