@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test bench clean
+.PHONY: setup lab test bench notebooks clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/branin.py
+
+# Re-run the example notebooks and save them with their outputs.
+notebooks: $(STAMP)
+	cd notebooks && OMP_NUM_THREADS=1 ../$(BIN)/jupyter nbconvert --to notebook --execute --inplace *.ipynb
+	rm -rf notebooks/.hptune
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -43,6 +43,10 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def format_summary(study: StudySnapshot) -> str:
     """What a search did: trials done and failed, best score and params, time taken, why it stopped."""
     trials = study.search_trials
@@ -50,11 +54,12 @@ def format_summary(study: StudySnapshot) -> str:
     parts = [f"{counts[TrialState.COMPLETE]} complete"]
     parts += [f"{counts[s]} {s.value}" for s in (TrialState.FAILED, TrialState.INTERRUPTED) if counts[s]]
     earlier = len(study.trials) - len(trials)
+    seeded = "" if study.method == "manual" else f", seed {study.seed}"
     lines = [
-        f"Study {study.name!r}: {len(trials)} trials in {_duration(study.elapsed)} "
-        f"({study.method}, {study.direction}, seed {study.seed}): "
+        f"Study {study.name!r}: {_count(len(trials), 'trial')} in {_duration(study.elapsed)} "
+        f"({study.method}, {study.direction}{seeded}): "
         + ", ".join(parts)
-        + (f"; {len(study.trials)} trials in the study" if earlier else "")
+        + (f"; {_count(len(study.trials), 'trial')} in the study" if earlier else "")
     ]
     best = study.best_trial
     if best is None:

@@ -58,7 +58,7 @@ def test_the_mlp_example_runs_with_every_method(shell, capsys, method):
     study = shell.user_ns["study"]
     assert isinstance(study, Study)
     assert len(study.trials) == {"bayes": 5, "random": 4, "grid": 4, "manual": 1}[method]
-    assert f"Study 'study': {len(study.trials)} trials" in out and "Best score" in out
+    assert f"Study 'study': {len(study.trials)} trial" in out and "Best score" in out
     assert shell.user_ns["lr"] == study.best_params["lr"] and type(shell.user_ns["lr"]) is float
     assert type(shell.user_ns["units"]) is int and type(shell.user_ns["activation"]) is str
     assert "clf" not in shell.user_ns, "a trial's variables leak into the notebook"

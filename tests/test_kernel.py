@@ -1,0 +1,275 @@
+"""End-to-end: `%%tune` in a real IPython kernel, interrupted and killed as a user would."""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import os
+import queue
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from jupyter_hptune.core.storage import SQLiteStorage
+from jupyter_hptune.core.trial import TrialState
+
+pytestmark = pytest.mark.slow
+
+TIMEOUT = 60  # seconds any one execution may take
+TRIAL_LINE = re.compile(r"^trial\s+(\d+)\s+(\S+).*\n", re.MULTILINE)  # whole lines only
+
+# One BLAS thread per kernel: on a busy 2-core machine, spinning BLAS threads slow scikit-learn down tenfold.
+KERNEL_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+SLEEPY_CELL = """\
+%%tune --method random --trials {trials} --seed 0 --name {name} {extra}
+x = hp.real(-5.0, 5.0)
+kind = hp.choice(["a", "b"])
+time.sleep(0.3)
+(x - 1.0) ** 2 + (kind == "b")
+"""
+
+
+@dataclass
+class Output:
+    """What one execution sent on iopub."""
+
+    msg_id: str
+    stdout: str = ""
+    stderr: str = ""
+    errors: list[dict] = field(default_factory=list)
+    results: list[str] = field(default_factory=list)
+    idle: bool = False
+
+    @property
+    def trial_lines(self) -> list[tuple[int, str]]:
+        """(number, value column) of each trial line printed so far: the score, or e.g. 'interrupted:'."""
+        return [(int(n), value) for n, value in TRIAL_LINE.findall(self.stdout)]
+
+    @property
+    def complete_lines(self) -> dict[int, str]:
+        """{number: score as printed} of the complete trials printed so far."""
+        return {n: value for n, value in self.trial_lines if not value.endswith(":")}
+
+    def describe(self) -> str:
+        errors = "\n".join(f"{e['ename']}: {e['evalue']}" for e in self.errors)
+        return f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr[-3000:]}\n--- errors\n{errors}"
+
+
+def collect(kc, output: Output, *, timeout: float = TIMEOUT, until: Callable[[Output], bool] | None = None) -> Output:
+    """Read iopub for output.msg_id until the kernel goes idle (or `until` holds); fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not output.idle and not (until is not None and until(output)):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"no idle status within {timeout} s\n{output.describe()}")
+        try:
+            msg = kc.get_iopub_msg(timeout=min(left, 1.0))
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != output.msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            if content["name"] == "stdout":
+                output.stdout += content["text"]
+            else:
+                output.stderr += content["text"]
+        elif kind == "error":
+            output.errors.append(content)
+        elif kind == "execute_result":
+            output.results.append(content["data"].get("text/plain", ""))
+        elif kind == "status" and content["execution_state"] == "idle":
+            output.idle = True
+    return output
+
+
+def start(kc, code: str) -> Output:
+    """Send code to the kernel without waiting."""
+    return Output(kc.execute(code))
+
+
+def execute(kc, code: str, *, timeout: float = TIMEOUT, ok: bool = True) -> Output:
+    """Run code and wait until the kernel is idle again; with ok, fail on an error."""
+    output = collect(kc, start(kc, code), timeout=timeout)
+    if ok:
+        assert not output.errors, output.describe()
+    return output
+
+
+def evaluate(kc, expression: str):
+    """The value of a Python-literal expression evaluated in the kernel."""
+    output = execute(kc, f"print(repr({expression}))")
+    return ast.literal_eval(output.stdout.strip())
+
+
+@dataclass
+class Kernel:
+    km: object
+    kc: object
+
+
+@pytest.fixture
+def kernels(tmp_path: Path) -> Iterator[Callable[[], Kernel]]:
+    """Start kernels whose cwd is tmp_path, with the extension loaded; all are shut down at the end."""
+    started: list[Kernel] = []
+
+    def start_kernel() -> Kernel:
+        km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=KERNEL_ENV)
+        kernel = Kernel(km, kc)
+        started.append(kernel)
+        execute(kc, "%load_ext jupyter_hptune\nimport time")
+        return kernel
+
+    with contextlib.ExitStack() as cleanup:  # every callback runs, even if one raises
+        yield start_kernel
+        for kernel in started:
+            cleanup.callback(kernel.km.cleanup_resources)
+            cleanup.callback(kernel.km.shutdown_kernel, now=True)  # also reaps a kernel killed by the test
+            cleanup.callback(kernel.kc.stop_channels)
+
+
+@pytest.fixture
+def kernel(kernels) -> Kernel:
+    return kernels()
+
+
+def wait_for_trials(kc, output: Output, count: int) -> None:
+    collect(kc, output, until=lambda out: len(out.complete_lines) >= count)
+    assert not output.idle, f"the cell ended before {count} trials\n{output.describe()}"
+
+
+def test_tune_binds_study_and_best_params_without_leaking(kernel: Kernel, tmp_path: Path) -> None:
+    kc = kernel.kc
+    execute(
+        kc,
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.model_selection import cross_val_score\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "X, y = load_breast_cancer(return_X_y=True)",
+    )
+    output = execute(
+        kc,
+        "%%tune --method random --trials 4 --seed 0 --maximize --name s\n"
+        "C = hp.real(1e-3, 1e2, log=True)\n"
+        "clf = make_pipeline(StandardScaler(), LogisticRegression(C=C))\n"
+        "cv_scores = cross_val_score(clf, X, y, cv=3)\n"
+        "cv_scores.mean()\n",
+    )
+    assert "Best score" in output.stdout, output.describe()
+    assert [n for n, _ in output.trial_lines] == [0, 1, 2, 3], output.describe()
+    assert "4 complete" in output.stdout
+
+    state = evaluate(
+        kc,
+        "dict(study_type=type(s).__name__, c_type=type(C).__name__, c_is_best=C == s.best_params['C'], "
+        "best=s.best_value, n=len(s.trials), leaked=[n for n in ('clf', 'cv_scores') if n in globals()], "
+        "states=[t.state.value for t in s.trials])",
+    )
+    assert state["study_type"] == "Study"
+    assert state["c_type"] == "float"
+    assert state["c_is_best"] is True
+    assert 0.9 < state["best"] <= 1.0
+    assert state["n"] == 4 and state["states"] == ["complete"] * 4
+    assert state["leaked"] == []
+    assert (tmp_path / ".hptune" / "s.sqlite").is_file()
+
+
+def test_interrupt_keeps_finished_trials(kernel: Kernel, tmp_path: Path) -> None:
+    km, kc = kernel.km, kernel.kc
+    output = start(kc, SLEEPY_CELL.format(trials=50, name="s", extra=""))
+    wait_for_trials(kc, output, 2)
+    km.interrupt_kernel()
+    collect(kc, output)
+
+    assert not output.errors, output.describe()
+    assert "Best score" in output.stdout, output.describe()
+    assert "interrupted" in output.stdout.split("Best score")[-1], output.describe()
+    printed = output.complete_lines
+    assert len(printed) >= 2
+    assert output.trial_lines[-1] == (len(printed), "interrupted:"), output.describe()
+
+    state = evaluate(
+        kc,
+        "dict(states=[t.state.value for t in s.trials], numbers=[t.number for t in s.trials], "
+        "x_is_best=x == s.best_params['x'], kind_is_best=kind == s.best_params['kind'], "
+        "x_type=type(x).__name__, best=s.best_trial.number)",
+    )
+    states = state["states"]
+    assert states[-1] == "interrupted", state
+    assert states[:-1] == ["complete"] * (len(states) - 1), state
+    assert len(states) - 1 >= 2
+    assert state["numbers"] == list(range(len(states)))
+    assert state["x_is_best"] and state["kind_is_best"] and state["x_type"] == "float", state
+
+    path = tmp_path / ".hptune" / "s.sqlite"
+    assert path.is_file()
+    storage = SQLiteStorage(path)
+    try:
+        stored = storage.load("s")
+    finally:
+        storage.close()
+    assert [t.state.value for t in stored.trials] == states
+    for number, value in printed.items():
+        assert stored.trials[number].state is TrialState.COMPLETE
+        assert f"{stored.trials[number].value:.4g}" == value
+    assert stored.trials[-1].error == "interrupted by the user"
+
+
+def test_kill_keeps_saved_trials_and_resume_continues(kernels, tmp_path: Path) -> None:
+    first = kernels()
+    output = start(first.kc, SLEEPY_CELL.format(trials=50, name="k", extra=""))
+    wait_for_trials(first.kc, output, 3)
+    # Kill in the middle of the next trial's sleep: the line is printed a few milliseconds before that trial is
+    # committed to the study file as running.
+    time.sleep(0.1)
+    os.kill(first.km.provisioner.process.pid, signal.SIGKILL)
+    first.km.provisioner.process.wait(timeout=10)
+
+    path = tmp_path / ".hptune" / "k.sqlite"
+    storage = SQLiteStorage(path)
+    try:
+        stored = storage.load("k").trials
+    finally:
+        storage.close()
+    printed = output.complete_lines
+    assert len(printed) >= 3
+    for number, value in printed.items():
+        trial = stored[number]
+        assert trial.state is TrialState.COMPLETE, trial
+        assert f"{trial.value:.4g}" == value
+    assert [t.number for t in stored] == list(range(len(stored)))
+    # The trial running when the kernel died was saved as running and is read back as interrupted;
+    # any between the last printed one and it had finished (its line was not read before the kill).
+    last = stored[-1]
+    assert len(stored) > len(printed), "no trial was running when the kernel died"
+    assert last.state is TrialState.INTERRUPTED, last
+    assert last.error == "the process ended while this trial ran"
+    assert all(t.state is TrialState.COMPLETE for t in stored[:-1])
+
+    second = kernels()
+    resumed = execute(second.kc, SLEEPY_CELL.format(trials=3, name="k", extra="--resume"))
+    assert "Best score" in resumed.stdout, resumed.describe()
+    new_numbers = list(range(len(stored), len(stored) + 3))
+    assert [n for n, _ in resumed.trial_lines] == new_numbers, resumed.describe()
+
+    state = evaluate(second.kc, "dict(states=[t.state.value for t in k.trials], resumed=k.resumed)")
+    assert state["resumed"] is True
+    assert state["states"] == [t.state.value for t in stored] + ["complete"] * 3
+
+    storage = SQLiteStorage(path)
+    try:
+        after = storage.load("k").trials
+    finally:
+        storage.close()
+    assert [t.number for t in after] == list(range(len(stored) + 3))
+    assert after[: len(stored)] == stored
+    assert [t.state for t in after[len(stored) :]] == [TrialState.COMPLETE] * 3

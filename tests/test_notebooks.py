@@ -1,0 +1,54 @@
+"""Every example notebook runs from top to bottom in a fresh kernel, and each %%tune cell reports its best score."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+
+# One BLAS thread per kernel: on a busy 2-core machine, spinning BLAS threads slow scikit-learn down tenfold.
+KERNEL_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def cell_text(cell) -> str:
+    """The text a code cell printed or displayed."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif output.output_type in ("execute_result", "display_data"):
+            parts.append(output.data.get("text/plain", ""))
+        elif output.output_type == "error":
+            parts.append("\n".join(output.traceback))
+    return "".join(parts)
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, "no notebooks/*.ipynb found"
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=lambda path: path.name)
+def test_notebook_runs(source: Path, tmp_path: Path) -> None:
+    path = tmp_path / source.name
+    shutil.copyfile(source, path)
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=KERNEL_ENV)
+
+    code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    for index, cell in enumerate(code_cells):
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert not errors, f"code cell {index} failed:\n{cell.source}\n{cell_text(cell)}"
+    tune_cells = [cell for cell in code_cells if cell.source.lstrip().startswith("%%tune")]
+    for cell in tune_cells:
+        assert "Best score" in cell_text(cell), f"no summary after:\n{cell.source}\n{cell_text(cell)}"
+    if tune_cells:
+        assert list((tmp_path / ".hptune").glob("*.sqlite")), "the studies were not saved in the notebook's folder"
