@@ -47,8 +47,40 @@ def _integer(value: Any, what: str) -> int:
     return int(value)
 
 
+class _Range:
+    """What Real and Int share: bounds checked and coerced once, a log flag, an optional default."""
+
+    low: Any
+    high: Any
+    log: bool
+    default: Any
+
+    @staticmethod
+    def _coerce(value: Any, what: str) -> Any:
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        low, high = self._coerce(self.low, "low"), self._coerce(self.high, "high")
+        if not low < high:
+            raise SpaceError(f"low ({low!r}) must be less than high ({high!r})")
+        if self.log and low <= 0:
+            raise SpaceError(f"a log range needs low > 0, got low={low!r}")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", bool(self.log))
+        if self.default is not None:
+            object.__setattr__(self, "default", self.validate(self.default, "default"))
+
+    def validate(self, value: Any, what: str = "value") -> Any:
+        """Return value coerced to the range's type and inside the range, or raise SpaceError."""
+        value = self._coerce(value, what)
+        if not self.low <= value <= self.high:
+            raise SpaceError(f"{what} {value!r} is outside the range [{self.low!r}, {self.high!r}]")
+        return value
+
+
 @dataclass(frozen=True)
-class Real:
+class Real(_Range):
     """A real-valued hyperparameter in [low, high], sampled on a log scale when log=True."""
 
     low: float
@@ -57,15 +89,7 @@ class Real:
     default: float | None = None
 
     kind = "real"
-
-    def __post_init__(self) -> None:
-        low, high = _number(self.low, "low"), _number(self.high, "high")
-        _check_range(low, high, self.log)
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        object.__setattr__(self, "log", bool(self.log))
-        if self.default is not None:
-            object.__setattr__(self, "default", self.validate(self.default, "default"))
+    _coerce = staticmethod(_number)
 
     @property
     def default_value(self) -> float:
@@ -75,13 +99,6 @@ class Real:
         if self.log:
             return math.sqrt(self.low * self.high)
         return (self.low + self.high) / 2
-
-    def validate(self, value: Any, what: str = "value") -> float:
-        """Return value as a float inside the range, or raise SpaceError."""
-        value = _number(value, what)
-        if not self.low <= value <= self.high:
-            raise SpaceError(f"{what} {value!r} is outside the range [{self.low!r}, {self.high!r}]")
-        return value
 
     def grid(self, points: int) -> list[float]:
         """Evenly spaced values across the range (log-spaced for a log range)."""
@@ -98,7 +115,7 @@ class Real:
 
 
 @dataclass(frozen=True)
-class Int:
+class Int(_Range):
     """An integer hyperparameter in [low, high] (both included), log-scaled when log=True."""
 
     low: int
@@ -107,15 +124,7 @@ class Int:
     default: int | None = None
 
     kind = "int"
-
-    def __post_init__(self) -> None:
-        low, high = _integer(self.low, "low"), _integer(self.high, "high")
-        _check_range(low, high, self.log)
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
-        object.__setattr__(self, "log", bool(self.log))
-        if self.default is not None:
-            object.__setattr__(self, "default", self.validate(self.default, "default"))
+    _coerce = staticmethod(_integer)
 
     @property
     def default_value(self) -> int:
@@ -125,13 +134,6 @@ class Int:
         if self.log:
             return min(self.high, max(self.low, round(math.sqrt(self.low * self.high))))
         return (self.low + self.high) // 2
-
-    def validate(self, value: Any, what: str = "value") -> int:
-        """Return value as an int inside the range, or raise SpaceError."""
-        value = _integer(value, what)
-        if not self.low <= value <= self.high:
-            raise SpaceError(f"{what} {value!r} is outside the range [{self.low}, {self.high}]")
-        return value
 
     def grid(self, points: int) -> list[int]:
         """Every integer in the range."""
@@ -204,13 +206,6 @@ class Choice:
 
 
 Dimension = Real | Int | Choice
-
-
-def _check_range(low: float, high: float, log: bool) -> None:
-    if not low < high:
-        raise SpaceError(f"low ({low!r}) must be less than high ({high!r})")
-    if log and low <= 0:
-        raise SpaceError(f"a log range needs low > 0, got low={low!r}")
 
 
 def _is_literal(value: Any) -> bool:
