@@ -45,9 +45,7 @@ class BayesSampler:
         self._told: set[int] = set()
         self._free: list[str] = []
 
-    def plan(
-        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str = "minimize"
-    ) -> Plan:
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
         initial = self.initial_points or min(10, max(1, n // 3))

@@ -41,8 +41,8 @@ class Sampler(Protocol):
     method: str
     seed: int
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
-        """Decide how many trials to run; n_trials None means the method's default."""
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+        """Decide how many trials to run (n_trials None: the method's default) and prepare to propose them."""
         ...
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
@@ -91,7 +91,7 @@ class RandomSampler:
     def __init__(self, seed: int | None = None) -> None:
         self.seed = new_seed() if seed is None else int(seed)
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Run n_trials (20 by default)."""
         return Plan(_default_trials(n_trials))
 
@@ -108,7 +108,7 @@ class ManualSampler:
     def __init__(self, seed: int | None = None) -> None:
         self.seed = new_seed() if seed is None else int(seed)
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """One trial per queued point, or one at the defaults."""
         if n_trials is None:
             return Plan(max(queued, 1))
@@ -139,7 +139,7 @@ class GridSampler:
         """The number of points in the grid."""
         return math.prod(len(values) for values in self.axes(space).values())
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int) -> Plan:
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
         axes = self.axes(space)
         sizes = [len(v) for v in axes.values()]

@@ -208,10 +208,10 @@ class Study:
         failures = completes = 0
         trial: Trial | None = None
         score_error: ScoreError | None = None
+        plan = sampler.plan(self.space, self.trials, n_trials, len(self._queue), self.direction)
+        self._n_planned = plan.n_trials
+        self._emit(SearchStarted(self.snapshot(), plan.note))
         try:
-            plan = sampler.plan(self.space, self.trials, n_trials, len(self._queue), **self._plan_options(sampler))
-            self._n_planned = plan.n_trials
-            self._emit(SearchStarted(self.snapshot(), plan.note))
             for _ in range(plan.n_trials):
                 if self._stop.is_set():
                     self._stop_reason = "stopped"
@@ -255,9 +255,6 @@ class Study:
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
         return self
-
-    def _plan_options(self, sampler: Sampler) -> dict[str, Any]:
-        return {"direction": self.direction} if sampler.method == "bayes" else {}
 
     def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
         try:
