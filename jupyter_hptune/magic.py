@@ -12,7 +12,7 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 
 from .cell import compile_cell
 from .core.bayes import ACQUISITION_FUNCTIONS
-from .core.samplers import METHOD_OPTIONS, METHODS, make_sampler
+from .core.samplers import METHOD_OPTIONS, METHODS, Sampler, make_sampler
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError
@@ -104,10 +104,8 @@ class TuneMagics(Magics):
         cell runs once with every hp call returning its default.
         """
         args = parse_argstring(self.tune, line)
-        study, run = self._prepare(args, cell)
-        reporter = ConsoleReporter()
-        unsubscribe = study.subscribe(reporter)
-        sampler = self._sampler(args)
+        study, run, sampler = self._prepare(args, cell)
+        unsubscribe = study.subscribe(ConsoleReporter())
         error: ScoreError | None = None
         try:
             study.optimize(run, args.trials, timeout=args.timeout, sampler=sampler)
@@ -131,8 +129,8 @@ class TuneMagics(Magics):
             )
             raise UsageError(f"all {len(failed)} trials failed; fix the cell and run it again")
 
-    def _prepare(self, args: Any, cell: str) -> tuple[Study, Any]:
-        """Check the options and the cell, and create or resume the study; nothing runs yet."""
+    def _prepare(self, args: Any, cell: str) -> tuple[Study, Any, Sampler]:
+        """Check the options and the cell, and create or resume the study and its sampler; nothing runs yet."""
         for option in ("trials", "initial_points", "grid_points"):
             value = getattr(args, option)
             if value is not None and value < 1:
@@ -168,14 +166,11 @@ class TuneMagics(Magics):
             )
             for text in args.point:
                 study.enqueue(parse_point(text))
+            options = {option: getattr(args, option) for option in METHOD_OPTIONS[args.method]}
+            sampler = make_sampler(args.method, seed=args.seed, **options)
         except (SpaceError, StudyError) as error:
             raise UsageError(str(error)) from None
-        return study, objective.run
-
-    @staticmethod
-    def _sampler(args: Any) -> Any:
-        options = {option: getattr(args, option) for option in METHOD_OPTIONS[args.method]}
-        return make_sampler(args.method, seed=args.seed, **options)
+        return study, objective.run, sampler
 
     def _bind(self, name: str, study: Study) -> None:
         """Bind the study to its name and each hyperparameter to its best value."""

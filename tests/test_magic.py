@@ -152,6 +152,7 @@ def test_a_missing_score_variable_fails_each_trial_clearly(shell, capsys):
         ("--method annealing", "x = hp.real(0, 1)\nx", "argument --method: invalid choice: 'annealing'"),
         ("--trials -2", "x = hp.real(0, 1)\nx", "--trials must be a positive integer, got -2"),
         ("--trials many", "x = hp.real(0, 1)\nx", "argument --trials: invalid int value: 'many'"),
+        ("--seed -4", "x = hp.real(0, 1)\nx", "seed must be an integer from 0"),
         ("--timeout 0", "x = hp.real(0, 1)\nx", "--timeout must be a positive number of seconds"),
         ("--method random --acq EI", "x = hp.real(0, 1)\nx", "--acq applies to --method bayes, not random"),
         ("--grid-points 3", "x = hp.real(0, 1)\nx", "--grid-points applies to --method grid, not bayes"),

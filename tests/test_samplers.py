@@ -165,6 +165,8 @@ def test_bayes_steers_away_from_failing_regions():
         ("random", {"acq": "EI"}, "option 'acq' does not apply to method 'random'"),
         ("bayes", {"acq": "UCB"}, "acquisition function 'UCB' is unknown"),
         ("bayes", {"initial_points": 0}, "initial_points must be a positive integer"),
+        ("random", {"seed": -1}, r"seed must be an integer from 0 to 2\*\*32 - 1, got -1"),
+        ("bayes", {"seed": 2.5}, "seed must be an integer"),
         ("grid", {"grid_points": 0}, r"grid_points \(points per real range\) must be a positive integer"),
     ],
 )

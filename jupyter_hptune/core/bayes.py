@@ -11,7 +11,7 @@ from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
 
-from .samplers import Plan, new_seed
+from .samplers import Plan, check_seed
 from .space import Choice, Int, Space, SpaceError, to_python
 from .trial import Trial, TrialState
 
@@ -39,7 +39,7 @@ class BayesSampler:
             raise SpaceError(f"initial_points must be a positive integer, got {initial_points!r}")
         self.acq = acq
         self.initial_points = initial_points
-        self.seed = new_seed() if seed is None else int(seed)
+        self.seed = check_seed(seed)
         self.optimizer: Optimizer | None = None
         self._sign = 1.0
         self._told: set[int] = set()

@@ -50,9 +50,13 @@ class Sampler(Protocol):
         ...
 
 
-def new_seed() -> int:
-    """A fresh seed, recorded so that an unseeded search can be repeated."""
-    return secrets.randbits(31)
+def check_seed(seed: int | None) -> int:
+    """The seed as an int in [0, 2**32), or a fresh one (recorded, so an unseeded search can be repeated)."""
+    if seed is None:
+        return secrets.randbits(31)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise SpaceError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
+    return int(seed)
 
 
 def trial_rng(seed: int, number: int) -> np.random.Generator:
@@ -89,7 +93,7 @@ class RandomSampler:
     method = "random"
 
     def __init__(self, seed: int | None = None) -> None:
-        self.seed = new_seed() if seed is None else int(seed)
+        self.seed = check_seed(seed)
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Run n_trials (20 by default)."""
@@ -106,7 +110,7 @@ class ManualSampler:
     method = "manual"
 
     def __init__(self, seed: int | None = None) -> None:
-        self.seed = new_seed() if seed is None else int(seed)
+        self.seed = check_seed(seed)
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """One trial per queued point, or one at the defaults."""
@@ -128,7 +132,7 @@ class GridSampler:
         if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 1:
             raise SpaceError(f"grid_points (points per real range) must be a positive integer, got {grid_points!r}")
         self.points = grid_points
-        self.seed = new_seed() if seed is None else int(seed)
+        self.seed = check_seed(seed)
         self._order: list[dict[str, Any]] = []
 
     def axes(self, space: Space) -> dict[str, list[Any]]:
