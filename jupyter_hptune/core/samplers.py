@@ -97,7 +97,8 @@ class RandomSampler:
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Run n_trials (20 by default)."""
-        return Plan(_default_trials(n_trials))
+        n = _default_trials(n_trials)
+        return Plan(n, f"Random search: {n} trials (seed {self.seed})")
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """A random point."""
@@ -114,9 +115,8 @@ class ManualSampler:
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """One trial per queued point, or one at the defaults."""
-        if n_trials is None:
-            return Plan(max(queued, 1))
-        return Plan(n_trials)
+        n = max(queued, 1) if n_trials is None else n_trials
+        return Plan(n, f"Manual: {n} point{'s' if n > 1 else ''}" + ("" if queued else " at the declared defaults"))
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The declared defaults."""
