@@ -104,6 +104,10 @@ def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Ca
                 f"e.g. `x = hp.{_hp_kind(value, hp_names)}(...)`"
             )
         name = targets[0].id
+        if name in hp_names:
+            raise DeclarationError(
+                f"line {node.lineno}: a hyperparameter can't be named {name!r}, the name of hp itself"
+            )
         if name in found:
             raise DeclarationError(
                 f"hyperparameter {name!r} is declared twice (lines {found[name].lineno} and {node.lineno})"

@@ -151,6 +151,8 @@ class TuneMagics(Magics):
             )
         try:
             objective = compile_cell(self.shell, cell, args.score)
+            if args.name in objective.space:
+                raise UsageError(f"--name {args.name} is also a hyperparameter's name: give the study another name")
         except SpaceError as error:
             raise UsageError(str(error)) from None
         except SyntaxError as error:

@@ -135,6 +135,13 @@ def test_a_file_that_is_not_a_study_file_gets_a_clear_error(tmp_path):
         Study(SPACE, storage=path, resume=True)
 
 
+def test_a_path_that_cannot_be_written_is_refused_before_any_trial(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StudyError, match=f"cannot open the study file {blocker}/s.sqlite"):
+        Study(SPACE, storage=blocker / "s.sqlite")
+
+
 def test_in_memory_by_default():
     study = Study(SPACE)
     study.optimize(score, 2, sampler=make_sampler("random", seed=0))

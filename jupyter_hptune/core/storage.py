@@ -67,8 +67,11 @@ class SQLiteStorage:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            except (OSError, sqlite3.Error) as error:
+                raise ValueError(f"cannot open the study file {self.path}: {error}") from None
             try:
                 conn.executescript(_SCHEMA)
                 row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -91,9 +94,7 @@ class SQLiteStorage:
                 self._conn = None
 
     def exists(self, name: str) -> bool:
-        """Whether the file holds a study of that name."""
-        if not self.path.exists():
-            return False
+        """Whether the file holds a study of that name (opening, or creating, the file)."""
         with self._lock:
             row = self._connect().execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone()
         return row is not None

@@ -73,9 +73,14 @@ class Study:
         self._search_started = self._started
         self._stop_reason: str | None = None
         self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
-        if self.storage is not None and resume and self.storage.exists(name):
-            self._resume()
-            self._unsaved = False
+        if self.storage is not None:
+            try:
+                saved = self.storage.exists(name)
+            except ValueError as error:
+                raise StudyError(str(error)) from None
+            if resume and saved:
+                self._resume()
+                self._unsaved = False
 
     def _resume(self) -> None:
         assert self.storage is not None
