@@ -120,6 +120,10 @@ class TuneMagics(Magics):
         if error is not None:
             raise UsageError(f"{error}. The cell's last expression (or --score variable) must be the score")
         snapshot = study.snapshot()
+        if snapshot.stop_reason == "interrupted":
+            # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
+            kept = sum(t.state is TrialState.COMPLETE for t in study.trials)
+            raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{args.name}`") from None
         search = snapshot.search_trials
         failed = [t for t in search if t.state is TrialState.FAILED]
         if failed and len(failed) == len(search) and snapshot.stop_reason != "interrupted":

@@ -186,11 +186,17 @@ def test_tune_binds_study_and_best_params_without_leaking(kernel: Kernel, tmp_pa
 def test_interrupt_keeps_finished_trials(kernel: Kernel, tmp_path: Path) -> None:
     km, kc = kernel.km, kernel.kc
     output = start(kc, SLEEPY_CELL.format(trials=50, name="s", extra=""))
+    queued = start(kc, "print('the next cell ran')")  # as in Run All: a cell waiting behind the search
     wait_for_trials(kc, output, 2)
     km.interrupt_kernel()
     collect(kc, output)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    while reply["parent_header"].get("msg_id") != queued.msg_id:
+        reply = kc.get_shell_msg(timeout=TIMEOUT)
 
-    assert not output.errors, output.describe()
+    assert [e["ename"] for e in output.errors] == ["KeyboardInterrupt"], output.describe()
+    assert "finished trials are kept in `s`" in output.errors[0]["evalue"]
+    assert reply["content"]["status"] == "aborted", "the cell queued after an interrupted search still ran"
     assert "Best score" in output.stdout, output.describe()
     assert "interrupted" in output.stdout.split("Best score")[-1], output.describe()
     printed = output.complete_lines

@@ -279,7 +279,8 @@ def test_an_interrupt_ends_the_search_cleanly(shell, capsys):
         """,
         capsys,
     )
-    assert result.success
+    assert isinstance(result.error_in_exec, KeyboardInterrupt), "Run All must stop after an interrupted search"
+    assert "search interrupted; 3 finished trials are kept in `study`" in str(result.error_in_exec)
     assert "Search ended early: interrupted; finished trials are kept." in out
     study = shell.user_ns["study"]
     assert [t.state.value for t in study.trials] == ["complete"] * 3 + ["interrupted"]

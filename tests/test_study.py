@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
+import pickle
 import subprocess
 import sys
 import time
@@ -157,6 +160,19 @@ def test_observers_receive_immutable_snapshots_in_order():
     is_best = [e.is_best for e in finished]
     values = [e.trial.value for e in finished]
     assert is_best == [v == min(values[: i + 1]) for i, v in enumerate(values)]
+
+
+def test_trials_and_studies_pickle_copy_and_serialise(tmp_path):
+    study = tune(quadratic, SPACE, method="random", n_trials=3, seed=0, storage=tmp_path / "s.sqlite")
+    study.subscribe(lambda event: None)
+    again = pickle.loads(pickle.dumps(study))
+    assert again.trials == study.trials and again.best_params == study.best_params
+    assert again.storage.path == study.storage.path
+    again.optimize(quadratic, 2, sampler=make_sampler("random", seed=1))
+    assert len(again.trials) == 5
+    assert copy.deepcopy(study.best_trial) == study.best_trial
+    assert json.loads(json.dumps(study.best_trial.params)) == study.best_params
+    assert type(study.best_params) is dict
 
 
 def test_a_broken_observer_does_not_break_the_search():

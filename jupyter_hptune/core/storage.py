@@ -65,6 +65,12 @@ class SQLiteStorage:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
+
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:

@@ -104,6 +104,15 @@ class Study:
         self._first_number = len(self._trials)
         self.resumed = True
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle or copy keeps: the trials and settings, not the observers or a running search's state."""
+        state = self.__dict__.copy()
+        state.update(_observers=[], _stop=None, _queue=[])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _stop=threading.Event())
+
     # -- reading -------------------------------------------------------------------------------------------------
     @property
     def trials(self) -> list[Trial]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
-__all__ = ["Trial", "TrialState"]
+__all__ = ["Params", "Trial", "TrialState"]
 
 
 class TrialState(enum.StrEnum):
@@ -21,6 +20,18 @@ class TrialState(enum.StrEnum):
 
     def __str__(self) -> str:
         return self.value
+
+
+class Params(dict):
+    """A trial's params: a read-only dict (json.dumps, pickle and copy work; changing it does not)."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a trial's params are read-only; change a copy: dict(trial.params)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return Params, (dict(self),)
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class Trial:
     source: str = field(default="search", compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "params", Params(self.params))
         object.__setattr__(self, "state", TrialState(self.state))
 
     @property
