@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import Choice, Int, Real, Space, Study, Trial, TrialState, tune
+from .core import Choice, Int, Real, Space, Study, Trial, TrialState, make_sampler, tune
 from .params import hp
 
-__all__ = ["Choice", "Int", "Real", "Space", "Study", "Trial", "TrialState", "hp", "load_ipython_extension", "tune"]
+__all__ = [
+    "Choice",
+    "Int",
+    "Real",
+    "Space",
+    "Study",
+    "Trial",
+    "TrialState",
+    "hp",
+    "load_ipython_extension",
+    "make_sampler",
+    "tune",
+]
 __version__ = "0.1.0"
 
 

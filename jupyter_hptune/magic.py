@@ -49,7 +49,7 @@ class TuneMagics(Magics):
         "--trials",
         type=int,
         metavar="N",
-        help="number of trials (default: 20; grid: the whole grid; manual: one per --point)",
+        help="number of trials (default: 20; grid: the whole grid; not for manual, which runs one per --point)",
     )
     @argument("--timeout", type=float, metavar="SECONDS", help="start no new trial after this many seconds")
     @argument("--minimize", action="store_true", help="lower scores are better (default)")
@@ -105,6 +105,13 @@ class TuneMagics(Magics):
         """
         args = parse_argstring(self.tune, line)
         study, run, sampler = self._prepare(args, cell)
+        if args.resume and not study.resumed:
+            print(f"No saved study {args.name!r} to resume; starting a new one")
+        if study.replaces is not None and study.storage is not None:
+            print(
+                f"New study {args.name!r}: the saved one ({study.replaces} trials) is kept in "
+                f"{study.storage.backup_path()}; use --resume to add trials to a saved study instead"
+            )
         unsubscribe = study.subscribe(ConsoleReporter())
         error: ScoreError | None = None
         try:
@@ -145,6 +152,8 @@ class TuneMagics(Magics):
             for option in options:
                 if getattr(args, option) is not None and args.method != method:
                     raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
+        if args.method == "manual" and args.trials is not None:
+            raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:
             raise UsageError("--minimize and --maximize contradict each other: give one")
         if not args.name.isidentifier():

@@ -161,6 +161,7 @@ def test_a_missing_score_variable_fails_each_trial_clearly(shell, capsys):
         ("--storage /proc/nope/s.sqlite", "x = hp.real(0, 1)\nx", "cannot open the study file /proc/nope/s.sqlite"),
         ("--name 2nd", "x = hp.real(0, 1)\nx", "--name must be a valid Python variable name"),
         ("--minimize --maximize", "x = hp.real(0, 1)\nx", "--minimize and --maximize contradict each other"),
+        ("--method manual --trials 3", "x = hp.real(0, 1)\nx", "--trials does not apply to --method manual"),
         ("--method manual --point 'y=1'", "x = hp.real(0, 1)\nx", "unknown hyperparameter 'y'"),
         (
             "--method manual --point 'x=3'",
@@ -202,8 +203,10 @@ def test_manual_points_with_defaults_filling_the_rest(shell, capsys):
 
 def test_resume_adds_trials_to_the_saved_study_and_mixes_methods(shell, capsys):
     body = "x = hp.real(-2, 2)\nk = hp.int(1, 3)\n(x - 0.3) ** 2 + k"
-    tune(shell, "--method manual --point 'x=0.0, k=1'", body, capsys)
-    tune(shell, "--method random --trials 3 --seed 0 --resume", body, capsys)
+    _, out, _ = tune(shell, "--method manual --point 'x=0.0, k=1' --resume", body, capsys)
+    assert out.splitlines()[0] == "No saved study 'study' to resume; starting a new one"
+    _, out, _ = tune(shell, "--method random --trials 3 --seed 0 --resume", body, capsys)
+    assert "No saved study" not in out
     result, out, _ = tune(shell, "--method bayes --trials 4 --seed 0 --resume", body, capsys)
     assert result.success
     study = shell.user_ns["study"]
@@ -212,6 +215,17 @@ def test_resume_adds_trials_to_the_saved_study_and_mixes_methods(shell, capsys):
     assert "model fitted on 4 earlier trials" in out
     assert "8 trials in the study" in out
     assert len(SQLiteStorage(".hptune/study.sqlite").load("study").trials) == 8
+
+
+def test_a_new_study_says_where_the_saved_one_went(shell, capsys):
+    tune(shell, "--method random --trials 3 --seed 0", "x = hp.real(0, 1)\nx", capsys)
+    _, out, _ = tune(shell, "--method random --trials 2 --seed 1", "x = hp.real(0, 1)\nx", capsys)
+    assert out.splitlines()[0] == (
+        "New study 'study': the saved one (3 trials) is kept in .hptune/study.previous.sqlite; "
+        "use --resume to add trials to a saved study instead"
+    )
+    assert len(SQLiteStorage(".hptune/study.previous.sqlite").load("study").trials) == 3
+    assert len(SQLiteStorage(".hptune/study.sqlite").load("study").trials) == 2
 
 
 def test_resume_of_a_changed_cell_says_what_changed(shell, capsys):

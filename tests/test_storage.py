@@ -142,6 +142,17 @@ def test_a_path_that_cannot_be_written_is_refused_before_any_trial(tmp_path):
         Study(SPACE, storage=blocker / "s.sqlite")
 
 
+def test_load_opens_a_saved_study_from_its_file_alone(tmp_path):
+    path = tmp_path / "s.sqlite"
+    saved = tune(score, SPACE, method="random", n_trials=3, seed=0, storage=path, direction="maximize", name="mlp")
+    study = Study.load(path, "mlp")
+    assert study.trials == saved.trials and study.direction == "maximize" and study.best_params == saved.best_params
+    study.optimize(score, 2, sampler=make_sampler("random", seed=1))
+    assert len(Study.load(path, "mlp").trials) == 5
+    with pytest.raises(StudyError, match=f"no study named 'other' in {path}"):
+        Study.load(path, "other")
+
+
 def test_in_memory_by_default():
     study = Study(SPACE)
     study.optimize(score, 2, sampler=make_sampler("random", seed=0))

@@ -200,6 +200,7 @@ def test_records_and_dataframe():
     assert records[2]["state"] == "complete" and records[2]["value"] == study.trials[2].value
     frame = study.to_dataframe()
     assert list(frame["number"]) == [0, 1, 2, 3]
+    assert str(frame["started"].dtype) == "datetime64[ns, UTC]" and frame["duration"].dt.total_seconds().min() >= 0
     assert frame.loc[frame["value"].idxmin(), "number"] == study.best_trial.number
 
 

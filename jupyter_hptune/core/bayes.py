@@ -62,11 +62,13 @@ class BayesSampler:
                 random_state=self.seed,
             )
         self._sync(space, trials)
-        learned = len(self._told)
-        note = f"Bayesian optimisation ({self.acq}, {initial} initial random points)"
+        learned, random = len(self._told), max(0, initial - len(self._told))
+        note = f"Bayesian optimisation ({self.acq}"
+        if random:
+            note += f", {random} initial random point{'s' if random > 1 else ''}"
         if learned:
-            note += f", model fitted on {learned} earlier trials"
-        return Plan(n, note)
+            note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"
+        return Plan(n, note + ")")
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The point the model proposes next."""

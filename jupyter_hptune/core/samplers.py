@@ -173,7 +173,7 @@ class GridSampler:
         if wanted < left:
             note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
         elif wanted > left:
-            note += f"; running the {left:,} left, not {wanted:,}"
+            note += f"; running the {left:,} left, not {wanted:,}" if done else f"; running all of it, not {wanted:,}"
             wanted = left
         return Plan(wanted + queued if n_trials is None else wanted, note)
 

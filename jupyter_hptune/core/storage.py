@@ -105,6 +105,15 @@ class SQLiteStorage:
             row = self._connect().execute("SELECT 1 FROM studies WHERE name = ?", (name,)).fetchone()
         return row is not None
 
+    def count_trials(self, name: str) -> int:
+        """How many trials the file holds for that study."""
+        with self._lock:
+            return self._connect().execute("SELECT COUNT(*) FROM trials WHERE study = ?", (name,)).fetchone()[0]
+
+    def backup_path(self) -> Path:
+        """Where create() keeps the file as it was before replacing a study."""
+        return self.path.with_suffix(".previous" + self.path.suffix)
+
     def load(self, name: str) -> StoredStudy:
         """Read a study; a trial left running by a process that died is read as interrupted."""
         with self._lock:
@@ -142,7 +151,7 @@ class SQLiteStorage:
         """Start a study of that name, replacing one already there (kept in a .previous copy of the file)."""
         if self.exists(name):
             self.close()
-            shutil.copyfile(self.path, self.path.with_suffix(".previous" + self.path.suffix))
+            shutil.copyfile(self.path, self.backup_path())
         with self._lock:
             conn = self._connect()
             with conn:

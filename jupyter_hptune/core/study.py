@@ -61,6 +61,7 @@ class Study:
         self.space = Space(space)
         self.storage = SQLiteStorage(storage) if isinstance(storage, str | os.PathLike) else storage
         self.resumed = False
+        self.replaces: int | None = None  # the number of trials of a saved study that this new one replaces
         self._trials: list[Trial] = []
         self._queue: list[tuple[dict[str, Any], str]] = []
         self._observers: list[Observer] = []
@@ -81,6 +82,20 @@ class Study:
             if resume and saved:
                 self._resume()
                 self._unsaved = False
+            elif saved:
+                self.replaces = self.storage.count_trials(name)
+
+    @classmethod
+    def load(cls, storage: str | os.PathLike[str], name: str = "study") -> Study:
+        """Open a saved study, its space and direction read from the file."""
+        store = SQLiteStorage(storage)
+        try:
+            if not store.exists(name):
+                raise StudyError(f"no study named {name!r} in {store.path}")
+            stored = store.load(name)
+        except ValueError as error:
+            raise StudyError(str(error)) from None
+        return cls(stored.space, name=name, direction=stored.direction, storage=store, resume=True)
 
     def _resume(self) -> None:
         assert self.storage is not None
@@ -172,12 +187,16 @@ class Study:
         return [t.to_record() for t in self._trials]
 
     def to_dataframe(self) -> Any:
-        """The trials as a pandas DataFrame, one row per trial."""
+        """The trials as a pandas DataFrame, one row per trial, with times as datetimes and durations."""
         try:
             import pandas as pd
         except ImportError:
             raise ImportError("to_dataframe needs pandas (pip install pandas); to_records() needs nothing") from None
-        return pd.DataFrame.from_records(self.to_records())
+        frame = pd.DataFrame.from_records(self.to_records())
+        for column in ("started", "finished"):
+            frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+        frame["duration"] = pd.to_timedelta(frame["duration"], unit="s")
+        return frame
 
     def __repr__(self) -> str:
         done = sum(t.state is TrialState.COMPLETE for t in self._trials)
