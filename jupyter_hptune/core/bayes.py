@@ -10,6 +10,7 @@ from skopt import Optimizer
 from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
+from threadpoolctl import ThreadpoolController
 
 from .samplers import Plan, check_seed
 from .space import Choice, Int, Space, SpaceError, to_python
@@ -18,6 +19,9 @@ from .trial import Trial, TrialState
 __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
 
 ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
+
+# The model's matrices are tiny (one row per trial): BLAS threads only contend, ten times slower on a busy machine.
+_THREADS = ThreadpoolController()
 
 
 class BayesSampler:
@@ -75,7 +79,7 @@ class BayesSampler:
         if self.optimizer is None:
             return space.defaults()
         self._sync(space, trials)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
         params = space.defaults()
@@ -110,7 +114,7 @@ class BayesSampler:
             ys.append(float(y))
             self._told.add(trial.number)
         if xs:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
 
