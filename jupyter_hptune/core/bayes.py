@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from skopt import Optimizer
 from skopt.space import Categorical as SkCategorical
@@ -31,6 +31,7 @@ class BayesSampler:
     """
 
     method = "bayes"
+    optimizer_options: ClassVar[dict[str, Any]] = {"base_estimator": "GP"}  # the model's settings, in one place
 
     def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
         if acq not in ACQUISITION_FUNCTIONS:
@@ -60,10 +61,10 @@ class BayesSampler:
         if self._free:
             self.optimizer = Optimizer(
                 [_dimension(space[name]) for name in self._free],
-                base_estimator="GP",
                 acq_func=self.acq,
                 n_initial_points=initial,
                 random_state=self.seed,
+                **self.optimizer_options,
             )
         self._sync(space, trials)
         learned, random = len(self._told), max(0, initial - len(self._told))
