@@ -74,7 +74,8 @@ def test_the_search_stops_when_the_first_trials_all_fail():
         calls.append(params)
         raise KeyError("X_train")
 
-    study = tune(broken, SPACE, method="random", n_trials=50, seed=0)
+    with pytest.warns(RuntimeWarning, match="every trial of study 'study' failed; the first with KeyError: 'X_train'"):
+        study = tune(broken, SPACE, method="random", n_trials=50, seed=0)
     assert len(calls) == 5 and len(study.trials) == 5
     assert study.snapshot().stop_reason == "failures"
     with pytest.raises(ValueError, match="no completed trial"):

@@ -387,4 +387,13 @@ def tune(
         study.enqueue(point)
     for observer in observers or []:
         study.subscribe(observer)
-    return study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)
+    study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)
+    search = study.snapshot().search_trials
+    if search and all(t.state is TrialState.FAILED for t in search):
+        first = search[0]
+        warnings.warn(
+            f"every trial of study {name!r} failed; the first with {first.error}\n{first.traceback or ''}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return study
