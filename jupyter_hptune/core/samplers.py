@@ -154,27 +154,29 @@ class GridSampler:
                 f"the grid has {total:,} points ({shape}), more than {GRID_LIMIT:,}: "
                 "narrow the integer ranges, lower the points per real range, or use random or bayes"
             )
-        done = {_key(space, t.params) for t in trials}
-        indices = range(total)
-        if n_trials is not None and n_trials + len(done) < total:
-            indices = np.random.default_rng(self.seed).permutation(total)
-        names = list(axes)
-        self._order = []
-        for index in indices:
-            coords = np.unravel_index(int(index), sizes)
-            point = {name: axes[name][int(i)] for name, i in zip(names, coords)}
-            if _key(space, point) not in done:
-                self._order.append(point)
-        left = len(self._order)
+        done = {_key(space, t.params) for t in trials if all(t.params[n] in axes[n] for n in axes)}
+        left = total - len(done)
         wanted = left if n_trials is None else n_trials
         note = f"Grid of {total:,} points ({shape})"
         if done:
             note += f", {total - left:,} already tried"
         if wanted < left:
             note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
-        elif wanted > left:
-            note += f"; running the {left:,} left, not {wanted:,}" if done else f"; running all of it, not {wanted:,}"
-            wanted = left
+            indices: Sequence[int] = np.random.default_rng(self.seed).permutation(total)
+        else:
+            if wanted > left:
+                note += (
+                    f"; running the {left:,} left, not {wanted:,}" if done else f"; running all of it, not {wanted:,}"
+                )
+            wanted, indices = left, range(total)
+        self._order = []
+        for index in indices:  # decode only as many points as will run
+            if len(self._order) == wanted:
+                break
+            coords = np.unravel_index(int(index), sizes)
+            point = {name: axes[name][int(i)] for name, i in zip(axes, coords)}
+            if _key(space, point) not in done:
+                self._order.append(point)
         return Plan(wanted + queued if n_trials is None else wanted, note)
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
