@@ -131,14 +131,12 @@ class TuneMagics(Magics):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
             kept = sum(t.state is TrialState.COMPLETE for t in study.trials)
             raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{args.name}`") from None
-        search = snapshot.search_trials
-        failed = [t for t in search if t.state is TrialState.FAILED]
-        if failed and len(failed) == len(search) and snapshot.stop_reason != "interrupted":
+        if snapshot.all_failed:
+            first = snapshot.search_trials[0]
             print(
-                f"\nEvery trial failed. The first one's traceback:\n{failed[0].traceback or failed[0].error}",
-                file=sys.stderr,
+                f"\nEvery trial failed. The first one's traceback:\n{first.traceback or first.error}", file=sys.stderr
             )
-            raise UsageError(f"all {len(failed)} trials failed; fix the cell and run it again")
+            raise UsageError(f"all {len(snapshot.search_trials)} trials failed; fix the cell and run it again")
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, Any, Sampler]:
         """Check the options and the cell, and create or resume the study and its sampler; nothing runs yet."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .trial import Trial
+from .trial import Trial, TrialState
 
 __all__ = ["Event", "SearchFinished", "SearchStarted", "StudySnapshot", "TrialFinished", "TrialStarted"]
 
@@ -30,6 +30,12 @@ class StudySnapshot:
     def search_trials(self) -> tuple[Trial, ...]:
         """The trials of the latest search (a resumed study also holds earlier ones)."""
         return self.trials[self.first_number :]
+
+    @property
+    def all_failed(self) -> bool:
+        """Whether the latest search ran trials and every one of them failed."""
+        search = self.search_trials
+        return bool(search) and all(t.state is TrialState.FAILED for t in search)
 
 
 @dataclass(frozen=True)

@@ -139,10 +139,6 @@ class GridSampler:
         """The values of each parameter on the grid."""
         return {name: dim.grid(self.points) for name, dim in space.items()}
 
-    def size(self, space: Space) -> int:
-        """The number of points in the grid."""
-        return math.prod(len(values) for values in self.axes(space).values())
-
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
         axes = self.axes(space)

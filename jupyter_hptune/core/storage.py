@@ -114,19 +114,27 @@ class SQLiteStorage:
         """Where create() keeps the file as it was before replacing a study."""
         return self.path.with_suffix(".previous" + self.path.suffix)
 
+    def header(self, name: str) -> tuple[str, Space]:
+        """A study's direction and space, without its trials."""
+        with self._lock:
+            row = self._connect().execute("SELECT direction, space FROM studies WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise KeyError(f"no study named {name!r} in {self.path}")
+        return row[0], Space.from_json(json.loads(row[1]))
+
     def load(self, name: str) -> StoredStudy:
         """Read a study; a trial left running by a process that died is read as interrupted."""
+        direction, space = self.header(name)
         with self._lock:
-            conn = self._connect()
-            row = conn.execute("SELECT direction, space FROM studies WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise KeyError(f"no study named {name!r} in {self.path}")
-            space = Space.from_json(json.loads(row[1]))
-            rows = conn.execute(
-                "SELECT number, state, params, value, error, traceback, started, finished, source "
-                "FROM trials WHERE study = ? ORDER BY number",
-                (name,),
-            ).fetchall()
+            rows = (
+                self._connect()
+                .execute(
+                    "SELECT number, state, params, value, error, traceback, started, finished, source "
+                    "FROM trials WHERE study = ? ORDER BY number",
+                    (name,),
+                )
+                .fetchall()
+            )
         trials = []
         for number, state, params, value, error, tb, started, finished, source in rows:
             if state == TrialState.RUNNING.value:
@@ -145,7 +153,7 @@ class SQLiteStorage:
                     source=source,
                 )
             )
-        return StoredStudy(name=name, direction=row[0], space=space, trials=trials)
+        return StoredStudy(name=name, direction=direction, space=space, trials=trials)
 
     def create(self, name: str, direction: str, space: Space, created: float) -> None:
         """Start a study of that name, replacing one already there (kept in a .previous copy of the file)."""

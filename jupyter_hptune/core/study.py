@@ -90,12 +90,12 @@ class Study:
         """Open a saved study, its space and direction read from the file."""
         store = SQLiteStorage(storage)
         try:
-            if not store.exists(name):
-                raise StudyError(f"no study named {name!r} in {store.path}")
-            stored = store.load(name)
+            direction, space = store.header(name)
+        except KeyError as error:
+            raise StudyError(error.args[0]) from None
         except ValueError as error:
             raise StudyError(str(error)) from None
-        return cls(stored.space, name=name, direction=stored.direction, storage=store, resume=True)
+        return cls(space, name=name, direction=direction, storage=store, resume=True)
 
     def _resume(self) -> None:
         assert self.storage is not None
@@ -388,9 +388,9 @@ def tune(
     for observer in observers or []:
         study.subscribe(observer)
     study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)
-    search = study.snapshot().search_trials
-    if search and all(t.state is TrialState.FAILED for t in search):
-        first = search[0]
+    snapshot = study.snapshot()
+    if snapshot.all_failed:
+        first = snapshot.search_trials[0]
         warnings.warn(
             f"every trial of study {name!r} failed; the first with {first.error}\n{first.traceback or ''}",
             RuntimeWarning,
