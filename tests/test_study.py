@@ -241,3 +241,43 @@ def test_an_interrupt_between_trials_keeps_the_trial_that_just_finished():
     study = tune(quadratic, SPACE, method="random", n_trials=10, seed=0, observers=[interrupt_after_third])
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
     assert study.snapshot().stop_reason == "interrupted"
+
+
+def test_search_runs_one_trial_per_step_and_can_pause_between_them():
+    study = Study({"x": Real(0.0, 1.0)})
+    steps = study.search(lambda p: p["x"], 4, sampler=make_sampler("random", seed=0))
+    assert study.trials == [], "nothing runs before the first step"
+    first = next(steps)
+    assert [t.number for t in study.trials] == [0] and first is study.trials[0]
+    study.stop()  # e.g. a Stop button clicked while the caller waited between trials
+    assert list(steps) == []
+    assert len(study.trials) == 1 and study.snapshot().stop_reason == "stopped"
+
+
+def test_a_search_may_narrow_the_space_and_keeps_the_whole_history():
+    space = {"x": Real(0.0, 10.0), "n": Int(1, 64, log=True), "kind": Choice(["a", "b", "c"])}
+    study = Study(space)
+    study.optimize(lambda p: p["x"], 6, sampler=make_sampler("random", seed=0))
+    narrow = {"x": Real(2.0, 3.0, log=True), "n": Int(4, 8), "kind": Choice(["c"])}
+    for method in ("random", "bayes", "grid"):
+        study.optimize(lambda p: p["x"], 4, sampler=make_sampler(method, seed=1), space=narrow)
+    later = study.trials[6:]
+    assert len(later) == 12 and all(t.state is TrialState.COMPLETE for t in later)
+    assert all(2.0 <= t.params["x"] <= 3.0 and 4 <= t.params["n"] <= 8 and t.params["kind"] == "c" for t in later)
+    assert study.space["x"] == Real(0.0, 10.0), "the study's own space is unchanged"
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"x": Real(-1.0, 3.0), "kind": Choice(["a"])}, r"'x': \[-1, 3\] goes outside the study's range \[0, 10\]"),
+        ({"x": Real(1.0, 3.0), "kind": Choice(["a", "z"])}, "'kind': option 'z' is not one of the options"),
+        ({"x": Int(1, 3), "kind": Choice(["a"])}, "'x' is real"),
+        ({"x": Real(1.0, 3.0)}, "must have the study's hyperparameters"),
+    ],
+)
+def test_a_narrowed_space_must_lie_inside_the_study(space, message):
+    study = Study({"x": Real(0.0, 10.0), "kind": Choice(["a", "b"])})
+    with pytest.raises(StudyError, match=message):
+        study.search(lambda p: p["x"], 2, space=space)
+    assert study.trials == []

@@ -95,8 +95,11 @@ class BayesSampler:
                 params[name] = min(dim.high, max(dim.low, float(value)))
         return params
 
+    def learn(self, space: Space, trials: Sequence[Trial]) -> None:
+        """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
+        self._sync(space, trials)
+
     def _sync(self, space: Space, trials: Sequence[Trial]) -> None:
-        """Tell the model every finished trial it has not seen yet."""
         if self.optimizer is None:
             return
         values = [t.value for t in trials if t.state is TrialState.COMPLETE]
@@ -105,19 +108,30 @@ class BayesSampler:
         for trial in trials:
             if trial.number in self._told:
                 continue
+            self._told.add(trial.number)
+            if not _inside(space, trial.params):  # a search narrowed the space: the model learns from what is inside
+                continue
             if trial.state is TrialState.COMPLETE:
                 y = self._sign * trial.value
             elif trial.state is TrialState.FAILED and worst is not None:
                 y = worst
             else:
+                self._told.discard(trial.number)  # a running trial is told once it has finished
                 continue
             xs.append([_encode(space[name], trial.params[name]) for name in self._free])
             ys.append(float(y))
-            self._told.add(trial.number)
         if xs:
             with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
+
+
+def _inside(space: Space, params: Any) -> bool:
+    try:
+        space.validate(params)
+    except SpaceError:
+        return False
+    return True
 
 
 def _dimension(dim: Any) -> Any:

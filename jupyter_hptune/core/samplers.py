@@ -184,8 +184,12 @@ class GridSampler:
         raise SpaceError("every point of the grid has been tried")
 
 
-def _key(space: Space, params: Any) -> tuple:
-    return tuple(repr(v) for v in space.encode(params).values())
+def _key(space: Space, params: Any) -> tuple | None:
+    """A hashable key of a point; None for a point outside the space (a search may narrow the study's space)."""
+    try:
+        return tuple(repr(v) for v in space.encode(params).values())
+    except SpaceError:
+        return None
 
 
 def _bayes(**options: Any) -> Sampler:

@@ -8,7 +8,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from numbers import Real as _RealNumber
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import numpy as np
 
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
 from .samplers import Sampler, make_sampler
-from .space import Dimension, Space, to_python
+from .space import Choice, Dimension, Space, SpaceError, to_python
 from .storage import SQLiteStorage
 from .trial import Trial, TrialState
 
@@ -224,13 +224,76 @@ class Study:
         *,
         timeout: float | None = None,
         sampler: Sampler | None = None,
+        space: Mapping[str, Dimension] | Space | None = None,
         max_initial_failures: int = MAX_INITIAL_FAILURES,
     ) -> Study:
         """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
+        for _ in self.search(
+            objective,
+            n_trials,
+            timeout=timeout,
+            sampler=sampler,
+            space=space,
+            max_initial_failures=max_initial_failures,
+        ):
+            pass
+        return self
+
+    def search(
+        self,
+        objective: Objective,
+        n_trials: int | None = None,
+        *,
+        timeout: float | None = None,
+        sampler: Sampler | None = None,
+        space: Mapping[str, Dimension] | Space | None = None,
+        max_initial_failures: int = MAX_INITIAL_FAILURES,
+    ) -> Iterator[Trial]:
+        """optimize() one trial at a time: yields each finished trial, so the caller can pause between trials.
+
+        `space` narrows the study's space for this search only (tighter ranges, fewer options, a log toggle).
+        """
         _check_count(n_trials, "n_trials")
         if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
             raise StudyError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        sampler = sampler or make_sampler("bayes")
+        run_space = self.space if space is None else self._check_narrowed(Space(space))
+        return self._steps(
+            objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures
+        )
+
+    def _check_narrowed(self, space: Space) -> Space:
+        """The space of one search, checked to lie inside the study's space."""
+        if list(space) != list(self.space):
+            raise StudyError(
+                f"a search's space must have the study's hyperparameters ({', '.join(self.space)}), "
+                f"got {', '.join(space)}"
+            )
+        for name, dim in space.items():
+            wide = self.space[name]
+            if dim.kind != wide.kind:
+                raise StudyError(f"hyperparameter {name!r} is {wide.describe()} in the study, not {dim.kind}")
+            if isinstance(dim, Choice):
+                for option in dim.options:
+                    try:
+                        wide.validate(option, "option")
+                    except SpaceError as error:
+                        raise StudyError(f"hyperparameter {name!r}: {error}") from None
+            elif dim.low < wide.low or dim.high > wide.high:
+                raise StudyError(
+                    f"hyperparameter {name!r}: [{dim.low:g}, {dim.high:g}] goes outside the study's range "
+                    f"[{wide.low:g}, {wide.high:g}]"
+                )
+        return space
+
+    def _steps(
+        self,
+        objective: Objective,
+        n_trials: int | None,
+        timeout: float | None,
+        sampler: Sampler,
+        space: Space,
+        max_initial_failures: int,
+    ) -> Iterator[Trial]:
         self._stop.clear()
         self._stop_reason = None
         self._method = sampler.method
@@ -241,7 +304,11 @@ class Study:
         failures = completes = 0
         trial: Trial | None = None
         score_error: ScoreError | None = None
-        plan = sampler.plan(self.space, self.trials, n_trials, len(self._queue), self.direction)
+        try:
+            plan = sampler.plan(space, self.trials, n_trials, len(self._queue), self.direction)
+        except BaseException:
+            self._queue.clear()
+            raise
         self._n_planned = plan.n_trials
         self._emit(SearchStarted(self.snapshot(), plan.note))
         try:
@@ -256,7 +323,7 @@ class Study:
                 if self._queue:
                     params, source = self._queue.pop(0)
                 else:
-                    params, source = self.space.validate(sampler.ask(self.space, self.trials, number)), "search"
+                    params, source = self.space.validate(sampler.ask(space, self.trials, number)), "search"
                 trial = Trial(number=number, params=params, started=time.time(), source=source)
                 self._record(trial)
                 self._emit(TrialStarted(self.snapshot(), trial))
@@ -267,10 +334,11 @@ class Study:
                     break
                 completes += trial.state is TrialState.COMPLETE
                 failures += trial.state is not TrialState.COMPLETE
-                trial = None
+                finished, trial = trial, None
                 if completes == 0 and failures >= max_initial_failures:
                     self._stop_reason = "failures"
                     break
+                yield finished
             else:
                 self._stop_reason = "completed"
         except KeyboardInterrupt:
@@ -287,7 +355,6 @@ class Study:
             self._emit(SearchFinished(self.snapshot()))
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
-        return self
 
     def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
         try:
