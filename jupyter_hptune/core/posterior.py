@@ -1,0 +1,339 @@
+"""The Gaussian-process posterior of the score over the space, sliced along one or two hyperparameters for plots."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from skopt.acquisition import _gaussian_acquisition
+from skopt.utils import cook_estimator, normalize_dimensions
+
+from .bayes import _THREADS, BayesSampler, _dimension
+from .space import Choice, Int, Real, Space, SpaceError, to_python
+from .trial import Trial, TrialState
+
+__all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior"]
+
+BAYES_SOURCE = "model of the Bayesian search"
+DISPLAY_SOURCE = "GP fitted to the trials (for display)"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The posterior along one hyperparameter, the others held fixed."""
+
+    name: str
+    kind: str
+    log: bool
+    x: list
+    mean: np.ndarray
+    std: np.ndarray
+    acquisition: np.ndarray | None
+    acq_name: str | None
+    next_x: Any | None
+    observed_x: list
+    observed_y: list[float]
+    fixed: dict[str, Any]
+    source: str
+    direction: str
+    next_trial: int | None = None  # the trial that already ran next_x: the model has not been told its score yet
+
+
+@dataclass(frozen=True)
+class Surface:
+    """The posterior mean over two hyperparameters, the others held fixed."""
+
+    x_name: str
+    y_name: str
+    x_kind: str
+    y_kind: str
+    x_log: bool
+    y_log: bool
+    x: list
+    y: list
+    mean: np.ndarray
+    observed_x: list
+    observed_y: list
+    observed_score: list[float]
+    fixed: dict[str, Any]
+    source: str
+    direction: str
+
+
+class Posterior:
+    """A fitted Gaussian process of the score: predictions, slices and surfaces in the user's units."""
+
+    def __init__(
+        self,
+        space: Space,
+        trials: Sequence[Trial],
+        direction: str,
+        model: Any,
+        model_space: Any,
+        names: Sequence[str],
+        source: str,
+        *,
+        acq_name: str | None = None,
+        acq_kwargs: Mapping[str, Any] | None = None,
+        y_opt: float | None = None,
+        next_params: Mapping[str, Any] | None = None,
+        n_fitted: int | None = None,
+    ) -> None:
+        self.space = space
+        self.direction = direction
+        self.source = source
+        self.names = list(names)  # the params the model sees, in its column order
+        self.acq_name = acq_name
+        self.next_params = None if next_params is None else dict(next_params)
+        self.next_trial = None if next_params is None else _ran(next_params, names, trials)
+        self.trials = _observations(space, trials)
+        self.n_fitted = len(self.trials) if n_fitted is None else n_fitted  # the points the model was fitted on
+        self._model = model
+        self._model_space = model_space
+        self._sign = -1.0 if direction == "maximize" else 1.0
+        self._acq_kwargs = dict(acq_kwargs or {})
+        self._y_opt = y_opt
+        pick = max if direction == "maximize" else min
+        self.best: Trial | None = pick(self.trials, key=lambda t: t.value) if self.trials else None
+        defaults = space.defaults()
+        held = self.best.params if self.best is not None else {}
+        self.fixed = {name: to_python(held.get(name, defaults[name])) for name in space}
+        self._held = [_encode(space[name], self.fixed[name]) for name in self.names]
+
+    def slice(self, name: str, points: int = 100) -> Slice:
+        """The posterior along one hyperparameter, the others held at the best trial's values."""
+        dim = self._dim(name)
+        xs = _grid(dim, _check_points(points))
+        mean, std, acq = self._predict(self._grid_rows([(name, xs)]), acquisition=True)
+        fixed = {k: v for k, v in self.fixed.items() if k != name}
+        next_x = None if self.next_params is None else self.next_params.get(name)
+        return Slice(
+            name=name,
+            kind=dim.kind,
+            log=bool(getattr(dim, "log", False)),
+            x=xs,
+            mean=mean,
+            std=std,
+            acquisition=acq,
+            acq_name=self.acq_name if acq is not None else None,
+            next_x=next_x,
+            observed_x=[to_python(t.params[name]) for t in self.trials],
+            observed_y=[float(t.value) for t in self.trials],  # type: ignore[arg-type]
+            fixed=fixed,
+            source=self.source,
+            direction=self.direction,
+            next_trial=self.next_trial if next_x is not None else None,
+        )
+
+    def surface(self, x_name: str, y_name: str, points: int = 40) -> Surface:
+        """The posterior mean over two hyperparameters, the others held at the best trial's values."""
+        x_dim, y_dim = self._dim(x_name), self._dim(y_name)
+        if x_name == y_name:
+            raise ValueError(f"a surface needs two different hyperparameters, got {x_name!r} twice")
+        points = _check_points(points)
+        xs, ys = _grid(x_dim, points), _grid(y_dim, points)
+        mean = self._mean(self._grid_rows([(y_name, ys), (x_name, xs)]))
+        return Surface(
+            x_name=x_name,
+            y_name=y_name,
+            x_kind=x_dim.kind,
+            y_kind=y_dim.kind,
+            x_log=bool(getattr(x_dim, "log", False)),
+            y_log=bool(getattr(y_dim, "log", False)),
+            x=xs,
+            y=ys,
+            mean=mean.reshape(len(ys), len(xs)),
+            observed_x=[to_python(t.params[x_name]) for t in self.trials],
+            observed_y=[to_python(t.params[y_name]) for t in self.trials],
+            observed_score=[float(t.value) for t in self.trials],  # type: ignore[arg-type]
+            fixed={k: v for k, v in self.fixed.items() if k not in (x_name, y_name)},
+            source=self.source,
+            direction=self.direction,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Posterior {self.direction} over {', '.join(self.space)}: {self.source}, {len(self.trials)} trials>"
+
+    def _dim(self, name: str) -> Real | Int | Choice:
+        if name not in self.space:
+            raise ValueError(f"unknown hyperparameter {name!r}: the space declares {', '.join(self.space)}")
+        return self.space[name]
+
+    def _grid_rows(self, axes: Sequence[tuple[str, list]]) -> np.ndarray:
+        """The model's input over the product of the grids (the last one varying fastest), other params held fixed."""
+        columns = [
+            (self.names.index(name) if name in self.names else None, _encode_grid(self.space[name], values))
+            for name, values in axes
+        ]
+        encoded = []
+        for combo in itertools.product(*(values for _, values in columns)):
+            row = list(self._held)
+            for (column, _), value in zip(columns, combo):
+                if column is not None:
+                    row[column] = value
+            encoded.append(row)
+        return np.asarray(self._model_space.transform(encoded), dtype=float)
+
+    def _mean(self, rows: np.ndarray) -> np.ndarray:
+        """The posterior mean in score units (cheaper than with the std)."""
+        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            mean = self._model.predict(rows)
+        return self._sign * np.asarray(mean, dtype=float)
+
+    def _predict(self, rows: np.ndarray, *, acquisition: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Mean and std in score units, and the acquisition (higher = more promising) when the model has one."""
+        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            mean, std = self._model.predict(rows, return_std=True)
+            acq = None
+            if acquisition and self.acq_name is not None:
+                acq = -np.asarray(
+                    _gaussian_acquisition(
+                        rows, self._model, y_opt=self._y_opt, acq_func=self.acq_name, acq_func_kwargs=self._acq_kwargs
+                    ),
+                    dtype=float,
+                )
+        return self._sign * np.asarray(mean, dtype=float), np.asarray(std, dtype=float), acq
+
+
+def posterior(
+    space: Space, trials: Sequence[Trial], direction: str, sampler: object | None = None, seed: int = 0
+) -> Posterior | None:
+    """The posterior for plots: the bayes sampler's own fitted model when there is one, else a GP fitted to the trials; None with fewer than 2 completed trials."""
+    # Observations are the completed trials inside the space: failed, interrupted and running ones have no score,
+    # and those of an earlier search over a wider space can lie outside the model's ranges.
+    if direction not in ("minimize", "maximize"):
+        raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    space = Space(space)
+    done = _observations(space, trials)
+    names = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+    if len(done) < 2 or not names:
+        return None
+    found = _bayes_posterior(space, trials, direction, sampler, names)
+    if found is not None:
+        return found
+    model_space = normalize_dimensions([_dimension(space[name]) for name in names])
+    xs = [[_encode(space[name], t.params[name]) for name in names] for t in done]
+    sign = -1.0 if direction == "maximize" else 1.0
+    ys = [sign * float(t.value) for t in done]  # type: ignore[arg-type]
+    with warnings.catch_warnings(), _THREADS.limit(limits=1):
+        warnings.simplefilter("ignore")
+        model = cook_estimator("GP", space=model_space, random_state=seed, noise="gaussian")
+        model.fit(model_space.transform(xs), ys)
+    return Posterior(space, trials, direction, model, model_space, names, DISPLAY_SOURCE)
+
+
+def _bayes_posterior(
+    space: Space, trials: Sequence[Trial], direction: str, sampler: object | None, names: list[str]
+) -> Posterior | None:
+    """The posterior of the bayes sampler's latest model, or None when it has none for this space and direction."""
+    if not isinstance(sampler, BayesSampler) or sampler.optimizer is None:
+        return None
+    optimizer = sampler.optimizer
+    sign = -1.0 if direction == "maximize" else 1.0
+    if not optimizer.models or sampler._free != names or sampler._sign != sign:
+        return None
+    if [_shape(d) for d in optimizer.space.dimensions] != [_shape(_dimension(space[name])) for name in names]:
+        return None  # a model of another space (e.g. before a search narrowed it)
+    model = optimizer.models[-1]
+    acq_name = _acquisition_used(optimizer)
+    next_params = None
+    next_x = getattr(optimizer, "_next_x", None)
+    if next_x is not None:
+        next_params = {name: _decode(space[name], value) for name, value in zip(names, next_x)}
+        next_params.update({name: space[name].default_value for name in space if name not in next_params})
+    return Posterior(
+        space,
+        trials,
+        direction,
+        model,
+        optimizer.space,
+        names,
+        BAYES_SOURCE,
+        acq_name=acq_name,
+        acq_kwargs=optimizer.acq_func_kwargs,
+        y_opt=float(np.min(optimizer.yi)),
+        next_params=next_params,
+        n_fitted=len(optimizer.yi),
+    )
+
+
+def _shape(dim: Any) -> tuple:
+    """What identifies a scikit-optimize dimension, whatever its transform."""
+    return type(dim).__name__, tuple(dim.bounds), getattr(dim, "prior", None)
+
+
+def _acquisition_used(optimizer: Any) -> str:
+    """The acquisition function that chose the optimizer's next point (for gp_hedge: the one it drew, else EI)."""
+    if optimizer.acq_func != "gp_hedge":
+        return str(optimizer.acq_func)
+    candidates = getattr(optimizer, "next_xs_", None)
+    next_x = getattr(optimizer, "_next_x", None)
+    if candidates and next_x is not None:
+        chosen = np.asarray(optimizer.space.transform([next_x])[0], dtype=float)
+        for name, candidate in zip(optimizer.cand_acq_funcs_, candidates):
+            if np.allclose(np.asarray(candidate, dtype=float), chosen):
+                return str(name)
+    return "EI"
+
+
+def _observations(space: Space, trials: Sequence[Trial]) -> list[Trial]:
+    """The completed trials whose params lie inside the space (a search may narrow a study's space)."""
+    done = []
+    for trial in trials:
+        if trial.state is TrialState.COMPLETE:
+            try:
+                space.validate(trial.params)
+            except SpaceError:
+                continue
+            done.append(trial)
+    return done
+
+
+def _ran(params: Mapping[str, Any], names: Sequence[str], trials: Sequence[Trial]) -> int | None:
+    """The number of the latest trial run at params (compared on the model's params), or None."""
+    for trial in reversed(trials):
+        if all(name in trial.params and trial.params[name] == params[name] for name in names):
+            return trial.number
+    return None
+
+
+def _grid(dim: Real | Int | Choice, points: int) -> list:
+    """Values along a dimension: spaced reals, integers (all of them when few), or every option."""
+    if isinstance(dim, Choice):
+        return list(dim.options)
+    if isinstance(dim, Int):
+        if dim.high - dim.low + 1 <= points:
+            return list(range(dim.low, dim.high + 1))
+        spaced = np.geomspace if dim.log else np.linspace
+        return sorted({int(round(v)) for v in spaced(dim.low, dim.high, points)})
+    return dim.grid(points)
+
+
+def _check_points(points: int) -> int:
+    if isinstance(points, bool) or not isinstance(points, int | np.integer) or points < 2:
+        raise ValueError(f"points must be an integer of at least 2, got {points!r}")
+    return int(points)
+
+
+def _encode(dim: Real | Int | Choice, value: Any) -> Any:
+    return dim.index(value) if isinstance(dim, Choice) else value
+
+
+def _encode_grid(dim: Real | Int | Choice, values: list) -> list:
+    """A grid of _grid's as the model's values: a choice's options are its indexes."""
+    return list(range(len(values))) if isinstance(dim, Choice) else values
+
+
+def _decode(dim: Real | Int | Choice, value: Any) -> Any:
+    value = to_python(value)
+    if isinstance(dim, Choice):
+        return dim.options[int(value)]
+    if isinstance(dim, Int):
+        return min(dim.high, max(dim.low, int(round(value))))
+    return min(dim.high, max(dim.low, float(value)))

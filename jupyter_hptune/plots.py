@@ -1,0 +1,428 @@
+"""Plots of a study: data in, matplotlib figure out (no pyplot, no global state, no backend choice)."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+from .core.events import StudySnapshot
+from .core.posterior import Slice, Surface
+from .core.space import Choice, Space, SpaceError
+from .core.trial import Trial, TrialState
+
+__all__ = ["figure_png", "plot_history", "plot_params", "plot_posterior", "plot_summary", "plot_surface"]
+
+SIZE = (6.0, 3.2)  # inches: 480 x 256 pixels at 80 dpi
+TITLE, LABEL, TICK, LEGEND = 9.5, 9.0, 8.0, 7.5
+SCORE, BEST, BAD, MANUAL, MODEL = "C0", "C3", "#d62728", "C2", "C0"
+JITTER = 0.15  # half the width of a choice's strip of points, in option spacings
+
+FigureLike = Figure | SubFigure
+
+
+def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> FigureLike:
+    """The score of every trial by trial number, with the best so far and the failed trials marked."""
+    fig = _figure(fig)
+    ax = fig.subplots(gridspec_kw=_margins(fig))
+    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE]
+    search = [t for t in done if t.source != "manual"]
+    manual = [t for t in done if t.source == "manual"]
+    if search:
+        ax.plot([t.number for t in search], [t.value for t in search], "o", ms=4, color=SCORE, label="trial")
+    if manual:
+        ax.plot([t.number for t in manual], [t.value for t in manual], "D", ms=5, color=MANUAL, label="manual")
+    if done:
+        values = np.array([t.value for t in done], dtype=float)
+        running = np.maximum.accumulate(values) if snapshot.direction == "maximize" else np.minimum.accumulate(values)
+        ax.plot([t.number for t in done], running, drawstyle="steps-post", color=BEST, lw=1.5, label="best so far")
+    # Failed and interrupted trials have no score: mark them on the worse edge of the axes.
+    edge = 0.03 if snapshot.direction == "maximize" else 0.97
+    for state, marker, color in ((TrialState.FAILED, "x", BAD), (TrialState.INTERRUPTED, "x", "0.45")):
+        numbers = [t.number for t in snapshot.trials if t.state is state]
+        if numbers:
+            ax.plot(
+                numbers,
+                [edge] * len(numbers),
+                marker,
+                ms=6,
+                mew=1.5,
+                color=color,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+                label=f"{state.value} ({len(numbers)})",
+            )
+    title = f"Scores ({snapshot.direction})"
+    if snapshot.best_trial is not None and snapshot.best_trial.value is not None:
+        title += f": best {_fmt(snapshot.best_trial.value)} at trial {snapshot.best_trial.number}"
+    ax.set_title(title, fontsize=TITLE)
+    ax.set_xlabel("trial", fontsize=LABEL)
+    ax.set_ylabel("score", fontsize=LABEL)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=TICK)
+    if not snapshot.trials:
+        _note(ax, "no trials yet")
+    elif not done:
+        _note(ax, "no completed trial yet")
+        ax.set_yticks([])
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+    return fig
+
+
+def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
+    """The model's predicted score along one hyperparameter (mean and ±2σ), the trials, and its acquisition."""
+    has_acq = slice.acquisition is not None
+    fig = _figure(fig, (SIZE[0], SIZE[1] + 1.0) if has_acq else SIZE)
+    choice = slice.kind == "choice"
+    layout = _margins(fig, top=_title_height(2 if slice.fixed else 1), bottom=_bottom(slice.x if choice else None))
+    if has_acq:
+        layout.update(height_ratios=[3, 1], hspace=0.12)
+        ax, acq_ax = fig.subplots(2, 1, sharex=True, gridspec_kw=layout)
+    else:
+        ax, acq_ax = fig.subplots(gridspec_kw=layout), None
+    mean, std = np.asarray(slice.mean, dtype=float), np.asarray(slice.std, dtype=float)
+    best = _best_index(slice.observed_y, slice.direction)
+    if choice:
+        positions = np.arange(len(slice.x))
+        observed = [_option_index(slice.x, v) for v in slice.observed_x]
+        low = min([*(mean - 2 * std), *slice.observed_y])
+        high = max([*(mean + 2 * std), *slice.observed_y])
+        pad = 0.06 * (high - low) or 0.5
+        base = low - pad  # bars rise from the bottom of the axes, not from zero, so differences stay visible
+        ax.bar(
+            positions,
+            mean - base,
+            bottom=base,
+            width=0.6,
+            yerr=2 * std,
+            capsize=4,
+            color=MODEL,
+            alpha=0.35,
+            error_kw={"elinewidth": 1, "ecolor": "0.3"},
+            label="mean ±2σ",
+        )
+        ax.set_ylim(base, high + pad)
+        xs = np.asarray(observed, dtype=float) + _jitter(len(observed))
+        _set_option_ticks(acq_ax or ax, slice.x)
+    else:
+        ax.fill_between(slice.x, mean - 2 * std, mean + 2 * std, color=MODEL, alpha=0.2, lw=0, label="±2σ")
+        ax.plot(slice.x, mean, color=MODEL, lw=1.5, label="mean")
+        xs = np.asarray(slice.observed_x, dtype=float)
+        if slice.log:
+            _log_scale(ax, "x", slice.x[0], slice.x[-1])
+    ax.plot(xs, slice.observed_y, "o", ms=3.5, color="k", alpha=0.7, label="trials")
+    if best is not None:
+        ax.plot(
+            [xs[best]],
+            [slice.observed_y[best]],
+            "*",
+            ms=12,
+            color=BEST,
+            mec="k",
+            mew=0.5,
+            label=f"best trial ({slice.name}={_fmt(slice.observed_x[best])})",
+        )
+    title = f"{slice.name}: {slice.source}"
+    if slice.fixed:
+        title += "\n" + _held(fig, slice.fixed)
+    ax.set_title(title, fontsize=TITLE)
+    ax.set_ylabel("score", fontsize=LABEL)
+    ax.tick_params(labelsize=TICK)
+    ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+    if acq_ax is not None:
+        acq = np.asarray(slice.acquisition, dtype=float)
+        grid = np.arange(len(slice.x)) if choice else np.asarray(slice.x, dtype=float)
+        acq_ax.plot(grid, acq, "o-" if choice else "-", ms=4, color="C2", lw=1.2)
+        if slice.next_x is not None:
+            where = _option_index(slice.x, slice.next_x) if choice else float(slice.next_x)
+            label = "next point" if slice.next_trial is None else f"chose trial {slice.next_trial}"
+            acq_ax.axvline(where, color=BEST, ls="--", lw=1.2, label=f"{label} ({_fmt(slice.next_x)})")
+            acq_ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+        acq_ax.yaxis.set_major_locator(MaxNLocator(3))
+        acq_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        acq_ax.set_ylabel(slice.acq_name or "acquisition", fontsize=LABEL)
+        acq_ax.tick_params(labelsize=TICK)
+        acq_ax.set_xlabel(slice.name, fontsize=LABEL)
+    else:
+        ax.set_xlabel(slice.name, fontsize=LABEL)
+    return fig
+
+
+def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
+    """The model's predicted score over two hyperparameters, with the trials."""
+    fig = _figure(fig)
+    x_choice, y_choice = surface.x_kind == "choice", surface.y_kind == "choice"
+    layout = _margins(
+        fig,
+        top=_title_height(2 if surface.fixed else 1),
+        bottom=_bottom(surface.x if x_choice else None),
+        left=_left(surface.y if y_choice else None),
+        right=0.7,
+    )
+    ax, cax = fig.subplots(1, 2, gridspec_kw={**layout, "width_ratios": [1, 0.035], "wspace": 0.04})
+    gx = np.arange(len(surface.x)) if x_choice else np.asarray(surface.x, dtype=float)
+    gy = np.arange(len(surface.y)) if y_choice else np.asarray(surface.y, dtype=float)
+    mean = np.asarray(surface.mean, dtype=float)
+    cmap = "viridis" if surface.direction == "maximize" else "viridis_r"  # bright is better either way
+    if x_choice or y_choice or len(gx) < 2 or len(gy) < 2:
+        shaded = ax.pcolormesh(gx, gy, mean, shading="nearest", cmap=cmap)  # options are cells, not a continuum
+    else:
+        shaded = ax.contourf(gx, gy, mean, levels=14, cmap=cmap)
+    if surface.x_log and not x_choice:
+        _log_scale(ax, "x", surface.x[0], surface.x[-1])
+    if surface.y_log and not y_choice:
+        _log_scale(ax, "y", surface.y[0], surface.y[-1])
+    ox = _positions(surface.x, surface.observed_x, x_choice, seed=0)
+    oy = _positions(surface.y, surface.observed_y, y_choice, seed=1)
+    ax.scatter(ox, oy, s=14, c="white", edgecolors="k", linewidths=0.6, zorder=3, label="trials")
+    best = _best_index(surface.observed_score, surface.direction)
+    if best is not None:
+        ax.plot([ox[best]], [oy[best]], "*", ms=12, color=BEST, mec="k", mew=0.5, zorder=4, label="best trial")
+    if x_choice:
+        _set_option_ticks(ax, surface.x)
+    if y_choice:
+        _set_option_ticks(ax, surface.y, axis="y")
+    colorbar = fig.colorbar(shaded, cax=cax)
+    colorbar.set_label("predicted score", fontsize=LABEL)
+    colorbar.ax.tick_params(labelsize=TICK)
+    title = f"{surface.y_name} vs {surface.x_name}: {surface.source}"
+    if surface.fixed:
+        title += "\n" + _held(fig, surface.fixed)
+    ax.set_title(title, fontsize=TITLE)
+    ax.set_xlabel(surface.x_name, fontsize=LABEL)
+    ax.set_ylabel(surface.y_name, fontsize=LABEL)
+    ax.tick_params(labelsize=TICK)
+    return fig
+
+
+def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = None) -> FigureLike:
+    """One scatter per hyperparameter of score against value, completed trials only, the best trial highlighted."""
+    names = list(space)
+    cols = min(len(names), 3)
+    rows = math.ceil(len(names) / cols)
+    fig = _figure(fig, (SIZE[0], 0.4 + 2.1 * rows))
+    choices = [list(d.options) for d in space.values() if isinstance(d, Choice)]
+    bottom = max((_bottom(options) for options in choices), default=_bottom(None))
+    layout = _margins(fig, top=_title_height(1), bottom=bottom)
+    if layout:  # gaps between the panels, in inches: room for x labels below each, none for the shared y ticks
+        width, height = _size(fig)
+        panel_w = (width * (layout["right"] - layout["left"]) - 0.12 * (cols - 1)) / cols
+        panel_h = (height * (layout["top"] - layout["bottom"]) - bottom * (rows - 1)) / rows
+        layout.update(wspace=0.12 / max(panel_w, 0.1), hspace=bottom / max(panel_h, 0.1))
+    grid = fig.add_gridspec(rows, cols, **layout)
+    axes: list[Any] = []
+    for i in range(len(names)):
+        axes.append(fig.add_subplot(grid[i // cols, i % cols], sharey=axes[0] if axes else None))
+        if i % cols:
+            axes[-1].tick_params(labelleft=False)
+    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and _inside(space, t.params)]
+    scores = [float(t.value) for t in done]  # type: ignore[arg-type]
+    best = _best_trial(done, snapshot.direction)
+    for i, (name, ax) in enumerate(zip(names, axes)):
+        dim = space[name]
+        choice = isinstance(dim, Choice)
+        values = [t.params[name] for t in done]
+        xs = _positions(list(dim.options) if choice else [], values, choice, seed=i)
+        ax.plot(xs, scores, "o", ms=3.5, color=SCORE, alpha=0.7)
+        if best is not None:
+            j = next(k for k, t in enumerate(done) if t is best)
+            ax.plot([xs[j]], [scores[j]], "*", ms=11, color=BEST, mec="k", mew=0.5)
+        if choice:
+            _set_option_ticks(ax, list(dim.options))
+            ax.set_xlim(-0.5, len(dim.options) - 0.5)
+        elif dim.log:
+            _log_scale(ax, "x", dim.low, dim.high)
+        ax.set_xlabel(name, fontsize=LABEL)
+        if i % cols == 0:
+            ax.set_ylabel("score", fontsize=LABEL)
+        ax.tick_params(labelsize=TICK)
+        if not done:
+            _note(ax, "no scores yet")
+    title = f"Score by hyperparameter ({snapshot.direction})"
+    if best is not None:
+        title += f": best {_fmt(best.value)} at trial {best.number}"
+    fig.suptitle(title, fontsize=TITLE, y=1 - 0.08 / _size(fig)[1], va="top")
+    return fig
+
+
+def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = None) -> Figure:
+    """The search at a glance: scores and the posterior side by side, score by hyperparameter below."""
+    rows = math.ceil(len(space) / min(len(space), 3))
+    top_height = 4.2 if slice is not None and slice.acquisition is not None else SIZE[1]
+    params_height = 0.4 + 2.1 * rows
+    fig = Figure(figsize=(2 * SIZE[0], top_height + params_height))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[top_height, params_height])
+    left, right = top.subfigures(1, 2)
+    plot_history(snapshot, left)
+    if slice is not None:
+        plot_posterior(slice, right)
+    plot_params(snapshot, space, bottom)
+    return fig
+
+
+def figure_png(fig: FigureLike, dpi: int = 80) -> bytes:
+    """The figure (for a SubFigure, the whole figure it belongs to) as PNG bytes."""
+    root = _root(fig)
+    canvas = root.canvas if isinstance(root.canvas, FigureCanvasAgg) else FigureCanvasAgg(root)
+    buffer = io.BytesIO()
+    canvas.print_figure(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+def _figure(fig: FigureLike | None, size: tuple[float, float] = SIZE) -> FigureLike:
+    """The figure to draw into: the one given, or a new one."""
+    return Figure(figsize=size) if fig is None else fig
+
+
+def _root(fig: FigureLike) -> Figure:
+    """The top-level figure a figure or subfigure belongs to."""
+    while isinstance(fig, SubFigure):
+        fig = fig.figure
+    return fig
+
+
+def _size(fig: FigureLike) -> tuple[float, float]:
+    """A figure's or subfigure's width and height in inches."""
+    return fig.bbox.width / fig.dpi, fig.bbox.height / fig.dpi
+
+
+def _margins(
+    fig: FigureLike, *, left: float | None = None, right: float = 0.15, bottom: float | None = None, top: float = 0.35
+) -> dict[str, float]:
+    """Subplot margins given in inches, as figure fractions; none when the figure has a layout engine of its own."""
+    # Fixed margins rather than a layout engine of our own: constrained layout doubles the time of a render.
+    if _root(fig).get_layout_engine() is not None:
+        return {}
+    width, height = _size(fig)
+    left = _left(None) if left is None else left
+    bottom = _bottom(None) if bottom is None else bottom
+    return {
+        "left": min(left / width, 0.45),
+        "right": max(1 - right / width, 0.55),
+        "bottom": min(bottom / height, 0.45),
+        "top": max(1 - top / height, 0.55),
+    }
+
+
+def _chars(labels: Sequence[Any] | None, default: int) -> int:
+    return max([default, *(len(_fmt(label)) for label in labels or ())])
+
+
+def _left(options: Sequence[Any] | None) -> float:
+    """Room in inches left of the axes for tick labels (option labels, or numbers of up to 7 characters) and a label."""
+    return 0.3 + 0.068 * _chars(options, 7)
+
+
+def _bottom(options: Sequence[Any] | None) -> float:
+    """Room in inches below the axes for tick labels (slanted options rise with their length) and a label."""
+    if options is not None and _slanted([_fmt(o) for o in options]):
+        return 0.5 + 0.04 * _chars(options, 0)
+    return 0.48
+
+
+def _title_height(lines: int) -> float:
+    return 0.12 + 0.19 * lines
+
+
+def _fmt(value: Any) -> str:
+    """A value in a few characters: 3 significant digits for floats, options as written."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float | np.floating):
+        return f"{value:.3g}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    return str(value)
+
+
+def _held(fig: FigureLike, fixed: Mapping[str, Any]) -> str:
+    """'others at the best trial: a=1, b=relu', cut short to fit a title line of the figure."""
+    limit = int(_size(fig)[0] * 72 / (0.6 * TITLE))  # characters of about 0.6 em
+    text = "others at the best trial: " + ", ".join(f"{k}={_fmt(v)}" for k, v in fixed.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _log_scale(ax: Any, axis: str, low: float, high: float) -> None:
+    """A log axis labelled with plain numbers, at 1-2-5 steps when it spans few decades, without minor ticks."""
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    decades = math.log10(high / low)
+    target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,), numticks=8))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_locator(NullLocator())
+
+
+def _note(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=LABEL, color="0.4")
+
+
+def _inside(space: Space, params: Mapping[str, Any]) -> bool:
+    """Whether params lie inside the space (trials of an earlier, wider search may not)."""
+    try:
+        space.validate(params)
+    except SpaceError:
+        return False
+    return True
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _option_index(options: Sequence[Any], value: Any) -> int:
+    """The position of value among the options (1, 1.0 and True are different options)."""
+    for i, option in enumerate(options):
+        if _same(option, value):
+            return i
+    return list(options).index(value)
+
+
+def _jitter(n: int, seed: int = 0) -> np.ndarray:
+    """Seeded offsets that spread a choice's points into a strip."""
+    return np.random.default_rng(seed).uniform(-JITTER, JITTER, n)
+
+
+def _positions(options: Sequence[Any], values: Sequence[Any], choice: bool, seed: int) -> np.ndarray:
+    """Where values sit on an axis: the values themselves, or a choice's option index plus seeded jitter."""
+    if not choice:
+        return np.asarray(values, dtype=float)
+    return np.asarray([_option_index(options, v) for v in values], dtype=float) + _jitter(len(values), seed)
+
+
+def _set_option_ticks(ax: Any, options: Sequence[Any], axis: str = "x") -> None:
+    """A choice's options as the tick labels at their indexes, slanted when they would collide."""
+    labels = [_fmt(o) for o in options]
+    slanted = axis == "x" and _slanted(labels)
+    if axis == "x":
+        ax.set_xticks(range(len(labels)), labels, rotation=30 if slanted else 0, ha="right" if slanted else "center")
+    else:
+        ax.set_yticks(range(len(labels)), labels)
+
+
+def _slanted(labels: Sequence[str]) -> bool:
+    """Whether option labels along an x axis would collide unless slanted."""
+    return sum(len(label) for label in labels) > 40 or len(labels) > 8
+
+
+def _best_index(scores: Sequence[float], direction: str) -> int | None:
+    if not scores:
+        return None
+    pick = np.argmax if direction == "maximize" else np.argmin
+    return int(pick(np.asarray(scores, dtype=float)))
+
+
+def _best_trial(trials: Sequence[Trial], direction: str) -> Trial | None:
+    if not trials:
+        return None
+    pick = max if direction == "maximize" else min
+    return pick(trials, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
