@@ -10,15 +10,16 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
 
-from .cell import compile_cell
+from .cell import CellObjective, compile_cell
 from .core.bayes import ACQUISITION_FUNCTIONS
-from .core.samplers import METHOD_OPTIONS, METHODS, Sampler, make_sampler
+from .core.samplers import METHOD_OPTIONS, METHODS
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError
 from .core.trial import TrialState
 from .params import hp
-from .report import ConsoleReporter
+from .report import ConsoleReporter, format_summary
+from .runner import CellTuner, Settings, drive, drive_async, has_running_loop, stream_writer
 
 __all__ = ["TuneMagics", "load_ipython_extension", "parse_point"]
 
@@ -69,6 +70,12 @@ class TuneMagics(Magics):
     @argument(
         "--storage", metavar="PATH", help="study file (default: .hptune/NAME.sqlite; 'none' keeps it in memory only)"
     )
+    @argument(
+        "--background",
+        action="store_true",
+        help="return at once and search in the background; the panel follows it and NAME is bound when it ends",
+    )
+    @argument("--no-panel", action="store_true", help="print text progress only, without the control panel and plots")
     @argument_group("method options")
     @argument("--acq", choices=ACQUISITION_FUNCTIONS, help="bayes: acquisition function (default: EI)")
     @argument(
@@ -103,8 +110,33 @@ class TuneMagics(Magics):
         to NAME (default `study`) and each hyperparameter name to its best value. Without %%tune, the same
         cell runs once with every hp call returning its default.
         """
+        job = self._start(line, cell)
+        if job is None:
+            return
+        try:
+            drive(job.steps)
+        except BaseException as error:
+            job.failed(error)
+        self._end(job)
+
+    async def tune_async(self, line: str, cell: str) -> None:
+        """%%tune as an async cell: widget clicks (Stop) are handled between trials while the search runs."""
+        job = self._start(line, cell)
+        if job is None:
+            return
+        try:
+            await drive_async(job.steps)
+        except BaseException as error:
+            job.failed(error)
+        self._end(job)
+
+    def _start(self, line: str, cell: str) -> _Job | None:
+        """Check the cell, create the study, show the panel and begin the search; None when it runs in the background."""
         args = parse_argstring(self.tune, line)
-        study, run, sampler = self._prepare(args, cell)
+        kernel = getattr(self.shell, "kernel", None)
+        if args.background and not (kernel is not None and has_running_loop()):
+            raise UsageError("--background needs a Jupyter kernel (it runs the search as a task of the kernel)")
+        study, objective, settings = self._prepare(args, cell)
         if args.resume and not study.resumed:
             print(f"No saved study {args.name!r} to resume; starting a new one")
         if study.replaces is not None and study.storage is not None:
@@ -112,25 +144,49 @@ class TuneMagics(Magics):
                 f"New study {args.name!r}: the saved one ({study.replaces} trials) is kept in "
                 f"{study.storage.backup_path()}; use --resume to add trials to a saved study instead"
             )
-        unsubscribe = study.subscribe(ConsoleReporter())
-        error: ScoreError | None = None
+        tuner = CellTuner(objective, study, settings, bind=lambda found: self._bind(args.name, found))
+        panel = None
+        if kernel is not None and not args.no_panel:
+            panel = _panel(args, objective.space, settings, tuner)
+        job = _Job(args.name, tuner, panel)
+        if args.background:
+            assert panel is not None or args.no_panel
+            output = None if panel is None else stream_writer(panel.log.append_stdout)
+            tuner.observe(ConsoleReporter())
+            steps = self._begin(tuner, settings)
+            tuner.launch(steps, output, lambda error: _task_done(tuner, panel, error))
+            print(f"Searching in the background: `{args.name}` is bound when the search ends.")
+            return None
+        tuner.observe(ConsoleReporter())
+        job.steps = self._begin(tuner, settings)
+        return job
+
+    @staticmethod
+    def _begin(tuner: CellTuner, settings: Settings) -> Any:
         try:
-            study.optimize(run, args.trials, timeout=args.timeout, sampler=sampler)
-        except SpaceError as refused:  # the method's plan refused the space before any trial
-            raise UsageError(str(refused)) from None
-        except ScoreError as caught:
-            error = caught
-        finally:
-            unsubscribe()
-            if study.trials:
-                self._bind(args.name, study)
-        if error is not None:
+            return tuner.begin(settings)
+        except (SpaceError, StudyError) as error:
+            raise UsageError(str(error)) from None
+
+    def _end(self, job: _Job) -> None:
+        """After a foreground search: bind the results, show the final plots, and report how it ended."""
+        tuner, study = job.tuner, job.tuner.study
+        tuner.end()
+        if job.panel is not None:
+            job.panel.redraw(final=True)
+            job.update_display()
+        error = job.error
+        if isinstance(error, SpaceError):  # the method's plan refused the space before any trial
+            raise UsageError(str(error)) from None
+        if isinstance(error, ScoreError):
             raise UsageError(f"{error}. The cell's last expression (or --score variable) must be the score")
+        if error is not None and not isinstance(error, KeyboardInterrupt):
+            raise error
         snapshot = study.snapshot()
-        if snapshot.stop_reason == "interrupted":
+        if snapshot.stop_reason == "interrupted" or isinstance(error, KeyboardInterrupt):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
             kept = sum(t.state is TrialState.COMPLETE for t in study.trials)
-            raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{args.name}`") from None
+            raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None
         if snapshot.all_failed:
             first = snapshot.search_trials[0]
             print(
@@ -138,8 +194,8 @@ class TuneMagics(Magics):
             )
             raise UsageError(f"all {len(snapshot.search_trials)} trials failed; fix the cell and run it again")
 
-    def _prepare(self, args: Any, cell: str) -> tuple[Study, Any, Sampler]:
-        """Check the options and the cell, and create or resume the study and its sampler; nothing runs yet."""
+    def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
+        """Check the options and the cell, and create or resume the study; nothing runs yet."""
         for option in ("trials", "initial_points", "grid_points"):
             value = getattr(args, option)
             if value is not None and value < 1:
@@ -180,10 +236,18 @@ class TuneMagics(Magics):
             for text in args.point:
                 study.enqueue(parse_point(text))
             options = {option: getattr(args, option) for option in METHOD_OPTIONS[args.method]}
-            sampler = make_sampler(args.method, seed=args.seed, **options)
+            settings = Settings(
+                method=args.method,
+                n_trials=args.trials,
+                direction=study.direction,
+                seed=args.seed,
+                options=options,
+                timeout=args.timeout,
+            )
+            settings.sampler()  # checks the seed and the method's options now, before anything is shown
         except (SpaceError, StudyError) as error:
             raise UsageError(str(error)) from None
-        return study, objective.run, sampler
+        return study, objective, settings
 
     def _bind(self, name: str, study: Study) -> None:
         """Bind the study to its name and each hyperparameter to its best value."""
@@ -194,7 +258,146 @@ class TuneMagics(Magics):
             pass
 
 
+class _Job:
+    """A foreground search of a %%tune cell: its tuner, panel and display, and the error it ended with."""
+
+    def __init__(self, name: str, tuner: CellTuner, panel: Any) -> None:
+        self.name = name
+        self.tuner = tuner
+        self.panel = panel
+        self.steps: Any = None
+        self.error: BaseException | None = None
+        self.handle: Any = None
+        if panel is not None:
+            self.handle = panel.display_handle
+
+    def failed(self, error: BaseException) -> None:
+        """Keep the error the search ended with, to report once the results are bound."""
+        self.error = error
+
+    def update_display(self) -> None:
+        """Show the panel with its final plots as a PNG too, for readers without a kernel."""
+        if self.handle is not None:
+            from .widgets import PanelDisplay
+
+            self.handle.update(PanelDisplay(self.panel, format_summary(self.tuner.study.snapshot())))
+
+
+def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
+    """Show the control panel of a cell and wire its buttons to the cell's tuner."""
+    from IPython.display import display
+
+    from .widgets import PanelDisplay, TunePanel
+
+    panel = TunePanel(
+        space,
+        name=args.name,
+        method=settings.method,
+        n_trials=settings.n_trials,
+        direction=settings.direction,
+        seed=settings.seed,
+        options=settings.options,
+    )
+    tuner.observe(panel)
+    panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
+    log = stream_writer(panel.log.append_stdout)
+
+    def start(settings: Settings, *, new_study: bool) -> None:
+        if tuner.running:
+            panel.show_message("A search is running: stop it first.", error=True)
+            return
+        try:
+            steps = tuner.begin(settings, new_study=new_study)
+        except (SpaceError, StudyError, ValueError) as error:
+            panel.show_message(str(error), error=True)
+            return
+        panel.log.clear_output()
+        tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error))
+
+    def run(chosen: dict[str, Any]) -> None:
+        start(Settings(timeout=None, **chosen), new_study=True)
+
+    def more(chosen: dict[str, Any]) -> None:
+        start(Settings(timeout=None, **chosen), new_study=False)
+
+    def trial(point: dict[str, Any]) -> None:
+        if tuner.running:
+            panel.show_message("A search is running: stop it first.", error=True)
+            return
+        try:
+            tuner.study.enqueue(point)
+        except SpaceError as error:
+            panel.show_message(str(error), error=True)
+            return
+        start(Settings(method="manual", direction=tuner.study.direction), new_study=False)
+
+    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, tuner.stop
+    panel.display_handle = display(PanelDisplay(panel), display_id=True)
+    return panel
+
+
+def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None:
+    """After a search that ran as a task: show how it ended in the panel."""
+    if panel is None:
+        return
+    snapshot = tuner.study.snapshot()
+    summary = format_summary(snapshot)
+    try:
+        panel.redraw(final=True)
+    except Exception as failure:  # a plot that fails must not hide how the search ended
+        panel.log.append_stderr(f"plots failed: {failure!r}\n")
+    handle = getattr(panel, "display_handle", None)
+    if handle is not None:
+        from .widgets import PanelDisplay
+
+        handle.update(PanelDisplay(panel, summary))
+    if isinstance(error, ScoreError):
+        panel.show_message(f"{error}. The cell's last expression must be the score", error=True)
+    elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason == "interrupted":
+        panel.show_message("Interrupted: every finished trial is kept.")
+    elif error is not None:
+        panel.show_message(f"{type(error).__name__}: {error}", error=True)
+    elif snapshot.all_failed:
+        first = snapshot.search_trials[0]
+        panel.log.append_stderr(f"Every trial failed. The first one's traceback:\n{first.traceback or first.error}\n")
+        panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
+    else:
+        panel.show_message(summary.splitlines()[0])
+
+
+_MAGIC_LINE = "%%tune"
+
+
+def async_tune_cells(lines: list[str]) -> list[str]:
+    """Input transformer: run a %%tune cell as an async cell, so widget clicks reach the kernel during the search."""
+    if not lines or not lines[0].startswith(_MAGIC_LINE):
+        return lines
+    rest = lines[0][len(_MAGIC_LINE) :]
+    if rest.strip() and not rest[0].isspace():  # e.g. %%tune? asks for help: leave it to IPython
+        return lines
+    shell = _shell()
+    if shell is None or not shell.autoawait or not _asyncio_loop_runner(shell):
+        return lines
+    line, cell = rest.strip(), "".join(lines[1:])
+    return [f"await get_ipython().magics_manager.registry['TuneMagics'].tune_async({line!r}, {cell!r})\n"]
+
+
+def _shell() -> Any:
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
+def _asyncio_loop_runner(shell: Any) -> bool:
+    from IPython.core.interactiveshell import _asyncio_runner
+
+    return shell.loop_runner is _asyncio_runner
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """Register %%tune and put `hp` in the namespace."""
+    """Register %%tune, run its cells as async cells, and put `hp` in the namespace."""
     ipython.register_magics(TuneMagics)
     ipython.user_ns["hp"] = hp
+    cleanup = ipython.input_transformers_cleanup
+    cleanup[:] = [t for t in cleanup if getattr(t, "__name__", None) != async_tune_cells.__name__]
+    cleanup.append(async_tune_cells)

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import ast
-import contextlib
 import os
-import queue
-import re
 import signal
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from jupyter_client.manager import start_new_kernel
+from kernels import TIMEOUT, Kernel, Output, collect, evaluate, execute, start
 
 from jupyter_hptune.core.storage import SQLiteStorage
 from jupyter_hptune.core.trial import TrialState
 
 pytestmark = pytest.mark.slow
-
-TIMEOUT = 60  # seconds any one execution may take
-TRIAL_LINE = re.compile(r"^trial\s+(\d+)\s+(\S+).*\n", re.MULTILINE)  # whole lines only
-
-# One BLAS thread per kernel: on a busy 2-core machine, spinning BLAS threads slow scikit-learn down tenfold.
-KERNEL_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 SLEEPY_CELL = """\
 %%tune --method random --trials {trials} --seed 0 --name {name} {extra}
@@ -34,110 +22,6 @@ kind = hp.choice(["a", "b"])
 time.sleep(0.3)
 (x - 1.0) ** 2 + (kind == "b")
 """
-
-
-@dataclass
-class Output:
-    """What one execution sent on iopub."""
-
-    msg_id: str
-    stdout: str = ""
-    stderr: str = ""
-    errors: list[dict] = field(default_factory=list)
-    results: list[str] = field(default_factory=list)
-    idle: bool = False
-
-    @property
-    def trial_lines(self) -> list[tuple[int, str]]:
-        """(number, value column) of each trial line printed so far: the score, or e.g. 'interrupted:'."""
-        return [(int(n), value) for n, value in TRIAL_LINE.findall(self.stdout)]
-
-    @property
-    def complete_lines(self) -> dict[int, str]:
-        """{number: score as printed} of the complete trials printed so far."""
-        return {n: value for n, value in self.trial_lines if not value.endswith(":")}
-
-    def describe(self) -> str:
-        errors = "\n".join(f"{e['ename']}: {e['evalue']}" for e in self.errors)
-        return f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr[-3000:]}\n--- errors\n{errors}"
-
-
-def collect(kc, output: Output, *, timeout: float = TIMEOUT, until: Callable[[Output], bool] | None = None) -> Output:
-    """Read iopub for output.msg_id until the kernel goes idle (or `until` holds); fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not output.idle and not (until is not None and until(output)):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError(f"no idle status within {timeout} s\n{output.describe()}")
-        try:
-            msg = kc.get_iopub_msg(timeout=min(left, 1.0))
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != output.msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            if content["name"] == "stdout":
-                output.stdout += content["text"]
-            else:
-                output.stderr += content["text"]
-        elif kind == "error":
-            output.errors.append(content)
-        elif kind == "execute_result":
-            output.results.append(content["data"].get("text/plain", ""))
-        elif kind == "status" and content["execution_state"] == "idle":
-            output.idle = True
-    return output
-
-
-def start(kc, code: str) -> Output:
-    """Send code to the kernel without waiting."""
-    return Output(kc.execute(code))
-
-
-def execute(kc, code: str, *, timeout: float = TIMEOUT, ok: bool = True) -> Output:
-    """Run code and wait until the kernel is idle again; with ok, fail on an error."""
-    output = collect(kc, start(kc, code), timeout=timeout)
-    if ok:
-        assert not output.errors, output.describe()
-    return output
-
-
-def evaluate(kc, expression: str):
-    """The value of a Python-literal expression evaluated in the kernel."""
-    output = execute(kc, f"print(repr({expression}))")
-    return ast.literal_eval(output.stdout.strip())
-
-
-@dataclass
-class Kernel:
-    km: object
-    kc: object
-
-
-@pytest.fixture
-def kernels(tmp_path: Path) -> Iterator[Callable[[], Kernel]]:
-    """Start kernels whose cwd is tmp_path, with the extension loaded; all are shut down at the end."""
-    started: list[Kernel] = []
-
-    def start_kernel() -> Kernel:
-        km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=KERNEL_ENV)
-        kernel = Kernel(km, kc)
-        started.append(kernel)
-        execute(kc, "%load_ext jupyter_hptune\nimport time")
-        return kernel
-
-    with contextlib.ExitStack() as cleanup:  # every callback runs, even if one raises
-        yield start_kernel
-        for kernel in started:
-            cleanup.callback(kernel.km.cleanup_resources)
-            cleanup.callback(kernel.km.shutdown_kernel, now=True)  # also reaps a kernel killed by the test
-            cleanup.callback(kernel.kc.stop_channels)
-
-
-@pytest.fixture
-def kernel(kernels) -> Kernel:
-    return kernels()
 
 
 def wait_for_trials(kc, output: Output, count: int) -> None:

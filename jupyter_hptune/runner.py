@@ -1,0 +1,212 @@
+"""Running a %%tune cell's searches: in the foreground (a plain or an async cell) or as a task in the kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TextIO
+
+from .cell import CellObjective
+from .core.events import Event
+from .core.samplers import Sampler, make_sampler
+from .core.space import Space
+from .core.study import Study
+from .core.trial import Trial
+
+__all__ = ["CellTuner", "Settings", "drive", "drive_async"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one search runs: method and its options, trials, direction, seed, and the space it searches."""
+
+    method: str = "bayes"
+    n_trials: int | None = None
+    direction: str = "minimize"
+    seed: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    space: Space | None = None  # None: the space the cell declares
+    timeout: float | None = None
+
+    def sampler(self) -> Sampler:
+        """The sampler these settings describe."""
+        return make_sampler(self.method, seed=self.seed, **self.options)
+
+
+def drive(steps: Iterator[Trial]) -> None:
+    """Run a search's steps to the end."""
+    try:
+        for _ in steps:
+            pass
+    except KeyboardInterrupt:  # between two trials: the search still ends as interrupted, its trials kept
+        _interrupt(steps)
+        raise
+
+
+def _interrupt(steps: Iterator[Trial]) -> None:
+    with contextlib.suppress(StopIteration, KeyboardInterrupt):
+        steps.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _interrupt_raises() -> Iterator[None]:
+    """Let SIGINT raise KeyboardInterrupt in the block, as in a plain cell (an async cell only cancels at an await)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+async def drive_async(steps: Iterator[Trial], output: TextIO | None = None) -> None:
+    """Run a search's steps, yielding to the event loop between trials so widget clicks are handled meanwhile.
+
+    Each trial runs on this (the main) thread, where a kernel interrupt still stops it. With `output`, what the
+    trials print goes there (a search running as a task has no cell to print to).
+    """
+    while True:
+        with _interrupt_raises(), _redirect(output):
+            try:
+                next(steps)
+            except StopIteration:
+                return
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:  # an interrupt that arrived between trials: end the search as one would
+            with _redirect(output):
+                _interrupt(steps)
+            raise KeyboardInterrupt() from None
+
+
+@contextlib.contextmanager
+def _redirect(output: TextIO | None) -> Iterator[None]:
+    if output is None:
+        yield
+        return
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        yield
+
+
+class CellTuner:
+    """The searches of one %%tune cell: the current study, the next search's settings, and the one running."""
+
+    def __init__(
+        self,
+        objective: CellObjective,
+        study: Study,
+        settings: Settings,
+        *,
+        bind: Callable[[Study], None],
+        observers: tuple[Callable[[Event], None], ...] = (),
+    ) -> None:
+        self.objective = objective
+        self.study = study
+        self.settings = settings
+        self.sampler: Sampler | None = None
+        self.space: Space = settings.space or objective.space
+        self.task: asyncio.Future[None] | None = None
+        self._bind = bind
+        self._observers = list(observers)
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    @property
+    def running(self) -> bool:
+        """Whether a search of this cell is running."""
+        return bool(self._unsubscribe)
+
+    def observe(self, observer: Callable[[Event], None]) -> None:
+        """Add an observer to every later search of this cell."""
+        self._observers.append(observer)
+
+    def begin(self, settings: Settings | None = None, *, new_study: bool = False) -> Iterator[Trial]:
+        """The steps of the next search (not started yet): a new study, or more trials in the current one."""
+        if self.running:
+            raise RuntimeError("a search of this cell is already running: stop it first")
+        settings = settings or self.settings
+        sampler = settings.sampler()
+        space = settings.space or self.objective.space
+        study = self.study
+        if new_study:
+            study = Study(
+                self.objective.space,
+                name=study.name,
+                direction=settings.direction,
+                storage=study.storage,
+            )
+        elif settings.direction != study.direction:
+            raise ValueError(
+                f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
+            )
+        steps = study.search(
+            self.objective.run, settings.n_trials, timeout=settings.timeout, sampler=sampler, space=space
+        )
+        self.study, self.sampler, self.space = study, sampler, space
+        self.settings = replace(settings, seed=sampler.seed)
+        self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
+        return steps
+
+    def end(self) -> None:
+        """Detach the observers of the search that ended and bind its results in the notebook."""
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if self.study.trials:
+            self._bind(self.study)
+
+    def launch(
+        self, steps: Iterator[Trial], output: TextIO | None, done: Callable[[BaseException | None], None]
+    ) -> asyncio.Future[None]:
+        """Run the steps as a task of the kernel's event loop; the cell (or click) that started it returns at once."""
+
+        async def run() -> None:
+            error: BaseException | None = None
+            try:
+                await drive_async(steps, output)
+            except BaseException as caught:  # a task has nobody to raise to: report it
+                error = caught
+            finally:
+                self.end()
+            done(error)
+
+        self.task = asyncio.ensure_future(run())
+        return self.task
+
+    def stop(self) -> None:
+        """End the running search after its current trial."""
+        self.study.stop()
+
+
+def has_running_loop() -> bool:
+    """Whether an asyncio event loop runs on this thread (as in a Jupyter kernel), so a search can run as a task."""
+    try:
+        return asyncio.get_event_loop().is_running()
+    except RuntimeError:
+        return False
+
+
+def stream_writer(write: Callable[[str], None]) -> TextIO:
+    """A text stream whose writes go to write()."""
+
+    class _Stream:
+        encoding = "utf-8"
+
+        def write(self, text: str) -> int:
+            if text:
+                write(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+        def isatty(self) -> bool:
+            return False
+
+    return _Stream()  # type: ignore[return-value]

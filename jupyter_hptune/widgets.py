@@ -1,0 +1,626 @@
+"""The control panel of a %%tune cell: controls built from the declared space, live progress, plots and trials.
+
+The panel observes a study's events and turns clicks into requests (run, continue, one manual trial, stop) that
+its owner carries out; it never runs the search itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+
+from .core.bayes import ACQUISITION_FUNCTIONS
+from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
+from .core.samplers import METHODS
+from .core.space import Choice, Dimension, Int, Real, Space, SpaceError
+from .core.study import DIRECTIONS
+from .core.trial import TrialState
+from .report import format_params, format_value
+
+__all__ = ["ChoiceRow", "RangeRow", "TunePanel", "make_row", "trials_table_html"]
+
+Request = Callable[..., None]
+
+
+# -- one row per hyperparameter ---------------------------------------------------------------------------------------
+def value_label(value: float) -> str:
+    """A compact label for a slider: 0.001, 250, 1e-4, 2.5e-6."""
+    if value == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(value)))
+    if -3 <= exponent < 5:
+        return f"{value:.3g}"
+    mantissa = value / 10**exponent
+    return f"{mantissa:.2g}e{exponent}"
+
+
+def log_values(dim: Real | Int, low: float, high: float) -> list[float | int]:
+    """Log-spaced slider stops from low to high (each integer once for an integer range)."""
+    decades = math.log10(high / low)
+    count = int(min(121, max(24, round(decades * 16) + 1)))  # 16 stops a decade
+    values = [float(v) for v in np.geomspace(low, high, count)]
+    values[0], values[-1] = float(low), float(high)
+    if isinstance(dim, Int):
+        return sorted({int(round(v)) for v in values})
+    return values
+
+
+class RangeRow:
+    """A real or integer hyperparameter: a range slider (log-scaled labels for a log range) and a log toggle."""
+
+    def __init__(self, name: str, dim: Real | Int) -> None:
+        self.name = name
+        self.declared = dim
+        self.is_int = isinstance(dim, Int)
+        self.log = w.Checkbox(value=dim.log, description="log", indent=False, layout=w.Layout(width="60px"))
+        self.log.disabled = dim.low <= 0
+        self.slot = w.Box(layout=w.Layout(width="430px"))
+        self.single_slot = w.Box(layout=w.Layout(width="430px", display="none"))
+        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
+        self.note = w.HTML(f"<span style='color:#777'>{html.escape(dim.describe())}</span>")
+        self.widget = w.HBox([self.label, self.slot, self.single_slot, self.log, self.note])
+        self.slider = self._slider(dim.low, dim.high, dim.log)
+        self.single = self._single(dim.log, dim.default_value)
+        self.log.observe(self._toggle_log, names="value")
+
+    def _slider(self, low: float, high: float, log: bool) -> w.DOMWidget:
+        dim = self.declared
+        if log:
+            values = sorted(set(log_values(dim, dim.low, dim.high)) | {low, high})  # the selected bounds stay exact
+            lo, hi = values.index(low), values.index(high)
+            slider = w.SelectionRangeSlider(
+                options=[(value_label(v), v) for v in values], index=(lo, hi), continuous_update=False
+            )
+        elif self.is_int:
+            slider = w.IntRangeSlider(min=dim.low, max=dim.high, value=(int(low), int(high)), continuous_update=False)
+        else:
+            slider = w.FloatRangeSlider(
+                min=dim.low,
+                max=dim.high,
+                step=(dim.high - dim.low) / 200,
+                value=(low, high),
+                readout_format=".3g",
+                continuous_update=False,
+            )
+        slider.description = ""
+        slider.layout = w.Layout(width="420px")
+        self.slot.children = (slider,)
+        return slider
+
+    def _single(self, log: bool, value: float) -> w.DOMWidget:
+        dim = self.declared
+        if log and self.is_int:
+            values = sorted(set(log_values(dim, dim.low, dim.high)) | {int(value)})
+            single = w.SelectionSlider(options=[(value_label(v), v) for v in values], value=int(value))
+        elif log:
+            single = w.FloatLogSlider(
+                min=math.log10(dim.low), max=math.log10(dim.high), value=value, base=10, readout_format=".3g"
+            )
+        elif self.is_int:
+            single = w.IntSlider(min=dim.low, max=dim.high, value=int(value))
+        else:
+            single = w.FloatSlider(
+                min=dim.low, max=dim.high, step=(dim.high - dim.low) / 200, value=value, readout_format=".4g"
+            )
+        single.layout = w.Layout(width="420px")
+        self.single_slot.children = (single,)
+        return single
+
+    def _toggle_log(self, change: Mapping[str, Any]) -> None:
+        low, high = self.bounds()
+        self.slider = self._slider(low, high, bool(change["new"]))
+        self.single = self._single(bool(change["new"]), self.point_value())
+
+    def bounds(self) -> tuple[Any, Any]:
+        """The range the slider selects."""
+        low, high = self.slider.value
+        return (int(low), int(high)) if self.is_int else (float(low), float(high))
+
+    def set_bounds(self, low: float, high: float) -> None:
+        """Move the slider to [low, high]."""
+        self.slider = self._slider(low, high, self.log.value)
+
+    def dimension(self) -> Real | Int:
+        """The range this row selects, as the next search's dimension; SpaceError naming the parameter if empty."""
+        low, high = self.bounds()
+        kind = Int if self.is_int else Real
+        default = self.declared.default if self.declared.default is not None else None
+        if default is not None and not low <= default <= high:
+            default = None
+        try:
+            return kind(low, high, log=self.log.value, default=default)
+        except SpaceError as error:
+            raise SpaceError(f"hyperparameter {self.name!r}: {error}") from None
+
+    def point_value(self) -> Any:
+        """The single value chosen for a manual trial."""
+        value = self.single.value
+        return int(value) if self.is_int else float(value)
+
+    def set_point(self, value: Any) -> None:
+        """Set the manual trial's value."""
+        if isinstance(self.single, w.SelectionSlider) and value not in [v for _, v in self.single.options]:
+            self.single = self._single(self.log.value, value)  # a log integer slider gains the value as a stop
+        else:
+            self.single.value = value
+
+    def set_manual(self, manual: bool) -> None:
+        """Show the single-value control (manual trials) or the range slider (searches)."""
+        self.slot.layout.display = "none" if manual else None
+        self.single_slot.layout.display = None if manual else "none"
+
+
+class ChoiceRow:
+    """A categorical hyperparameter: a multi-select of the options to include."""
+
+    def __init__(self, name: str, dim: Choice) -> None:
+        self.name = name
+        self.declared = dim
+        labels = [(format_value(option), i) for i, option in enumerate(dim.options)]
+        self.select = w.SelectMultiple(
+            options=labels,
+            value=tuple(range(len(dim.options))),
+            rows=min(4, len(labels)),
+            layout=w.Layout(width="420px"),
+        )
+        self.single = w.Dropdown(options=labels, value=dim.index(dim.default_value))
+        self.single.layout = w.Layout(width="420px", display="none")
+        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
+        note = "choice: ctrl/shift-click to include several"
+        self.widget = w.HBox([self.label, self.select, self.single, w.HTML(f"<span style='color:#777'>{note}</span>")])
+
+    def dimension(self) -> Choice:
+        """The options this row includes, as the next search's dimension; SpaceError naming the parameter if none."""
+        chosen = [self.declared.options[i] for i in sorted(self.select.value)]
+        if not chosen:
+            raise SpaceError(f"hyperparameter {self.name!r}: include at least one option")
+        default = self.declared.default if self.declared.default in chosen else None
+        return Choice(chosen, default=default)
+
+    def point_value(self) -> Any:
+        """The option chosen for a manual trial."""
+        return self.declared.options[self.single.value]
+
+    def set_point(self, value: Any) -> None:
+        """Set the manual trial's option."""
+        self.single.value = self.declared.index(value)
+
+    def set_manual(self, manual: bool) -> None:
+        """Show the single-option dropdown (manual trials) or the multi-select (searches)."""
+        self.select.layout.display = "none" if manual else None
+        self.single.layout.display = None if manual else "none"
+
+
+Row = RangeRow | ChoiceRow
+
+
+def make_row(name: str, dim: Dimension) -> Row:
+    """The panel row for a declared hyperparameter."""
+    if isinstance(dim, Choice):
+        return ChoiceRow(name, dim)
+    if isinstance(dim, Real | Int):
+        return RangeRow(name, dim)
+    raise TypeError(f"hyperparameter {name!r}: no control for {type(dim).__name__}")
+
+
+# -- the trials table -------------------------------------------------------------------------------------------------
+_STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "running": "#2471a3"}
+
+
+def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int = 500) -> str:
+    """An HTML table of the trials (number, params, score, state, duration), best row highlighted."""
+    trials = list(snapshot.trials)
+    if sort == "score":
+        sign = 1 if snapshot.direction == "minimize" else -1
+        trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0), t.number))
+    else:
+        trials.reverse()
+    best = snapshot.best_trial.number if snapshot.best_trial is not None else None
+    names = list(trials[0].params) if trials else []
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", *names, "score", "state", "time"])
+    rows = []
+    for trial in trials[:limit]:
+        style = " style='background:#fff3b0;font-weight:bold'" if trial.number == best else ""
+        colour = _STATE_COLOURS.get(trial.state.value)
+        state = trial.state.value if colour is None else f"<span style='color:{colour}'>{trial.state.value}</span>"
+        if trial.error and trial.state is not TrialState.COMPLETE:
+            state = f"<span title='{html.escape(trial.error)}'>{state}</span>"
+        cells = [str(trial.number), *(html.escape(format_value(trial.params[n])) for n in names)]
+        cells += ["" if trial.value is None else format_value(trial.value), state]
+        cells.append("" if trial.duration is None else f"{trial.duration:.2f} s")
+        rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    more = f"<p>… {len(trials) - limit} more</p>" if len(trials) > limit else ""
+    return (
+        "<div style='max-height:320px;overflow:auto'><table class='hptune-trials' style='border-collapse:collapse'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}</div>"
+    )
+
+
+# -- throttling ---------------------------------------------------------------------------------------------------------
+class RedrawBudget:
+    """Allows a redraw only while redrawing has taken at most `share` of the search's time so far."""
+
+    def __init__(self, share: float = 0.1, first_estimate: float = 0.3) -> None:
+        self.share = share
+        self.started = time.perf_counter()
+        self.spent = 0.0
+        self.estimate = first_estimate
+
+    def due(self) -> bool:
+        """Whether a redraw now keeps within the budget."""
+        return self.spent + self.estimate <= self.share * (time.perf_counter() - self.started)
+
+    def record(self, seconds: float) -> None:
+        """Count a redraw that took this long."""
+        self.spent += seconds
+        self.estimate = seconds
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 3600:
+        return f"{seconds // 60}:{seconds % 60:02d}"
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def progress_text(snapshot: StudySnapshot) -> str:
+    """Trials done of planned, failed, elapsed, estimated time left, and the best score with its params."""
+    trials = [t for t in snapshot.search_trials if t.state is not TrialState.RUNNING]
+    failed = sum(t.state is TrialState.FAILED for t in trials)
+    parts = [f"<b>{len(trials)}</b> / {snapshot.n_planned} trials"]
+    if failed:
+        parts.append(f"<span style='color:#c0392b'>{failed} failed</span>")
+    parts.append(f"{_duration(snapshot.elapsed)} elapsed")
+    running = snapshot.stop_reason is None
+    if running and trials:
+        per_trial = sum(t.duration or 0.0 for t in trials) / len(trials)
+        parts.append(f"~{_duration(per_trial * max(0, snapshot.n_planned - len(trials)))} left")
+    elif snapshot.stop_reason not in (None, "completed"):
+        parts.append(f"ended: {snapshot.stop_reason}")
+    best = snapshot.best_trial
+    if best is not None:
+        parts.append(
+            f"best <b>{format_value(best.value)}</b> (trial {best.number}: {html.escape(format_params(best.params))})"
+        )
+    return " · ".join(parts)
+
+
+def png_image(data: bytes | None = None) -> w.Image:
+    """An image widget for a rendered plot."""
+    return w.Image(value=data or b"", format="png", layout=w.Layout(max_width="100%", height="auto"))
+
+
+class TunePanel:
+    """The widgets of one %%tune cell, kept up to date from the study's events."""
+
+    def __init__(
+        self,
+        space: Space,
+        *,
+        name: str,
+        method: str,
+        n_trials: int | None,
+        direction: str,
+        seed: int | None,
+        options: Mapping[str, Any],
+    ) -> None:
+        self.space = space
+        self.rows = {n: make_row(n, dim) for n, dim in space.items()}
+        self.title = w.HTML(f"<b>%%tune</b> · study <code>{html.escape(name)}</code>")
+        self.method = w.ToggleButtons(options=list(METHODS), value=method, style={"button_width": "80px"})
+        self.acq = w.Dropdown(
+            options=ACQUISITION_FUNCTIONS, value=options.get("acq") or "EI", description="acquisition"
+        )
+        self.initial_points = w.Text(
+            value=_text(options.get("initial_points")),
+            placeholder="auto",
+            description="initial points",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="170px"),
+        )
+        self.grid_points = w.Text(
+            value=_text(options.get("grid_points")),
+            placeholder="5",
+            description="points per real range",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="220px"),
+        )
+        self.bayes_options = w.HBox([self.acq, self.initial_points])
+        self.grid_options = w.HBox([self.grid_points])
+        self.trials = w.Text(
+            value=_text(n_trials), placeholder="20", description="trials", layout=w.Layout(width="150px")
+        )
+        self.direction = w.ToggleButtons(options=list(DIRECTIONS), value=direction, style={"button_width": "80px"})
+        self.seed = w.Text(value=_text(seed), placeholder="random", description="seed", layout=w.Layout(width="170px"))
+        self.run = w.Button(description="Run", icon="play", button_style="primary", tooltip="a new study")
+        self.more = w.Button(description="Continue", icon="forward", tooltip="more trials in the same study")
+        self.run_trial = w.Button(description="Run trial", icon="play", button_style="primary")
+        self.stop = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
+        self.stop.tooltip = "end after the trial now running; every finished trial is kept"
+        self.message = w.HTML()
+        self.message.add_class("hptune-message")
+        self.bar = w.IntProgress(value=0, min=0, max=max(1, n_trials or 1), layout=w.Layout(width="220px"))
+        self.status = w.HTML()
+        self.status.add_class("hptune-status")
+        self.history = png_image()
+        self.posterior_param = w.Dropdown(options=list(space), description="along", layout=w.Layout(width="260px"))
+        self.posterior = png_image()
+        self.surface_x = w.Dropdown(options=list(space), description="x", layout=w.Layout(width="220px"))
+        self.surface_y = w.Dropdown(
+            options=list(space),
+            value=list(space)[min(1, len(space) - 1)],
+            description="y",
+            layout=w.Layout(width="220px"),
+        )
+        self.surface = png_image()
+        self.params_plot = png_image()
+        self.sort = w.ToggleButtons(options=[("by trial", "trial"), ("by score", "score")], value="trial")
+        self.table = w.HTML()
+        self.log = w.Output(layout=w.Layout(max_height="240px", overflow="auto"))
+        self.tabs = w.Tab(
+            children=[
+                w.VBox([w.HBox([self.surface_x, self.surface_y]), self.surface]),
+                self.params_plot,
+                w.VBox([self.sort, self.table]),
+                self.log,
+            ]
+        )
+        for i, title in enumerate(["Surface", "Parameters", "Trials", "Log"]):
+            self.tabs.set_title(i, title)
+        self.tabs.selected_index = 2
+        plots = w.HBox(
+            [w.VBox([self.history]), w.VBox([self.posterior_param, self.posterior])],
+            layout=w.Layout(flex_flow="row wrap"),
+        )
+        self.widget = w.VBox(
+            [
+                self.title,
+                w.VBox([row.widget for row in self.rows.values()]),
+                w.HBox([self.method, self.bayes_options, self.grid_options]),
+                w.HBox([self.trials, self.direction, self.seed]),
+                w.HBox([self.run, self.more, self.run_trial, self.stop]),
+                self.message,
+                w.HBox([self.bar, self.status]),
+                plots,
+                self.tabs,
+            ],
+            layout=w.Layout(border="1px solid #ddd", padding="6px"),
+        )
+        self.widget.add_class("hptune-panel")
+        self.display_handle: Any = None
+        self._model_view: Any = None  # the posterior of the latest redraw, reused by the other views
+        self._snapshot: StudySnapshot | None = None
+        self._model: Callable[[], tuple[Any, Space] | None] = lambda: None
+        self._budget = RedrawBudget()
+        self._last_progress = 0.0
+        self.redraws = 0
+        self.on_run: Request | None = None
+        self.on_continue: Request | None = None
+        self.on_trial: Request | None = None
+        self.on_stop: Request | None = None
+        self.method.observe(lambda _: self._show_method(), names="value")
+        self.run.on_click(lambda _: self._request(self.on_run, self.settings))
+        self.more.on_click(lambda _: self._request(self.on_continue, self.settings))
+        self.run_trial.on_click(lambda _: self._request(self.on_trial, self.point))
+        self.stop.on_click(lambda _: self._request(self.on_stop, None))
+        for control in (self.posterior_param, self.surface_x, self.surface_y):
+            control.observe(lambda _: self._draw_views(), names="value")
+        self.sort.observe(lambda _: self._draw_table(), names="value")
+        self.tabs.observe(lambda _: self._draw_views(), names="selected_index")
+        self._show_method()
+
+    # -- what the user set ------------------------------------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The next search's settings from the panel, checked; SpaceError with a message naming what is wrong."""
+        method = self.method.value
+        options: dict[str, Any] = {}
+        if method == "bayes":
+            options = {"acq": self.acq.value, "initial_points": _positive(self.initial_points.value, "initial points")}
+        elif method == "grid":
+            options = {"grid_points": _positive(self.grid_points.value, "points per real range")}
+        n_trials = None if method == "manual" else _positive(self.trials.value, "trials")
+        seed_text = self.seed.value.strip()
+        try:
+            seed = None if not seed_text else int(seed_text)
+        except ValueError:
+            raise SpaceError(f"seed must be a whole number (or blank for a random one), got {seed_text!r}") from None
+        if seed is not None and not 0 <= seed < 2**32:
+            raise SpaceError(f"seed must be from 0 to 2**32 - 1, got {seed}")
+        space = Space({n: row.dimension() for n, row in self.rows.items()})
+        return {
+            "method": method,
+            "n_trials": n_trials,
+            "direction": self.direction.value,
+            "seed": seed,
+            "options": options,
+            "space": space,
+        }
+
+    def point(self) -> dict[str, Any]:
+        """The point the manual controls select."""
+        return {n: row.point_value() for n, row in self.rows.items()}
+
+    def _request(self, handler: Request | None, read: Callable[[], Any] | None) -> None:
+        if handler is None:
+            self.show_message("This panel's cell is no longer running in this kernel: run the cell again.", error=True)
+            return
+        try:
+            argument = None if read is None else read()
+        except SpaceError as error:
+            self.show_message(str(error), error=True)
+            return
+        self.show_message("")
+        if read is None:
+            handler()
+        else:
+            handler(argument)
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        """Show a message above the progress bar (red for an error)."""
+        colour = "#c0392b" if error else "#555"
+        self.message.value = f"<span style='color:{colour}'>{html.escape(text, quote=False)}</span>" if text else ""
+
+    def _show_method(self) -> None:
+        method = self.method.value
+        manual = method == "manual"
+        self.bayes_options.layout.display = None if method == "bayes" else "none"
+        self.grid_options.layout.display = None if method == "grid" else "none"
+        self.trials.placeholder = "whole grid" if method == "grid" else "20"
+        for control in (self.trials, self.seed, self.run, self.more):
+            control.layout.display = "none" if manual else None
+        self.run_trial.layout.display = None if manual else "none"
+        if manual and self._snapshot is not None and self._snapshot.best_trial is not None:
+            for name, value in self._snapshot.best_trial.params.items():
+                self.rows[name].set_point(value)
+        for row in self.rows.values():
+            row.set_manual(manual)
+
+    # -- following the search ---------------------------------------------------------------------------------------
+    def attach(self, model: Callable[[], tuple[Any, Space] | None]) -> None:
+        """Where to read the search's sampler and space from, for the posterior."""
+        self._model = model
+
+    def set_running(self, running: bool) -> None:
+        """Enable Stop while a search runs, and the run buttons otherwise."""
+        for button in (self.run, self.more, self.run_trial):
+            button.disabled = running
+        self.stop.disabled = not running
+
+    def __call__(self, event: Event) -> None:
+        """Follow one event of the study."""
+        self._snapshot = event.study
+        if isinstance(event, SearchStarted):
+            self._budget = RedrawBudget()
+            self.bar.max = max(1, event.study.n_planned)
+            self.bar.bar_style = ""
+            self.set_running(True)
+            self._progress(force=True)
+        elif isinstance(event, TrialStarted):
+            if self._budget.due():
+                started = time.perf_counter()
+                self.redraw()
+                self._budget.record(time.perf_counter() - started)
+        elif isinstance(event, TrialFinished):
+            self._progress()
+        elif isinstance(event, SearchFinished):
+            self._progress(force=True)
+            self.bar.bar_style = "success" if event.study.stop_reason == "completed" else "warning"
+            self.set_running(False)
+
+    def _progress(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_progress < 0.25:
+            return
+        self._last_progress = now
+        snapshot = self._snapshot
+        if snapshot is None:
+            return
+        self.bar.value = sum(t.state is not TrialState.RUNNING for t in snapshot.search_trials)
+        self.status.value = progress_text(snapshot)
+
+    def redraw(self, final: bool = False) -> None:
+        """Redraw the plots, the posterior and the table from the latest snapshot (final: once a search ended)."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return
+        from . import plots
+
+        self.redraws += 1
+        self.history.value = plots.figure_png(plots.plot_history(snapshot))
+        self._model_view = self._posterior(snapshot, final)
+        self._draw_views()
+
+    def _draw_views(self) -> None:
+        """Redraw the posterior and the open tab from the latest posterior, without refitting anything."""
+        snapshot, model = self._snapshot, self._model_view
+        if snapshot is None:
+            return
+        from . import plots
+
+        if model is not None:
+            self.posterior.value = plots.figure_png(plots.plot_posterior(model.slice(self.posterior_param.value)))
+        tab = self.tabs.selected_index
+        if tab == 0 and model is not None and self.surface_x.value != self.surface_y.value:
+            surface = model.surface(self.surface_x.value, self.surface_y.value)
+            self.surface.value = plots.figure_png(plots.plot_surface(surface))
+        elif tab == 1:
+            self.params_plot.value = plots.figure_png(plots.plot_params(snapshot, self.space))
+        self._draw_table()
+
+    def _posterior(self, snapshot: StudySnapshot, final: bool = False) -> Any:
+        from .core.posterior import posterior
+
+        found = self._model()
+        sampler, space = found if found is not None else (None, self.space)
+        inside = [t for t in snapshot.trials if _inside(space, t.params)]
+        if final and hasattr(sampler, "learn"):  # the model has not seen the last trial yet: one fit, at the end
+            sampler.learn(space, inside)
+        return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)
+
+    def _draw_table(self) -> None:
+        if self._snapshot is not None:
+            self.table.value = trials_table_html(self._snapshot, self.sort.value)
+
+    def final_png(self) -> bytes | None:
+        """One image of the final plots (history, posterior, parameters), for readers without a kernel."""
+        snapshot = self._snapshot
+        if snapshot is None or not snapshot.trials:
+            return None
+        from . import plots
+
+        model = self._model_view
+        slice_ = None if model is None else model.slice(self.posterior_param.value)
+        return plots.figure_png(plots.plot_summary(snapshot, self.space, slice_))
+
+    def mimebundle(self, summary: str = "") -> dict[str, Any]:
+        """The panel as a display: the live widget, with the final plots as a PNG for readers without widgets."""
+        bundle: dict[str, Any] = dict(self.widget._repr_mimebundle_())
+        png = self.final_png()
+        if png is not None:
+            bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        if summary:
+            bundle["text/plain"] = summary
+        return bundle
+
+
+class PanelDisplay:
+    """Displays a panel's mimebundle (IPython calls _repr_mimebundle_)."""
+
+    def __init__(self, panel: TunePanel, summary: str = "") -> None:
+        self.panel = panel
+        self.summary = summary
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return self.panel.mimebundle(self.summary)
+
+
+def _inside(space: Space, params: Mapping[str, Any]) -> bool:
+    try:
+        space.validate(params)
+    except SpaceError:
+        return False
+    return True
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _positive(text: str, what: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise SpaceError(f"{what} must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise SpaceError(f"{what} must be at least 1, got {value}")
+    return value

@@ -1,0 +1,206 @@
+"""The control panel built from declarations, and its settings turning into the next search's space and method."""
+
+from __future__ import annotations
+
+import ipywidgets as w
+import pytest
+
+from jupyter_hptune import Choice, Int, Real, Space, Study, make_sampler
+from jupyter_hptune.core.space import SpaceError
+from jupyter_hptune.widgets import ChoiceRow, RangeRow, TunePanel, make_row, progress_text, trials_table_html
+
+SPACE = Space(
+    {
+        "lr": Real(1e-4, 1e-1, log=True),
+        "dropout": Real(0.2, 0.5, default=0.3),
+        "units": Int(16, 256, log=True),
+        "layers": Int(1, 4),
+        "activation": Choice(["relu", "tanh", "sigmoid"], default="tanh"),
+    }
+)
+
+
+def panel(**overrides) -> TunePanel:
+    settings = dict(method="bayes", n_trials=12, direction="maximize", seed=7, options={})
+    settings.update(overrides)
+    return TunePanel(SPACE, name="study", **settings)
+
+
+def test_each_declaration_gets_the_control_of_its_kind():
+    rows = {name: make_row(name, dim) for name, dim in SPACE.items()}
+    assert isinstance(rows["lr"].slider, w.SelectionRangeSlider)
+    assert isinstance(rows["dropout"].slider, w.FloatRangeSlider)
+    assert (rows["dropout"].slider.min, rows["dropout"].slider.max) == (0.2, 0.5)
+    assert rows["dropout"].slider.value == (0.2, 0.5)
+    assert isinstance(rows["layers"].slider, w.IntRangeSlider)
+    assert rows["layers"].slider.value == (1, 4)
+    assert isinstance(rows["units"].slider, w.SelectionRangeSlider)
+    units = [value for _, value in rows["units"].slider.options]
+    assert units[0] == 16 and units[-1] == 256 and all(type(v) is int for v in units)
+    assert isinstance(rows["activation"], ChoiceRow)
+    assert rows["activation"].select.value == (0, 1, 2)  # every option included
+    assert [label for label, _ in rows["activation"].select.options] == ["'relu'", "'tanh'", "'sigmoid'"]
+
+
+def test_a_log_slider_labels_real_values_not_exponents():
+    row = RangeRow("lr", Real(1e-4, 1e-1, log=True))
+    labels = [label for label, _ in row.slider.options]
+    assert labels[0] == "1e-4" and labels[-1] == "0.1"
+    values = [value for _, value in row.slider.options]
+    assert values[0] == 1e-4 and values[-1] == 1e-1
+    ratios = {round(b / a, 6) for a, b in zip(values[1:-2], values[2:-1])}
+    assert len(ratios) == 1, "log stops are evenly spaced in ratio"
+    assert row.log.value is True
+
+
+def test_the_declaration_is_the_default_of_the_next_search():
+    settings = panel().settings()
+    assert settings["space"] == SPACE
+    assert settings["method"] == "bayes" and settings["n_trials"] == 12
+    assert settings["direction"] == "maximize" and settings["seed"] == 7
+
+
+def test_changing_rows_changes_the_space_of_the_next_search():
+    p = panel()
+    p.rows["dropout"].slider.value = (0.25, 0.4)
+    p.rows["layers"].slider.value = (2, 3)
+    lr = p.rows["lr"]
+    lr.slider.index = (lr.slider.index[0] + 16, lr.slider.index[1])  # narrow the low end by one decade
+    p.rows["activation"].select.value = (0, 2)
+    p.rows["dropout"].log.value = True
+    space = p.settings()["space"]
+    assert space["dropout"] == Real(0.25, 0.4, log=True, default=0.3)  # the declared default still fits
+    assert space["layers"] == Int(2, 3)
+    assert space["lr"].low == pytest.approx(1e-3) and space["lr"].high == 1e-1 and space["lr"].log
+    assert space["activation"].options == ("relu", "sigmoid")
+    assert space["activation"].default is None  # 'tanh' is no longer an option
+    assert SPACE["dropout"] == Real(0.2, 0.5, default=0.3), "the declaration itself is unchanged"
+
+
+def test_the_log_toggle_keeps_the_selected_range():
+    row = RangeRow("dropout", Real(0.2, 0.5))
+    row.slider.value = (0.25, 0.4)
+    row.log.value = True
+    assert isinstance(row.slider, w.SelectionRangeSlider)
+    low, high = row.bounds()
+    assert low == pytest.approx(0.25, rel=0.05) and high == pytest.approx(0.4, rel=0.05)
+    row.log.value = False
+    assert isinstance(row.slider, w.FloatRangeSlider)
+    assert row.dimension().log is False
+
+
+def test_log_is_not_offered_for_a_range_through_zero():
+    assert RangeRow("x", Real(-1.0, 1.0)).log.disabled
+    assert not RangeRow("x", Real(0.5, 1.0)).log.disabled
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda p: setattr(p.rows["dropout"].slider, "value", (0.3, 0.3)), "hyperparameter 'dropout': low (0.3)"),
+        (lambda p: setattr(p.rows["layers"].slider, "value", (2, 2)), "hyperparameter 'layers': low (2)"),
+        (lambda p: setattr(p.rows["activation"].select, "value", ()), "'activation': include at least one option"),
+        (lambda p: setattr(p.trials, "value", "0"), "trials must be at least 1, got 0"),
+        (lambda p: setattr(p.trials, "value", "ten"), "trials must be a whole number, got 'ten'"),
+        (lambda p: setattr(p.seed, "value", "x1"), "seed must be a whole number"),
+        (lambda p: setattr(p.initial_points, "value", "-2"), "initial points must be at least 1"),
+    ],
+)
+def test_bad_settings_are_named_in_the_panel_and_start_nothing(change, message):
+    p = panel()
+    requests = []
+    p.on_run = requests.append
+    p.on_continue = requests.append
+    change(p)
+    with pytest.raises(SpaceError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        p.settings()
+    p.run.click()
+    p.more.click()
+    assert requests == []
+    assert message.split(":")[0] in p.message.value
+    assert "#c0392b" in p.message.value  # shown as an error
+
+
+def test_run_and_continue_send_the_panel_settings():
+    p = panel()
+    requests = []
+    p.on_run = lambda s: requests.append(("run", s))
+    p.on_continue = lambda s: requests.append(("continue", s))
+    p.method.value = "grid"
+    p.grid_points.value = "3"
+    p.trials.value = ""
+    p.run.click()
+    p.method.value = "random"
+    p.trials.value = "5"
+    p.more.click()
+    (kind1, first), (kind2, second) = requests
+    assert kind1 == "run" and first["method"] == "grid" and first["options"] == {"grid_points": 3}
+    assert first["n_trials"] is None  # the whole grid
+    assert kind2 == "continue" and second["method"] == "random" and second["n_trials"] == 5
+    assert second["options"] == {}
+
+
+def test_method_options_appear_beside_their_method():
+    p = panel()
+    assert p.bayes_options.layout.display is None and p.grid_options.layout.display == "none"
+    p.method.value = "grid"
+    assert p.bayes_options.layout.display == "none" and p.grid_options.layout.display is None
+    p.method.value = "random"
+    assert p.bayes_options.layout.display == "none" and p.grid_options.layout.display == "none"
+
+
+def test_manual_mode_turns_rows_into_single_values_and_runs_one_point():
+    p = panel()
+    points = []
+    p.on_trial = points.append
+    p.method.value = "manual"
+    assert p.run_trial.layout.display is None and p.run.layout.display == "none"
+    assert p.rows["dropout"].single_slot.layout.display is None
+    assert p.rows["dropout"].slot.layout.display == "none"
+    assert isinstance(p.rows["lr"].single, w.FloatLogSlider)
+    assert p.point() == SPACE.defaults()
+    p.rows["dropout"].single.value = 0.45
+    p.rows["layers"].single.value = 3
+    p.rows["activation"].single.value = 2
+    p.run_trial.click()
+    (point,) = points
+    assert point["dropout"] == pytest.approx(0.45) and point["layers"] == 3 and point["activation"] == "sigmoid"
+    assert all(type(point[n]) is t for n, t in [("lr", float), ("units", int), ("layers", int)])
+    SPACE.validate(point)
+
+
+def test_manual_mode_starts_from_the_best_trial_so_far():
+    study = Study(SPACE, direction="maximize")
+    study.optimize(lambda p: p["dropout"], 6, sampler=make_sampler("random", seed=1))
+    p = panel()
+    study.subscribe(p)
+    study.optimize(lambda p: p["dropout"], 1, sampler=make_sampler("random", seed=2))
+    p.method.value = "manual"
+    best = study.best_params
+    assert p.point()["layers"] == best["layers"] and p.point()["activation"] == best["activation"]
+    assert p.point()["dropout"] == pytest.approx(best["dropout"], abs=0.002)
+
+
+def test_progress_and_table_follow_the_study():
+    study = Study(SPACE, direction="maximize")
+    p = panel()
+    study.subscribe(p)
+
+    def objective(params):
+        if params["layers"] == 4:
+            raise ValueError("too deep")
+        return params["dropout"]
+
+    study.optimize(objective, 10, sampler=make_sampler("random", seed=3))
+    snapshot = study.snapshot()
+    failed = sum(t.state.value == "failed" for t in study.trials)
+    assert failed > 0
+    assert p.bar.value == 10 and p.bar.max == 10
+    assert "<b>10</b> / 10 trials" in p.status.value and f"{failed} failed" in p.status.value
+    assert f"best <b>{study.best_value:.4g}</b>" in p.status.value
+    assert p.stop.disabled and not p.run.disabled
+    table = trials_table_html(snapshot, "score")
+    rows = table.split("<tr")[2:]
+    assert f"<td>{study.best_trial.number}</td>" in rows[0] and "background:#fff3b0" in rows[0]
+    assert "failed" in rows[-1]
+    assert progress_text(snapshot) == p.status.value
