@@ -268,3 +268,17 @@ def test_unknown_names_and_a_surface_over_one_name_are_refused():
         post.surface("x", "x")
     with pytest.raises(ValueError, match="points"):
         post.slice("x", points=1)
+
+
+def test_a_display_gp_over_many_trials_fits_a_sample_but_shows_every_trial():
+    space = {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)}
+    study = Study(space, direction="maximize")
+    study.optimize(lambda p: -((p["x"] - 0.3) ** 2) - p["y"], 150, sampler=RandomSampler(seed=0))
+    a = posterior(study.space, study.trials, "maximize", seed=4)
+    b = posterior(study.space, study.trials, "maximize", seed=4)
+    slice_a, slice_b = a.slice("x"), b.slice("x")
+    assert len(slice_a.observed_x) == 150, "every trial is drawn"
+    np.testing.assert_array_equal(slice_a.mean, slice_b.mean)  # the sample honours the seed
+    best = study.best_trial.params["x"]
+    i = int(np.argmin([abs(v - best) for v in slice_a.x]))
+    assert slice_a.mean[i] == pytest.approx(study.best_value, abs=0.05), "the best trial is always in the fit"

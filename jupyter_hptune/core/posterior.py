@@ -218,6 +218,7 @@ def posterior(
     if found is not None:
         return found
     model_space = normalize_dimensions([_dimension(space[name]) for name in names])
+    done = _fit_subset(done, direction, seed)
     xs = [[_encode(space[name], t.params[name]) for name in names] for t in done]
     sign = -1.0 if direction == "maximize" else 1.0
     ys = [sign * float(t.value) for t in done]  # type: ignore[arg-type]
@@ -226,6 +227,20 @@ def posterior(
         model = cook_estimator("GP", space=model_space, random_state=seed, noise="gaussian")
         model.fit(model_space.transform(xs), ys)
     return Posterior(space, trials, direction, model, model_space, names, DISPLAY_SOURCE)
+
+
+DISPLAY_FIT_LIMIT = 100  # trials the display GP is fitted on: its fit grows with the cube of the trials
+
+
+def _fit_subset(done: list[Trial], direction: str, seed: int) -> list[Trial]:
+    """At most DISPLAY_FIT_LIMIT trials for the display GP: the best one and a seeded random sample of the rest."""
+    if len(done) <= DISPLAY_FIT_LIMIT:
+        return done
+    pick = min if direction == "minimize" else max
+    best = pick(done, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
+    rest = [t for t in done if t is not best]
+    chosen = np.random.default_rng(seed).choice(len(rest), DISPLAY_FIT_LIMIT - 1, replace=False)
+    return [best, *(rest[i] for i in sorted(chosen))]
 
 
 def _bayes_posterior(
