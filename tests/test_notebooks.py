@@ -40,7 +40,13 @@ def test_notebook_runs(source: Path, tmp_path: Path) -> None:
     path = tmp_path / source.name
     shutil.copyfile(source, path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=300,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute(env=KERNEL_ENV)
 
     code_cells = [cell for cell in nb.cells if cell.cell_type == "code"]
@@ -50,5 +56,21 @@ def test_notebook_runs(source: Path, tmp_path: Path) -> None:
     tune_cells = [cell for cell in code_cells if cell.source.lstrip().startswith("%%tune")]
     for cell in tune_cells:
         assert "Best score" in cell_text(cell), f"no summary after:\n{cell.source}\n{cell_text(cell)}"
+        if "--no-panel" in cell.source.splitlines()[0] or "--background" in cell.source.splitlines()[0]:
+            continue
+        # The panel: a live widget for a frontend, and the final plots as a PNG for readers without a kernel.
+        panels = [o for o in cell.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        assert len(panels) == 1, f"one panel expected after:\n{cell.source}"
+        assert panels[0].data["image/png"], "the panel's final plots are not saved as an image"
+        model_id = panels[0].data["application/vnd.jupyter.widget-view+json"]["model_id"]
+        saved = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+        assert model_id in saved, "the panel's widget state was not saved"
+        images = [
+            m
+            for m in saved.values()
+            if m["model_name"] == "ImageModel"
+            and any(b["path"] == ["value"] and b["data"] for b in m.get("buffers", []))
+        ]
+        assert images, "the live plots are not in the saved widget state"
     if tune_cells:
         assert list((tmp_path / ".hptune").glob("*.sqlite")), "the studies were not saved in the notebook's folder"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
@@ -114,13 +115,23 @@ def test_the_final_display_carries_static_plots(kernel: Kernel) -> None:
     assert images, "the panel shows its plots as image widgets"
 
 
-def test_background_search_leaves_the_notebook_usable(kernel: Kernel) -> None:
+def test_background_search_leaves_the_notebook_usable_and_stops_on_click(kernel: Kernel) -> None:
     kc, widgets = kernel.kc, Widgets()
-    output = execute(kc, CELL.format(trials=8, extra="--background --name bg", sleep=0.25), widgets=widgets)
+    output = execute(kc, CELL.format(trials=30, extra="--background --name bg", sleep=0.25), widgets=widgets)
     assert "Searching in the background" in output.stdout
     assert evaluate(kc, "'bg' in globals()", widgets) is False, "the cell returned before the search ended"
     assert evaluate(kc, "1 + 1", widgets) == 2, "another cell runs meanwhile"
+    status = widgets.find("HTMLModel", _dom_classes=["hptune-status"])
+
+    def done() -> int:
+        found = re.search(r"<b>(\d+)</b> / 30 trials", widgets.state(status)["value"])
+        return int(found.group(1)) if found else 0
+
+    pump(kc, widgets, lambda: done() >= 3, what="3 trials done")
     stop = widgets.button("Stop")
-    pump(kc, widgets, lambda: widgets.state(stop)["disabled"] is True, timeout=60, what="the search ended")
+    click(kc, stop)
+    pump(kc, widgets, lambda: widgets.state(stop)["disabled"] is True, what="the search ended")
     state = study_state(kc, widgets, "bg")
-    assert state["n"] == 8 and state["states"] == ["complete"] * 8
+    assert 3 <= state["n"] < 10 and state["states"] == ["complete"] * state["n"], state
+    message = widgets.state(widgets.find("HTMLModel", _dom_classes=["hptune-message"]))["value"]
+    assert f"{state['n']} trials" in message, message
