@@ -43,6 +43,10 @@ def parse_point(text: str) -> dict[str, Any]:
 class TuneMagics(Magics):
     """The %%tune magic."""
 
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        self._tuners: dict[str, CellTuner] = {}  # the latest cell of each study name, to refuse a second search
+
     @magic_arguments(name="%tune")
     @argument_group("search")
     @argument("--method", choices=list(METHODS), default="bayes", help="search method (default: bayes)")
@@ -136,6 +140,12 @@ class TuneMagics(Magics):
         kernel = getattr(self.shell, "kernel", None)
         if args.background and not (kernel is not None and has_running_loop()):
             raise UsageError("--background needs a Jupyter kernel (it runs the search as a task of the kernel)")
+        running = self._tuners.get(args.name)
+        if running is not None and running.running:
+            raise UsageError(
+                f"a search of study {args.name!r} is still running (in the background or from its panel): "
+                "press its Stop button, or give this search another --name"
+            )
         study, objective, settings = self._prepare(args, cell)
         if args.resume and not study.resumed:
             print(f"No saved study {args.name!r} to resume; starting a new one")
@@ -145,6 +155,7 @@ class TuneMagics(Magics):
                 f"{study.storage.backup_path()}; use --resume to add trials to a saved study instead"
             )
         tuner = CellTuner(objective, study, settings, bind=lambda found: self._bind(args.name, found))
+        self._tuners[args.name] = tuner
         panel = None
         if kernel is not None and not args.no_panel:
             panel = _panel(args, objective.space, settings, tuner)

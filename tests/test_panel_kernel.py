@@ -135,3 +135,14 @@ def test_background_search_leaves_the_notebook_usable_and_stops_on_click(kernel:
     assert 3 <= state["n"] < 10 and state["states"] == ["complete"] * state["n"], state
     message = widgets.state(widgets.find("HTMLModel", _dom_classes=["hptune-message"]))["value"]
     assert f"{state['n']} trials" in message, message
+
+
+def test_a_study_searching_in_the_background_is_not_started_twice(kernel: Kernel) -> None:
+    kc, widgets = kernel.kc, Widgets()
+    execute(kc, CELL.format(trials=30, extra="--background --name bg", sleep=0.2), widgets=widgets)
+    again = execute(kc, CELL.format(trials=3, extra="--name bg", sleep=0), ok=False, widgets=widgets)
+    assert "UsageError: a search of study 'bg' is still running" in again.stderr, again.describe()
+    click(kc, widgets.button("Stop"))
+    pump(kc, widgets, lambda: widgets.state(widgets.button("Stop"))["disabled"] is True, what="the search ended")
+    rerun = execute(kc, CELL.format(trials=3, extra="--name bg --no-panel", sleep=0), widgets=widgets)
+    assert "Best score" in rerun.stdout and evaluate(kc, "len(bg.trials)", widgets) == 3
