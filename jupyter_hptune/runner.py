@@ -20,7 +20,7 @@ from .core.trial import Trial
 
 __all__ = ["CellTuner", "Settings", "drive", "drive_async"]
 
-PAUSE, PAUSE_EVERY = 0.005, 0.05  # seconds: how long and how often a running search lets the kernel read messages
+PAUSE, MAX_PAUSE, PAUSE_EVERY = 0.005, 0.25, 0.05  # seconds: how a running search lets the kernel read messages
 
 
 @dataclass(frozen=True)
@@ -77,17 +77,19 @@ async def drive_async(steps: Iterator[Trial], output: TextIO | None = None) -> N
     """
     last_pause = time.perf_counter()
     while True:
+        began = time.perf_counter()
         with _interrupt_raises(), _redirect(output):
             try:
                 next(steps)
             except StopIteration:
                 return
         try:
-            # A message from the frontend takes a few turns of the event loop to reach its handler: pause for
-            # PAUSE seconds between trials, but at most once per PAUSE_EVERY, so fast trials lose under 10%.
-            now = time.perf_counter()
-            if now - last_pause >= PAUSE_EVERY:
-                await asyncio.sleep(PAUSE)
+            # A click travels through several turns of the kernel's event loop (and from a subshell) before its
+            # handler runs: pause a tenth of the trial's time between trials (PAUSE to MAX_PAUSE), and for fast
+            # trials at most once per PAUSE_EVERY, so the search loses under 10% and a Stop lands before the next.
+            took, now = time.perf_counter() - began, time.perf_counter()
+            if took >= PAUSE_EVERY or now - last_pause >= PAUSE_EVERY:
+                await asyncio.sleep(min(MAX_PAUSE, max(PAUSE, 0.1 * took)))
                 last_pause = time.perf_counter()
             else:
                 await asyncio.sleep(0)

@@ -10,7 +10,7 @@ import base64
 import html
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -61,7 +61,7 @@ class RangeRow:
         self.is_int = isinstance(dim, Int)
         self.log = w.Checkbox(value=dim.log, description="log", indent=False, layout=w.Layout(width="60px"))
         self.log.disabled = dim.low <= 0
-        self.slot = w.Box(layout=w.Layout(width="430px"))
+        self.slot = w.HBox(layout=w.Layout(width="430px"))
         self.single_slot = w.Box(layout=w.Layout(width="430px", display="none"))
         self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
         self.note = w.HTML(f"<span style='color:#777'>{html.escape(dim.describe())}</span>")
@@ -76,8 +76,20 @@ class RangeRow:
             values = sorted(set(log_values(dim, dim.low, dim.high)) | {low, high})  # the selected bounds stay exact
             lo, hi = values.index(low), values.index(high)
             slider = w.SelectionRangeSlider(
-                options=[(value_label(v), v) for v in values], index=(lo, hi), continuous_update=False
+                options=[(value_label(v), v) for v in values], index=(lo, hi), continuous_update=False, readout=False
             )
+            # The slider's own readout joins the bounds with "-", which reads as a minus sign: show "1e-4 – 0.1".
+            readout = w.HTML(layout=w.Layout(width="130px"))
+
+            def show(_: Any = None) -> None:
+                low_label, high_label = (slider.label[0], slider.label[1])
+                readout.value = f"{low_label} – {high_label}"
+
+            slider.observe(show, names="index")
+            show()
+            slider.layout = w.Layout(width="290px")
+            self.slot.children = (slider, readout)
+            return slider
         elif self.is_int:
             slider = w.IntRangeSlider(min=dim.low, max=dim.high, value=(int(low), int(high)), continuous_update=False)
         else:
@@ -101,13 +113,18 @@ class RangeRow:
             single = w.SelectionSlider(options=[(value_label(v), v) for v in values], value=int(value))
         elif log:
             single = w.FloatLogSlider(
-                min=math.log10(dim.low), max=math.log10(dim.high), value=value, base=10, readout_format=".3g"
+                min=math.log10(dim.low),
+                max=math.log10(dim.high),
+                step=0.0001,  # in decades: fine enough to hold any trial's value
+                value=value,
+                base=10,
+                readout_format=".4g",
             )
         elif self.is_int:
             single = w.IntSlider(min=dim.low, max=dim.high, value=int(value))
         else:
             single = w.FloatSlider(
-                min=dim.low, max=dim.high, step=(dim.high - dim.low) / 200, value=value, readout_format=".4g"
+                min=dim.low, max=dim.high, step=(dim.high - dim.low) / 100_000, value=value, readout_format=".4g"
             )
         single.layout = w.Layout(width="420px")
         self.single_slot.children = (single,)
@@ -157,13 +174,20 @@ class RangeRow:
         self.single_slot.layout.display = None if manual else "none"
 
 
+def option_label(option: Any, options: Sequence[Any]) -> str:
+    """An option as shown in the panel: a string without quotes unless another option would read the same."""
+    if isinstance(option, str) and not any(repr(other) == option for other in options):
+        return option
+    return format_value(option)
+
+
 class ChoiceRow:
     """A categorical hyperparameter: a multi-select of the options to include."""
 
     def __init__(self, name: str, dim: Choice) -> None:
         self.name = name
         self.declared = dim
-        labels = [(format_value(option), i) for i, option in enumerate(dim.options)]
+        labels = [(option_label(option, dim.options), i) for i, option in enumerate(dim.options)]
         self.select = w.SelectMultiple(
             options=labels,
             value=tuple(range(len(dim.options))),
@@ -173,8 +197,8 @@ class ChoiceRow:
         self.single = w.Dropdown(options=labels, value=dim.index(dim.default_value))
         self.single.layout = w.Layout(width="420px", display="none")
         self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
-        note = "choice: ctrl/shift-click to include several"
-        self.widget = w.HBox([self.label, self.select, self.single, w.HTML(f"<span style='color:#777'>{note}</span>")])
+        self.note = w.HTML("<span style='color:#777'>choice: ctrl/shift-click to include several</span>")
+        self.widget = w.HBox([self.label, self.select, self.single, self.note])
 
     def dimension(self) -> Choice:
         """The options this row includes, as the next search's dimension; SpaceError naming the parameter if none."""
@@ -196,6 +220,7 @@ class ChoiceRow:
         """Show the single-option dropdown (manual trials) or the multi-select (searches)."""
         self.select.layout.display = "none" if manual else None
         self.single.layout.display = None if manual else "none"
+        self.note.layout.display = "none" if manual else None
 
 
 Row = RangeRow | ChoiceRow
@@ -238,6 +263,7 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
         rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     more = f"<p>… {len(trials) - limit} more</p>" if len(trials) > limit else ""
     return (
+        "<style>.hptune-trials td, .hptune-trials th {padding: 1px 8px; text-align: right}</style>"
         "<div style='max-height:320px;overflow:auto'><table class='hptune-trials' style='border-collapse:collapse'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{more}</div>"
     )
@@ -275,6 +301,8 @@ def progress_text(snapshot: StudySnapshot) -> str:
     trials = [t for t in snapshot.search_trials if t.state is not TrialState.RUNNING]
     failed = sum(t.state is TrialState.FAILED for t in trials)
     parts = [f"<b>{len(trials)}</b> / {snapshot.n_planned} trials"]
+    if snapshot.first_number:
+        parts[0] += f" ({snapshot.first_number + len(trials)} in the study)"
     if failed:
         parts.append(f"<span style='color:#c0392b'>{failed} failed</span>")
     parts.append(f"{_duration(snapshot.elapsed)} elapsed")
@@ -292,9 +320,16 @@ def progress_text(snapshot: StudySnapshot) -> str:
     return " · ".join(parts)
 
 
-def png_image(data: bytes | None = None) -> w.Image:
-    """An image widget for a rendered plot."""
-    return w.Image(value=data or b"", format="png", layout=w.Layout(max_width="100%", height="auto"))
+def png_image() -> w.Image:
+    """An image widget for a rendered plot, hidden until it has one."""
+    layout = w.Layout(max_width="100%", width="auto", height="auto", align_self="flex-start", display="none")
+    return w.Image(value=b"", format="png", layout=layout)
+
+
+def show_png(image: w.Image, png: bytes) -> None:
+    """Show a rendered plot in an image widget."""
+    image.value = png
+    image.layout.display = None
 
 
 class TunePanel:
@@ -314,7 +349,7 @@ class TunePanel:
         self.space = space
         self.rows = {n: make_row(n, dim) for n, dim in space.items()}
         self.title = w.HTML(f"<b>%%tune</b> · study <code>{html.escape(name)}</code>")
-        self.method = w.ToggleButtons(options=list(METHODS), value=method, style={"button_width": "80px"})
+        self.method = w.ToggleButtons(options=list(METHODS), value=method, style={"button_width": "90px"})
         self.acq = w.Dropdown(
             options=ACQUISITION_FUNCTIONS, value=options.get("acq") or "EI", description="acquisition"
         )
@@ -337,7 +372,7 @@ class TunePanel:
         self.trials = w.Text(
             value=_text(n_trials), placeholder="20", description="trials", layout=w.Layout(width="150px")
         )
-        self.direction = w.ToggleButtons(options=list(DIRECTIONS), value=direction, style={"button_width": "80px"})
+        self.direction = w.ToggleButtons(options=list(DIRECTIONS), value=direction, style={"button_width": "90px"})
         self.seed = w.Text(value=_text(seed), placeholder="random", description="seed", layout=w.Layout(width="170px"))
         self.run = w.Button(description="Run", icon="play", button_style="primary", tooltip="a new study")
         self.more = w.Button(description="Continue", icon="forward", tooltip="more trials in the same study")
@@ -375,9 +410,9 @@ class TunePanel:
         for i, title in enumerate(["Surface", "Parameters", "Trials", "Log"]):
             self.tabs.set_title(i, title)
         self.tabs.selected_index = 2
-        plots = w.HBox(
+        plots = w.GridBox(
             [w.VBox([self.history]), w.VBox([self.posterior_param, self.posterior])],
-            layout=w.Layout(flex_flow="row wrap"),
+            layout=w.Layout(grid_template_columns="repeat(auto-fit, minmax(400px, 1fr))", grid_gap="4px"),
         )
         self.widget = w.VBox(
             [
@@ -400,6 +435,7 @@ class TunePanel:
         self._model: Callable[[], tuple[Any, Space] | None] = lambda: None
         self._budget = RedrawBudget()
         self._last_progress = 0.0
+        self._last_table = 0.0
         self.redraws = 0
         self.on_run: Request | None = None
         self.on_continue: Request | None = None
@@ -524,6 +560,9 @@ class TunePanel:
             return
         self.bar.value = sum(t.state is not TrialState.RUNNING for t in snapshot.search_trials)
         self.status.value = progress_text(snapshot)
+        if force or now - self._last_table >= 1.0:  # the table is larger: at most once a second
+            self._last_table = now
+            self._draw_table()
 
     def redraw(self, final: bool = False) -> None:
         """Redraw the plots, the posterior and the table from the latest snapshot (final: once a search ended)."""
@@ -533,7 +572,7 @@ class TunePanel:
         from . import plots
 
         self.redraws += 1
-        self.history.value = plots.figure_png(plots.plot_history(snapshot))
+        show_png(self.history, plots.figure_png(plots.plot_history(snapshot)))
         self._model_view = self._posterior(snapshot, final)
         self._draw_views()
 
@@ -545,13 +584,13 @@ class TunePanel:
         from . import plots
 
         if model is not None:
-            self.posterior.value = plots.figure_png(plots.plot_posterior(model.slice(self.posterior_param.value)))
+            show_png(self.posterior, plots.figure_png(plots.plot_posterior(model.slice(self.posterior_param.value))))
         tab = self.tabs.selected_index
         if tab == 0 and model is not None and self.surface_x.value != self.surface_y.value:
             surface = model.surface(self.surface_x.value, self.surface_y.value)
-            self.surface.value = plots.figure_png(plots.plot_surface(surface))
+            show_png(self.surface, plots.figure_png(plots.plot_surface(surface)))
         elif tab == 1:
-            self.params_plot.value = plots.figure_png(plots.plot_params(snapshot, self.space))
+            show_png(self.params_plot, plots.figure_png(plots.plot_params(snapshot, self.space)))
         self._draw_table()
 
     def _posterior(self, snapshot: StudySnapshot, final: bool = False) -> Any:

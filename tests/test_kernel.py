@@ -72,6 +72,7 @@ def test_interrupt_keeps_finished_trials(kernel: Kernel, tmp_path: Path) -> None
     output = start(kc, SLEEPY_CELL.format(trials=50, name="s", extra=""))
     queued = start(kc, "print('the next cell ran')")  # as in Run All: a cell waiting behind the search
     wait_for_trials(kc, output, 2)
+    time.sleep(0.1)  # into the next trial's sleep, past the short pause between trials
     km.interrupt_kernel()
     collect(kc, output)
     reply = kc.get_shell_msg(timeout=TIMEOUT)
@@ -163,3 +164,17 @@ def test_kill_keeps_saved_trials_and_resume_continues(kernels, tmp_path: Path) -
     assert [t.number for t in after] == list(range(len(stored) + 3))
     assert after[: len(stored)] == stored
     assert [t.state for t in after[len(stored) :]] == [TrialState.COMPLETE] * 3
+
+
+def test_an_interrupt_between_two_trials_ends_the_search_the_same_way(kernel: Kernel) -> None:
+    km, kc = kernel.km, kernel.kc
+    # Trials of 1 s leave a 0.1 s pause between them, when the kernel's own interrupt handler is in place.
+    output = start(kc, SLEEPY_CELL.format(trials=20, name="p", extra="").replace("time.sleep(0.3)", "time.sleep(1.0)"))
+    wait_for_trials(kc, output, 1)
+    km.interrupt_kernel()
+    collect(kc, output)
+    assert [e["ename"] for e in output.errors] == ["KeyboardInterrupt"], output.describe()
+    assert "finished trials are kept in `p`" in output.errors[0]["evalue"]
+    states = evaluate(kc, "[t.state.value for t in p.trials]")
+    assert states[0] == "complete" and len(states) <= 2, states
+    assert set(states[1:]) <= {"interrupted"}, states

@@ -39,13 +39,18 @@ def test_each_declaration_gets_the_control_of_its_kind():
     assert units[0] == 16 and units[-1] == 256 and all(type(v) is int for v in units)
     assert isinstance(rows["activation"], ChoiceRow)
     assert rows["activation"].select.value == (0, 1, 2)  # every option included
-    assert [label for label, _ in rows["activation"].select.options] == ["'relu'", "'tanh'", "'sigmoid'"]
+    assert [label for label, _ in rows["activation"].select.options] == ["relu", "tanh", "sigmoid"]
+    mixed = ChoiceRow("n", Choice(["1", 1, None]))
+    assert [label for label, _ in mixed.select.options] == ["'1'", "1", "None"], "labels never read the same"
 
 
 def test_a_log_slider_labels_real_values_not_exponents():
     row = RangeRow("lr", Real(1e-4, 1e-1, log=True))
     labels = [label for label, _ in row.slider.options]
     assert labels[0] == "1e-4" and labels[-1] == "0.1"
+    assert row.slot.children[1].value == "1e-4 – 0.1"  # the range as the user reads it
+    row.slider.index = (16, 32)
+    assert row.slot.children[1].value == "0.001 – 0.01"
     values = [value for _, value in row.slider.options]
     assert values[0] == 1e-4 and values[-1] == 1e-1
     ratios = {round(b / a, 6) for a, b in zip(values[1:-2], values[2:-1])}

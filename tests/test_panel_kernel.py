@@ -79,7 +79,7 @@ def test_continue_narrowed_manual_and_run_share_the_panel(kernel: Kernel) -> Non
     set_state(kc, toggle, index=0)
     execute(kc, "pass", widgets=widgets)  # as a frontend would, see the controls the switch brought
     set_state(kc, widgets.find("FloatSliderModel", min=-5.0, max=5.0), value=1.25)
-    set_state(kc, widgets.find("DropdownModel", _options_labels=["'a'", "'b'", "'c'"]), index=2)
+    set_state(kc, widgets.find("DropdownModel", _options_labels=["a", "b", "c"]), index=2)
     click(kc, widgets.button("Run trial"))
     wait_for_search(kc, widgets, "Run trial")
     manual = study_state(kc, widgets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -357,6 +358,7 @@ class Study:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
 
     def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
+        trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
         try:
             raw = objective(dict(trial.params))
         except Exception as error:
