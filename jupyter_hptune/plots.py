@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 
 from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
-from .core.space import Choice, Space, SpaceError
+from .core.space import Choice, Space
 from .core.trial import Trial, TrialState
 
 __all__ = ["figure_png", "plot_history", "plot_params", "plot_posterior", "plot_summary", "plot_surface"]
@@ -222,7 +222,7 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         axes.append(fig.add_subplot(grid[i // cols, i % cols], sharey=axes[0] if axes else None))
         if i % cols:
             axes[-1].tick_params(labelleft=False)
-    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and _inside(space, t.params)]
+    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and space.includes(t.params)]
     scores = [float(t.value) for t in done]  # type: ignore[arg-type]
     best = _best_trial(done, snapshot.direction)
     for i, (name, ax) in enumerate(zip(names, axes)):
@@ -362,15 +362,6 @@ def _log_scale(ax: Any, axis: str, low: float, high: float) -> None:
 
 def _note(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=LABEL, color="0.4")
-
-
-def _inside(space: Space, params: Mapping[str, Any]) -> bool:
-    """Whether params lie inside the space (trials of an earlier, wider search may not)."""
-    try:
-        space.validate(params)
-    except SpaceError:
-        return False
-    return True
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -598,7 +598,7 @@ class TunePanel:
 
         found = self._model()
         sampler, space = found if found is not None else (None, self.space)
-        inside = [t for t in snapshot.trials if _inside(space, t.params)]
+        inside = [t for t in snapshot.trials if space.includes(t.params)]
         if final and hasattr(sampler, "learn"):  # the model has not seen the last trial yet: one fit, at the end
             sampler.learn(space, inside)
         return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)
@@ -638,14 +638,6 @@ class PanelDisplay:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return self.panel.mimebundle(self.summary)
-
-
-def _inside(space: Space, params: Mapping[str, Any]) -> bool:
-    try:
-        space.validate(params)
-    except SpaceError:
-        return False
-    return True
 
 
 def _text(value: Any) -> str:

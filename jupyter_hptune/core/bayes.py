@@ -109,7 +109,7 @@ class BayesSampler:
             if trial.number in self._told:
                 continue
             self._told.add(trial.number)
-            if not _inside(space, trial.params):  # a search narrowed the space: the model learns from what is inside
+            if not space.includes(trial.params):  # a search narrowed the space: the model learns from what is inside
                 continue
             if trial.state is TrialState.COMPLETE:
                 y = self._sign * trial.value
@@ -124,14 +124,6 @@ class BayesSampler:
             with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
-
-
-def _inside(space: Space, params: Any) -> bool:
-    try:
-        space.validate(params)
-    except SpaceError:
-        return False
-    return True
 
 
 def _dimension(dim: Any) -> Any:

@@ -13,7 +13,7 @@ from skopt.acquisition import _gaussian_acquisition
 from skopt.utils import cook_estimator, normalize_dimensions
 
 from .bayes import _THREADS, BayesSampler, _dimension
-from .space import Choice, Int, Real, Space, SpaceError, to_python
+from .space import Choice, Int, Real, Space, to_python
 from .trial import Trial, TrialState
 
 __all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior"]
@@ -299,15 +299,7 @@ def _acquisition_used(optimizer: Any) -> str:
 
 def _observations(space: Space, trials: Sequence[Trial]) -> list[Trial]:
     """The completed trials whose params lie inside the space (a search may narrow a study's space)."""
-    done = []
-    for trial in trials:
-        if trial.state is TrialState.COMPLETE:
-            try:
-                space.validate(trial.params)
-            except SpaceError:
-                continue
-            done.append(trial)
-    return done
+    return [t for t in trials if t.state is TrialState.COMPLETE and space.includes(t.params)]
 
 
 def _ran(params: Mapping[str, Any], names: Sequence[str], trials: Sequence[Trial]) -> int | None:

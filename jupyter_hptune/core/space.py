@@ -281,6 +281,14 @@ class Space(Mapping[str, Dimension]):
                 raise SpaceError(f"hyperparameter {name!r} has no value")
         return checked
 
+    def includes(self, params: Mapping[str, Any]) -> bool:
+        """Whether params are a point of this space (a trial of a wider, earlier search may not be)."""
+        try:
+            self.validate(params)
+        except SpaceError:
+            return False
+        return True
+
     def differences(self, other: Space) -> list[str]:
         """What changed from other to self, one sentence per parameter; defaults are not compared."""
         changes = []
