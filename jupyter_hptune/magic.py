@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,7 +18,7 @@ from .core.samplers import METHOD_OPTIONS, METHODS
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError
-from .core.trial import TrialState
+from .core.trial import Trial, TrialState
 from .params import hp
 from .report import ConsoleReporter, format_summary
 from .runner import CellTuner, Settings, drive, drive_async, has_running_loop, stream_writer
@@ -154,38 +156,29 @@ class TuneMagics(Magics):
                 f"New study {args.name!r}: the saved one ({study.replaces} trials) is kept in "
                 f"{study.storage.backup_path()}; use --resume to add trials to a saved study instead"
             )
-        tuner = CellTuner(objective, study, settings, bind=lambda found: self._bind(args.name, found))
+        tuner = CellTuner(objective, study, bind=lambda found: self._bind(args.name, found))
         self._tuners[args.name] = tuner
         panel = None
         if kernel is not None and not args.no_panel:
             panel = _panel(args, objective.space, settings, tuner)
-        job = _Job(args.name, tuner, panel)
+        tuner.observe(ConsoleReporter())
+        try:
+            steps = tuner.begin(settings)
+        except (SpaceError, StudyError) as error:
+            raise UsageError(str(error)) from None
         if args.background:
-            assert panel is not None or args.no_panel
             output = None if panel is None else stream_writer(panel.log.append_stdout)
-            tuner.observe(ConsoleReporter())
-            steps = self._begin(tuner, settings)
             tuner.launch(steps, output, lambda error: _task_done(tuner, panel, error))
             print(f"Searching in the background: `{args.name}` is bound when the search ends.")
             return None
-        tuner.observe(ConsoleReporter())
-        job.steps = self._begin(tuner, settings)
-        return job
-
-    @staticmethod
-    def _begin(tuner: CellTuner, settings: Settings) -> Any:
-        try:
-            return tuner.begin(settings)
-        except (SpaceError, StudyError) as error:
-            raise UsageError(str(error)) from None
+        return _Job(args.name, tuner, panel, steps)
 
     def _end(self, job: _Job) -> None:
         """After a foreground search: bind the results, show the final plots, and report how it ended."""
         tuner, study = job.tuner, job.tuner.study
         tuner.end()
         if job.panel is not None:
-            job.panel.redraw(final=True)
-            job.update_display()
+            _final_plots(tuner, job.panel)
         error = job.error
         if isinstance(error, SpaceError):  # the method's plan refused the space before any trial
             raise UsageError(str(error)) from None
@@ -272,26 +265,16 @@ class TuneMagics(Magics):
 class _Job:
     """A foreground search of a %%tune cell: its tuner, panel and display, and the error it ended with."""
 
-    def __init__(self, name: str, tuner: CellTuner, panel: Any) -> None:
+    def __init__(self, name: str, tuner: CellTuner, panel: Any, steps: Iterator[Trial]) -> None:
         self.name = name
         self.tuner = tuner
         self.panel = panel
-        self.steps: Any = None
+        self.steps = steps
         self.error: BaseException | None = None
-        self.handle: Any = None
-        if panel is not None:
-            self.handle = panel.display_handle
 
     def failed(self, error: BaseException) -> None:
         """Keep the error the search ended with, to report once the results are bound."""
         self.error = error
-
-    def update_display(self) -> None:
-        """Show the panel with its final plots as a PNG too, for readers without a kernel."""
-        if self.handle is not None:
-            from .widgets import PanelDisplay
-
-            self.handle.update(PanelDisplay(self.panel, format_summary(self.tuner.study.snapshot())))
 
 
 def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
@@ -347,21 +330,26 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
     return panel
 
 
+def _final_plots(tuner: CellTuner, panel: Any) -> None:
+    """Redraw a panel once its search ended, and give its display the final plots as a PNG for readers without widgets."""
+    from .widgets import PanelDisplay
+
+    try:
+        panel.redraw(final=True)
+        if panel.display_handle is not None:
+            panel.display_handle.update(PanelDisplay(panel, format_summary(tuner.study.snapshot())))
+    except Exception as failure:  # a plot that fails must not hide how the search ended
+        print(f"The panel's final plots failed: {type(failure).__name__}: {failure}", file=sys.stderr)
+
+
 def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None:
     """After a search that ran as a task: show how it ended in the panel."""
     if panel is None:
         return
+    with contextlib.redirect_stderr(stream_writer(panel.log.append_stderr)):
+        _final_plots(tuner, panel)
     snapshot = tuner.study.snapshot()
     summary = format_summary(snapshot)
-    try:
-        panel.redraw(final=True)
-    except Exception as failure:  # a plot that fails must not hide how the search ended
-        panel.log.append_stderr(f"plots failed: {failure!r}\n")
-    handle = getattr(panel, "display_handle", None)
-    if handle is not None:
-        from .widgets import PanelDisplay
-
-        handle.update(PanelDisplay(panel, summary))
     if isinstance(error, ScoreError):
         panel.show_message(f"{error}. The cell's last expression must be the score", error=True)
     elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason == "interrupted":

@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from .cell import CellObjective
@@ -109,25 +109,15 @@ def _redirect(output: TextIO | None) -> Iterator[None]:
 
 
 class CellTuner:
-    """The searches of one %%tune cell: the current study, the next search's settings, and the one running."""
+    """The searches of one %%tune cell: its current study, and the sampler and space of its latest search."""
 
-    def __init__(
-        self,
-        objective: CellObjective,
-        study: Study,
-        settings: Settings,
-        *,
-        bind: Callable[[Study], None],
-        observers: tuple[Callable[[Event], None], ...] = (),
-    ) -> None:
+    def __init__(self, objective: CellObjective, study: Study, *, bind: Callable[[Study], None]) -> None:
         self.objective = objective
         self.study = study
-        self.settings = settings
         self.sampler: Sampler | None = None
-        self.space: Space = settings.space or objective.space
-        self.task: asyncio.Future[None] | None = None
+        self.space: Space = objective.space
         self._bind = bind
-        self._observers = list(observers)
+        self._observers: list[Callable[[Event], None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
 
     @property
@@ -139,11 +129,10 @@ class CellTuner:
         """Add an observer to every later search of this cell."""
         self._observers.append(observer)
 
-    def begin(self, settings: Settings | None = None, *, new_study: bool = False) -> Iterator[Trial]:
+    def begin(self, settings: Settings, *, new_study: bool = False) -> Iterator[Trial]:
         """The steps of the next search (not started yet): a new study, or more trials in the current one."""
         if self.running:
             raise RuntimeError("a search of this cell is already running: stop it first")
-        settings = settings or self.settings
         sampler = settings.sampler()
         space = settings.space or self.objective.space
         study = self.study
@@ -162,7 +151,6 @@ class CellTuner:
             self.objective.run, settings.n_trials, timeout=settings.timeout, sampler=sampler, space=space
         )
         self.study, self.sampler, self.space = study, sampler, space
-        self.settings = replace(settings, seed=sampler.seed)
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
         return steps
 
@@ -189,8 +177,7 @@ class CellTuner:
                 self.end()
             done(error)
 
-        self.task = asyncio.ensure_future(run())
-        return self.task
+        return asyncio.ensure_future(run())
 
     def stop(self) -> None:
         """End the running search after its current trial."""
