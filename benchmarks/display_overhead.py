@@ -3,7 +3,10 @@
 A zero-cost objective and 200 random-search trials (the worst case for display overhead: every trial is an event
 and nothing else takes time). Runs alternate between the two, several rounds, and the medians are compared.
 
-    python benchmarks/display_overhead.py [--trials 200] [--rounds 5] [--method random]
+    python benchmarks/display_overhead.py [--trials 200] [--rounds 5] [--method random] [--sleep 0]
+
+With --sleep S each trial takes S seconds (e.g. --method bayes --trials 30 --sleep 0.5: the plots redraw as
+often as a tenth of the search's time allows).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ CELL = """\
 x = hp.real(-5.0, 5.0)
 n = hp.int(1, 100, log=True)
 kind = hp.choice(["a", "b", "c"])
+time.sleep({sleep})
 (x - 1.0) ** 2 + n / 100 + (kind == "b")
 """
 MEASURE = "print(repr((s.trials[-1].finished - s.snapshot().started, len(s.trials))))"
@@ -56,13 +60,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--method", default="random")
+    parser.add_argument("--sleep", type=float, default=0.0, help="seconds each trial takes")
     args = parser.parse_args()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     with tempfile.TemporaryDirectory() as folder:
         km, kc = start_new_kernel(kernel_name="python3", cwd=folder, env=env)
         try:
-            run(kc, "%load_ext jupyter_hptune")
-            run(kc, CELL.format(method=args.method, trials=5, seed=99, panel=""))  # warm up imports and plotting
+            run(kc, "%load_ext jupyter_hptune\nimport time")
+            run(
+                kc, CELL.format(method=args.method, trials=5, seed=99, panel="", sleep=0)
+            )  # warm up imports and plotting
             times: dict[str, list[float]] = {"text only (--no-panel)": [], "live panel and plots": []}
             cells: dict[str, list[float]] = {name: [] for name in times}
             traffic: dict[str, list[int]] = {name: [] for name in times}
@@ -70,7 +77,9 @@ def main() -> None:
                 order = list(times) if round_ % 2 == 0 else list(times)[::-1]
                 for name in order:
                     panel = "--no-panel" if name.startswith("text") else ""
-                    cell = CELL.format(method=args.method, trials=args.trials, seed=round_, panel=panel)
+                    cell = CELL.format(
+                        method=args.method, trials=args.trials, seed=round_, panel=panel, sleep=args.sleep
+                    )
                     wall, _, messages = run(kc, cell)
                     _, out, _ = run(kc, MEASURE)
                     search, count = ast.literal_eval(out.strip())
@@ -84,7 +93,8 @@ def main() -> None:
     base = statistics.median(times["text only (--no-panel)"])
     base_cell = statistics.median(cells["text only (--no-panel)"])
     print(
-        f"{args.trials} zero-cost {args.method} trials, {args.rounds} rounds, median (Python {sys.version.split()[0]})"
+        f"{args.trials} {'zero-cost' if not args.sleep else f'{args.sleep:g}-second'} {args.method} trials, "
+        f"{args.rounds} rounds, median (Python {sys.version.split()[0]})"
     )
     print()
     print("| display | search | ratio | whole cell | ratio | iopub messages |")

@@ -20,7 +20,7 @@ from .core.trial import Trial
 
 __all__ = ["CellTuner", "Settings", "drive", "drive_async"]
 
-PAUSE, MAX_PAUSE, PAUSE_EVERY = 0.005, 0.25, 0.05  # seconds: how a running search lets the kernel read messages
+PAUSE, MAX_PAUSE, PAUSE_EVERY = 0.005, 0.1, 0.05  # seconds: how a running search lets the kernel read messages
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ async def drive_async(steps: Iterator[Trial], output: TextIO | None = None) -> N
             except StopIteration:
                 return
         try:
-            # A click travels through several turns of the kernel's event loop (and from a subshell) before its
-            # handler runs: pause a tenth of the trial's time between trials (PAUSE to MAX_PAUSE), and for fast
-            # trials at most once per PAUSE_EVERY, so the search loses under 10% and a Stop lands before the next.
+            # A click takes several turns of the kernel's event loop (and a hop from a subshell) to reach its
+            # handler: pause 2% of the trial's time (PAUSE to MAX_PAUSE; 10 ms let a click in JupyterLab land
+            # every time), for fast trials at most once per PAUSE_EVERY, so the search loses under 10%.
             took, now = time.perf_counter() - began, time.perf_counter()
             if took >= PAUSE_EVERY or now - last_pause >= PAUSE_EVERY:
-                await asyncio.sleep(min(MAX_PAUSE, max(PAUSE, 0.1 * took)))
+                await asyncio.sleep(min(MAX_PAUSE, max(PAUSE, 0.02 * took)))
                 last_pause = time.perf_counter()
             else:
                 await asyncio.sleep(0)

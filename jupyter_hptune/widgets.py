@@ -271,9 +271,9 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
 
 # -- throttling ---------------------------------------------------------------------------------------------------------
 class RedrawBudget:
-    """Allows a redraw only while redrawing has taken at most `share` of the search's time so far."""
+    """Allows a redraw only while the panel has taken at most `share` of the search's time so far."""
 
-    def __init__(self, share: float = 0.1, first_estimate: float = 0.3) -> None:
+    def __init__(self, share: float = 0.08, first_estimate: float = 0.3) -> None:
         self.share = share
         self.started = time.perf_counter()
         self.spent = 0.0
@@ -287,6 +287,10 @@ class RedrawBudget:
         """Count a redraw that took this long."""
         self.spent += seconds
         self.estimate = seconds
+
+    def charge(self, seconds: float) -> None:
+        """Count other work of the panel (progress, table) that took this long."""
+        self.spent += seconds
 
 
 def _duration(seconds: float) -> str:
@@ -531,6 +535,7 @@ class TunePanel:
 
     def __call__(self, event: Event) -> None:
         """Follow one event of the study."""
+        began = time.perf_counter()
         self._snapshot = event.study
         if isinstance(event, SearchStarted):
             self._budget = RedrawBudget()
@@ -540,15 +545,16 @@ class TunePanel:
             self._progress(force=True)
         elif isinstance(event, TrialStarted):
             if self._budget.due():
-                started = time.perf_counter()
                 self.redraw()
-                self._budget.record(time.perf_counter() - started)
+                self._budget.record(time.perf_counter() - began)
+                return
         elif isinstance(event, TrialFinished):
             self._progress()
         elif isinstance(event, SearchFinished):
             self._progress(force=True)
             self.bar.bar_style = "success" if event.study.stop_reason == "completed" else "warning"
             self.set_running(False)
+        self._budget.charge(time.perf_counter() - began)
 
     def _progress(self, force: bool = False) -> None:
         now = time.perf_counter()
