@@ -31,7 +31,9 @@ class BayesSampler:
     """
 
     method = "bayes"
-    optimizer_options: ClassVar[dict[str, Any]] = {"base_estimator": "GP"}  # the model's settings, in one place
+    # The model's settings, in one place. Only the latest model is used (and plotted): keeping every earlier one,
+    # as scikit-optimize does by default, held 9.6 MB after 120 trials of a 6-D problem (growing as trials³).
+    optimizer_options: ClassVar[dict[str, Any]] = {"base_estimator": "GP", "model_queue_size": 1}
 
     def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
         if acq not in ACQUISITION_FUNCTIONS:
