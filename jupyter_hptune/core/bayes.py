@@ -55,7 +55,7 @@ class BayesSampler:
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
-        initial = self.initial_points or min(10, max(1, n // 3))
+        initial = self.initial_points or min(5, max(1, n // 4))
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
