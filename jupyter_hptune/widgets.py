@@ -140,10 +140,6 @@ class RangeRow:
         low, high = self.slider.value
         return (int(low), int(high)) if self.is_int else (float(low), float(high))
 
-    def set_bounds(self, low: float, high: float) -> None:
-        """Move the slider to [low, high]."""
-        self.slider = self._slider(low, high, self.log.value)
-
     def dimension(self) -> Real | Int:
         """The range this row selects, as the next search's dimension; SpaceError naming the parameter if empty."""
         low, high = self.bounds()
@@ -440,7 +436,6 @@ class TunePanel:
         self._budget = RedrawBudget()
         self._last_progress = 0.0
         self._last_table = 0.0
-        self.redraws = 0
         self.on_run: Request | None = None
         self.on_continue: Request | None = None
         self.on_trial: Request | None = None
@@ -577,7 +572,6 @@ class TunePanel:
             return
         from . import plots
 
-        self.redraws += 1
         show_png(self.history, plots.figure_png(plots.plot_history(snapshot)))
         self._model_view = self._posterior(snapshot, final)
         self._draw_views()
