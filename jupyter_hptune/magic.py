@@ -309,10 +309,10 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error))
 
     def run(chosen: dict[str, Any]) -> None:
-        start(Settings(timeout=None, **chosen), new_study=True)
+        start(Settings(**chosen), new_study=True)
 
     def more(chosen: dict[str, Any]) -> None:
-        start(Settings(timeout=None, **chosen), new_study=False)
+        start(Settings(**chosen), new_study=False)
 
     def trial(point: dict[str, Any]) -> None:
         if tuner.running:

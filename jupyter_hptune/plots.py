@@ -91,7 +91,7 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     best = _best_index(slice.observed_y, slice.direction)
     if choice:
         positions = np.arange(len(slice.x))
-        observed = [_option_index(slice.x, v) for v in slice.observed_x]
+        observed = [Choice(slice.x).index(v) for v in slice.observed_x]
         low = min([*(mean - 2 * std), *slice.observed_y])
         high = max([*(mean + 2 * std), *slice.observed_y])
         pad = 0.06 * (high - low) or 0.5
@@ -141,7 +141,7 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
         grid = np.arange(len(slice.x)) if choice else np.asarray(slice.x, dtype=float)
         acq_ax.plot(grid, acq, "o-" if choice else "-", ms=4, color="C2", lw=1.2)
         if slice.next_x is not None:
-            where = _option_index(slice.x, slice.next_x) if choice else float(slice.next_x)
+            where = Choice(slice.x).index(slice.next_x) if choice else float(slice.next_x)
             label = "next point" if slice.next_trial is None else f"chose trial {slice.next_trial}"
             acq_ax.axvline(where, color=BEST, ls="--", lw=1.2, label=f"{label} ({_fmt(slice.next_x)})")
             acq_ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
@@ -364,20 +364,6 @@ def _note(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=LABEL, color="0.4")
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
-
-
-def _option_index(options: Sequence[Any], value: Any) -> int:
-    """The position of value among the options (1, 1.0 and True are different options)."""
-    for i, option in enumerate(options):
-        if _same(option, value):
-            return i
-    return list(options).index(value)
-
-
 def _jitter(n: int, seed: int = 0) -> np.ndarray:
     """Seeded offsets that spread a choice's points into a strip."""
     return np.random.default_rng(seed).uniform(-JITTER, JITTER, n)
@@ -387,7 +373,8 @@ def _positions(options: Sequence[Any], values: Sequence[Any], choice: bool, seed
     """Where values sit on an axis: the values themselves, or a choice's option index plus seeded jitter."""
     if not choice:
         return np.asarray(values, dtype=float)
-    return np.asarray([_option_index(options, v) for v in values], dtype=float) + _jitter(len(values), seed)
+    index = Choice(options).index
+    return np.asarray([index(v) for v in values], dtype=float) + _jitter(len(values), seed)
 
 
 def _set_option_ticks(ax: Any, options: Sequence[Any], axis: str = "x") -> None:

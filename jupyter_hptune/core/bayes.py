@@ -86,15 +86,7 @@ class BayesSampler:
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
         params = space.defaults()
-        for name, value in zip(self._free, x):
-            dim = space[name]
-            value = to_python(value)
-            if isinstance(dim, Choice):
-                params[name] = dim.options[int(value)]
-            elif isinstance(dim, Int):
-                params[name] = dim.validate(int(round(value)))
-            else:
-                params[name] = min(dim.high, max(dim.low, float(value)))
+        params.update({name: _decode(space[name], value) for name, value in zip(self._free, x)})
         return params
 
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:
@@ -134,6 +126,16 @@ def _dimension(dim: Any) -> Any:
     prior = "log-uniform" if dim.log else "uniform"
     kind = SkInteger if isinstance(dim, Int) else SkReal
     return kind(dim.low, dim.high, prior=prior)
+
+
+def _decode(dim: Any, value: Any) -> Any:
+    """A model's value as the parameter's: an option for a choice, an int for an integer, inside the range."""
+    value = to_python(value)
+    if isinstance(dim, Choice):
+        return dim.options[int(value)]
+    if isinstance(dim, Int):
+        return dim.validate(int(round(value)))
+    return min(dim.high, max(dim.low, float(value)))
 
 
 def _encode(dim: Any, value: Any) -> Any:

@@ -12,7 +12,7 @@ import numpy as np
 from skopt.acquisition import _gaussian_acquisition
 from skopt.utils import cook_estimator, normalize_dimensions
 
-from .bayes import _THREADS, BayesSampler, _dimension
+from .bayes import _THREADS, BayesSampler, _decode, _dimension, _encode
 from .space import Choice, Int, Real, Space, to_python
 from .trial import Trial, TrialState
 
@@ -328,19 +328,6 @@ def _check_points(points: int) -> int:
     return int(points)
 
 
-def _encode(dim: Real | Int | Choice, value: Any) -> Any:
-    return dim.index(value) if isinstance(dim, Choice) else value
-
-
 def _encode_grid(dim: Real | Int | Choice, values: list) -> list:
     """A grid of _grid's as the model's values: a choice's options are its indexes."""
     return list(range(len(values))) if isinstance(dim, Choice) else values
-
-
-def _decode(dim: Real | Int | Choice, value: Any) -> Any:
-    value = to_python(value)
-    if isinstance(dim, Choice):
-        return dim.options[int(value)]
-    if isinstance(dim, Int):
-        return min(dim.high, max(dim.low, int(round(value))))
-    return min(dim.high, max(dim.low, float(value)))
