@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
 
 from .cell import CellObjective, compile_cell
+from .comm import current_cell_id, sidebar
 from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.samplers import METHOD_OPTIONS, METHODS
 from .core.space import SpaceError
@@ -161,6 +163,8 @@ class TuneMagics(Magics):
         panel = None
         if kernel is not None and not args.no_panel:
             panel = _panel(args, objective.space, settings, tuner)
+        if kernel is not None:
+            sidebar().track(args.name, tuner, cell_id=current_cell_id(self.shell), panel=panel)
         tuner.observe(ConsoleReporter())
         try:
             steps = tuner.begin(settings)
@@ -325,9 +329,34 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
             return
         start(Settings(method="manual", direction=tuner.study.direction), new_study=False)
 
+    def save(chosen: dict[str, Any]) -> None:
+        try:
+            sent = sidebar().write_cell(args.name, chosen, tuner=tuner)
+        except ValueError as error:
+            panel.show_message(str(error), error=True)
+            return
+        if not sent:
+            panel.show_message(_NO_EXTENSION.format(action="Save to cell"), error=True)
+
+    def use_best() -> None:
+        try:
+            sent = sidebar().insert_cell(args.name, tuner=tuner)
+        except ValueError as error:
+            panel.show_message(str(error), error=True)
+            return
+        if not sent:
+            panel.show_message(_NO_EXTENSION.format(action="Use best params"), error=True)
+
     panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, tuner.stop
+    panel.on_save, panel.on_use_best = save, use_best
     panel.display_handle = display(PanelDisplay(panel), display_id=True)
     return panel
+
+
+_NO_EXTENSION = (
+    "{action} edits the notebook through the jupyter-hptune JupyterLab extension, which is not connected: "
+    "open the notebook in JupyterLab (or Notebook 7) with jupyter-hptune installed and re-run %load_ext"
+)
 
 
 def _final_plots(tuner: CellTuner, panel: Any) -> None:
@@ -397,6 +426,8 @@ def load_ipython_extension(ipython: Any) -> None:
     """Register %%tune, run its cells as async cells, and put `hp` in the namespace."""
     ipython.register_magics(TuneMagics)
     ipython.user_ns["hp"] = hp
+    if getattr(ipython, "kernel", None) is not None:
+        sidebar().install(os.getcwd())
     cleanup = ipython.input_transformers_cleanup
     cleanup[:] = [t for t in cleanup if getattr(t, "__name__", None) != async_tune_cells.__name__]
     cleanup.append(async_tune_cells)

@@ -378,6 +378,12 @@ class TunePanel:
         self.more = w.Button(description="Continue", icon="forward", tooltip="more trials in the same study")
         self.run_trial = w.Button(description="Run trial", icon="play", button_style="primary")
         self.stop = w.Button(description="Stop", icon="stop", button_style="danger", disabled=True)
+        self.save = w.Button(
+            description="Save to cell", icon="save", tooltip="write these ranges and settings into the %%tune cell"
+        )
+        self.use_best = w.Button(
+            description="Use best params", icon="arrow-down", tooltip="insert a cell below with the best params"
+        )
         self.stop.tooltip = "end after the trial now running; every finished trial is kept"
         self.message = w.HTML()
         self.message.add_class("hptune-message")
@@ -420,7 +426,7 @@ class TunePanel:
                 w.VBox([row.widget for row in self.rows.values()]),
                 w.HBox([self.method, self.bayes_options, self.grid_options]),
                 w.HBox([self.trials, self.direction, self.seed]),
-                w.HBox([self.run, self.more, self.run_trial, self.stop]),
+                w.HBox([self.run, self.more, self.run_trial, self.stop, self.save, self.use_best]),
                 self.message,
                 w.HBox([self.bar, self.status]),
                 plots,
@@ -440,11 +446,15 @@ class TunePanel:
         self.on_continue: Request | None = None
         self.on_trial: Request | None = None
         self.on_stop: Request | None = None
+        self.on_save: Request | None = None
+        self.on_use_best: Request | None = None
         self.method.observe(lambda _: self._show_method(), names="value")
         self.run.on_click(lambda _: self._request(self.on_run, self.settings))
         self.more.on_click(lambda _: self._request(self.on_continue, self.settings))
         self.run_trial.on_click(lambda _: self._request(self.on_trial, self.point))
         self.stop.on_click(lambda _: self._request(self.on_stop, None))
+        self.save.on_click(lambda _: self._request(self.on_save, self.settings))
+        self.use_best.on_click(lambda _: self._request(self.on_use_best, None))
         for control in (self.posterior_param, self.surface_x, self.surface_y):
             control.observe(lambda _: self._draw_views(), names="value")
         self.sort.observe(lambda _: self._draw_table(), names="value")

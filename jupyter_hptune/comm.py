@@ -1,0 +1,278 @@
+"""The kernel's side of the JupyterLab Tuning sidebar: the studies of this kernel, followed over a Jupyter comm.
+
+The sidebar is an observer like the panel: it follows each study's events and sends a summary (protocol.py);
+its requests (stop a study, write a cell) go to the same tuner the panel's buttons use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import protocol
+from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot
+from .core.storage import default_storage_path
+from .core.study import Study, StudyError
+from .protocol import ProtocolError, Request
+
+__all__ = ["Sidebar", "current_cell_id", "sidebar"]
+
+SEND_EVERY = 0.25  # seconds: a study's updates at most this often while it runs; its start and end always
+
+
+@dataclass
+class _Entry:
+    """A study the sidebar lists: from a %%tune cell of this kernel (with its tuner) or from a saved file."""
+
+    name: str
+    cell_id: str | None
+    tuner: Any = None  # runner.CellTuner
+    panel: Any = None  # widgets.TunePanel
+    loaded: Study | None = None
+    stopping: bool = False
+    last_sent: float = 0.0
+    unsubscribe: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def study(self) -> Study:
+        return self.tuner.study if self.tuner is not None else self.loaded  # type: ignore[return-value]
+
+    @property
+    def running(self) -> bool:
+        return self.tuner is not None and self.tuner.running
+
+    def info(self, snapshot: StudySnapshot | None = None) -> dict[str, Any]:
+        running = self.running
+        if not running:
+            self.stopping = False
+        return protocol.study_info(
+            snapshot or self.study.snapshot(), cell_id=self.cell_id, running=running, stopping=self.stopping
+        )
+
+
+class Sidebar:
+    """Every study of this kernel, sent to the frontend's Tuning sidebar over one comm (the latest one opened)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+        self._comm: Any = None
+        self._installed = False
+
+    # -- the comm ------------------------------------------------------------------------------------------------
+    def install(self, folder: str | Path = ".") -> None:
+        """Register the comm target, list the studies saved in `folder`/.hptune, and offer them to the frontend."""
+        self.load_saved(folder)
+        if self._installed:
+            self._open()
+            return
+        try:
+            from comm import get_comm_manager
+        except ImportError:  # not in a kernel with comm support: nothing to talk to
+            return
+        get_comm_manager().register_target(protocol.COMM_TARGET, self._opened)
+        self._installed = True
+        self._open()
+
+    def _open(self) -> None:
+        from comm import create_comm
+
+        try:
+            comm = create_comm(target_name=protocol.COMM_TARGET, data=self._studies())
+        except Exception:  # no kernel to open a comm to (a plain IPython shell)
+            return
+        self._adopt(comm)
+
+    def _opened(self, comm: Any, message: dict[str, Any]) -> None:
+        """The frontend opened a comm (e.g. after a page reload): it becomes the sidebar's comm."""
+        self._adopt(comm)
+        self.send(self._studies())
+
+    def _adopt(self, comm: Any) -> None:
+        previous, self._comm = self._comm, comm
+        comm.on_msg(self._received)
+        comm.on_close(lambda _: self._closed(comm))
+        if previous is not None and previous is not comm:
+            try:
+                previous.close()
+            except Exception:
+                pass
+
+    def _closed(self, comm: Any) -> None:
+        if self._comm is comm:
+            self._comm = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether a frontend with the extension is listening."""
+        return self._comm is not None
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Send a message to the frontend; False when none is listening."""
+        if self._comm is None:
+            return False
+        try:
+            self._comm.send(message)
+        except Exception:
+            return False
+        return True
+
+    def _received(self, message: dict[str, Any]) -> None:
+        try:
+            request = protocol.parse_request(message["content"]["data"])
+        except (ProtocolError, KeyError, TypeError) as error:
+            self.send(protocol.notice(f"jupyter-hptune: {error}", error=True))
+            return
+        self.handle(request)
+
+    def handle(self, request: Request) -> None:
+        """Answer a request from the frontend."""
+        if request.type == "refresh":
+            self.send(self._studies())
+            return
+        entry = self._entries.get(request.study or "")
+        if entry is None:
+            self.send(protocol.notice(f"No study {request.study!r} in this kernel: run its %%tune cell.", error=True))
+            return
+        try:
+            if request.type == "stop":
+                self.stop(entry.name)
+            elif request.type == "write_cell":
+                self.write_cell(entry.name)
+            elif request.type == "insert_cell":
+                self.insert_cell(entry.name)
+        except ValueError as error:  # SpaceError included: a panel setting that does not check
+            self.send(protocol.notice(f"{str(error)[:1].upper()}{str(error)[1:]}.", error=True))
+
+    # -- the studies ---------------------------------------------------------------------------------------------
+    def _studies(self) -> dict[str, Any]:
+        return protocol.studies([entry.info() for entry in self._entries.values()])
+
+    def track(self, name: str, tuner: Any, *, cell_id: str | None, panel: Any = None) -> None:
+        """List the study of a %%tune cell and follow its searches (a re-run cell replaces its study)."""
+        old = self._entries.pop(name, None)
+        if old is not None:
+            for unsubscribe in old.unsubscribe:
+                unsubscribe()
+        entry = _Entry(name, cell_id, tuner=tuner, panel=panel)
+        self._entries[name] = entry
+        tuner.observe(lambda event: self._follow(entry, event))
+
+    def _follow(self, entry: _Entry, event: Event) -> None:
+        if self._entries.get(entry.name) is not entry:
+            return
+        now = time.monotonic()
+        final = isinstance(event, SearchStarted | SearchFinished)
+        if not final and now - entry.last_sent < SEND_EVERY:
+            return
+        entry.last_sent = now
+        snapshot = event.study
+        running = not isinstance(event, SearchFinished)
+        if not running:
+            entry.stopping = False
+        self.send(
+            protocol.study(
+                protocol.study_info(snapshot, cell_id=entry.cell_id, running=running, stopping=entry.stopping)
+            )
+        )
+
+    def load_saved(self, folder: str | Path = ".") -> None:
+        """List the studies saved in `folder`/.hptune that no cell of this kernel has run yet."""
+        saved = Path(folder) / default_storage_path("x").parent
+        for path in sorted(saved.glob("*.sqlite")):
+            name = path.stem
+            if name.endswith(".previous") or name in self._entries or not name.isidentifier():
+                continue
+            try:
+                loaded = Study.load(path, name)
+            except (StudyError, OSError, ValueError):
+                continue
+            self._entries[name] = _Entry(name, None, loaded=loaded)
+
+    def studies(self) -> list[dict[str, Any]]:
+        """What the sidebar lists now."""
+        return [entry.info() for entry in self._entries.values()]
+
+    # -- requests ------------------------------------------------------------------------------------------------
+    def stop(self, name: str) -> None:
+        """Stop a study's running search after its current trial."""
+        entry = self._entries[name]
+        if not entry.running:
+            self.send(protocol.notice(f"Study {name!r} is not running.", error=False))
+            self.send(protocol.study(entry.info()))
+            return
+        entry.stopping = True
+        entry.tuner.stop()
+        self.send(protocol.study(entry.info()))
+
+    def _entry(self, name: str, tuner: Any) -> _Entry:
+        entry = self._entries.get(name)
+        if entry is None:
+            raise ValueError(f"no study {name!r} in this kernel: run its %%tune cell")
+        if tuner is not None and entry.tuner is not tuner:
+            raise ValueError(f"this panel is from an earlier run of study {name!r}: use the newest panel")
+        return entry
+
+    def write_cell(self, name: str, settings: dict[str, Any] | None = None, *, tuner: Any = None) -> bool:
+        """Ask the frontend to rewrite the study's cell to these (or its panel's) settings; False if none listens.
+
+        ValueError says why the cell cannot be written (no such study, no panel, settings that do not check).
+        """
+        entry = self._entry(name, tuner)
+        if entry.tuner is None:
+            raise ValueError(f"study {name!r} was loaded from its file: run its %%tune cell to change it from a panel")
+        if settings is None:
+            if entry.panel is None:
+                raise ValueError(f"study {name!r} has no panel whose settings could be saved")
+            settings = entry.panel.settings()
+        message = protocol.write_cell(
+            name,
+            entry.cell_id,
+            entry.tuner.objective.space,
+            method=settings["method"],
+            n_trials=settings["n_trials"],
+            direction=settings["direction"],
+            seed=settings["seed"],
+            options=settings["options"],
+            space=settings["space"],
+        )
+        return self.send(message)
+
+    def insert_cell(self, name: str, *, tuner: Any = None) -> bool:
+        """Ask the frontend to insert a cell with the study's best params; False if none listens.
+
+        ValueError says why not (no such study, no finished trial yet).
+        """
+        entry = self._entry(name, tuner)
+        try:
+            best = entry.study.best_params
+        except ValueError:
+            raise ValueError(f"study {name!r} has no finished trial yet") from None
+        return self.send(protocol.insert_cell(name, entry.cell_id, best))
+
+
+_sidebar: Sidebar | None = None
+
+
+def sidebar() -> Sidebar:
+    """This kernel's sidebar."""
+    global _sidebar
+    if _sidebar is None:
+        _sidebar = Sidebar()
+    return _sidebar
+
+
+def current_cell_id(shell: Any) -> str | None:
+    """The id of the notebook cell being run (JupyterLab and Notebook 7 send it), or None."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        parent = kernel.get_parent()
+    except Exception:
+        return None
+    metadata = (parent or {}).get("metadata") or {}
+    cell_id = metadata.get("cellId")
+    return cell_id if isinstance(cell_id, str) else None

@@ -1,0 +1,215 @@
+"""The messages between the kernel and the JupyterLab extension (mirrored by labextension/src/protocol.ts).
+
+One Jupyter comm, target `jupyter_hptune`. `%load_ext jupyter_hptune` registers the target in the kernel and opens
+a comm to the frontend's target of the same name, so either side may start. Every message carries `version`; a
+message of another version is refused with a notice naming both versions.
+
+Kernel to frontend:
+    studies      the whole list, sent when a comm opens and on `refresh`
+    study        one study, added or changed (as its trials finish, at most a few times a second)
+    write_cell   "Save to cell": rewrite a %%tune cell's line and declarations (the frontend edits the text)
+    insert_cell  "Use best params": insert a cell below a %%tune cell, its declarations replaced by literals
+    notice       a message for the user (e.g. a request named an unknown study)
+Frontend to kernel:
+    refresh      ask for `studies`
+    stop         end a study's running search after its current trial
+    write_cell   ask for a `write_cell` with the study's panel settings
+    insert_cell  ask for an `insert_cell` with the study's best params
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .core.events import StudySnapshot
+from .core.space import Choice, Dimension, Space
+from .core.trial import TrialState
+from .report import format_value
+
+__all__ = [
+    "COMM_TARGET",
+    "PROTOCOL_VERSION",
+    "ProtocolError",
+    "Request",
+    "best_literals",
+    "insert_cell",
+    "notice",
+    "parse_request",
+    "studies",
+    "study",
+    "study_info",
+    "write_cell",
+]
+
+PROTOCOL_VERSION = 1
+COMM_TARGET = "jupyter_hptune"
+STATES = ("running", "stopping", "stopped", "finished", "failed")
+REQUESTS = ("refresh", "stop", "write_cell", "insert_cell")
+HISTORY_POINTS = 200  # the sparkline's points at most
+
+
+class ProtocolError(ValueError):
+    """A message that does not follow the protocol."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A checked request from the frontend."""
+
+    type: str
+    study: str | None = None
+
+
+def parse_request(data: Any) -> Request:
+    """Check a message from the frontend; ProtocolError says what is wrong with it."""
+    if not isinstance(data, Mapping):
+        raise ProtocolError(f"a message must be an object, got {data!r}")
+    if data.get("version") != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"the frontend speaks protocol version {data.get('version')!r}, this kernel version {PROTOCOL_VERSION}: "
+            "install the same jupyter-hptune in the kernel and in JupyterLab"
+        )
+    kind = data.get("type")
+    if kind not in REQUESTS:
+        raise ProtocolError(f"unknown request type {kind!r}; known: {', '.join(REQUESTS)}")
+    if kind == "refresh":
+        return Request(kind)
+    name = data.get("study")
+    if not isinstance(name, str) or not name:
+        raise ProtocolError(f"a {kind} request needs the study's name, got {name!r}")
+    return Request(kind, name)
+
+
+def _state(snapshot: StudySnapshot, running: bool, stopping: bool) -> str:
+    if running:
+        return "stopping" if stopping else "running"
+    if snapshot.stop_reason in ("stopped", "interrupted"):
+        return "stopped"
+    if snapshot.stop_reason in ("failures", "error") or snapshot.all_failed:
+        return "failed"
+    if snapshot.trials and snapshot.trials[-1].state in (TrialState.RUNNING, TrialState.INTERRUPTED):
+        return "stopped"  # a study loaded from a file whose last search was cut short
+    return "finished"
+
+
+def _history(snapshot: StudySnapshot) -> list[float]:
+    best: list[float] = []
+    sign = 1.0 if snapshot.direction == "minimize" else -1.0
+    for trial in snapshot.trials:
+        if trial.state is TrialState.COMPLETE and trial.value is not None:
+            if not best or sign * trial.value < sign * best[-1]:
+                best.append(float(trial.value))
+            else:
+                best.append(best[-1])
+    if len(best) <= HISTORY_POINTS:
+        return best
+    step = (len(best) - 1) / (HISTORY_POINTS - 1)
+    return [best[round(i * step)] for i in range(HISTORY_POINTS)]
+
+
+def _elapsed(snapshot: StudySnapshot, running: bool) -> float:
+    if running:
+        return max(0.0, snapshot.elapsed)
+    finished = [t.finished for t in snapshot.search_trials if t.finished is not None]
+    if finished and snapshot.started:
+        return max(0.0, max(finished) - snapshot.started)
+    return float(sum(t.duration or 0.0 for t in snapshot.trials))
+
+
+def study_info(
+    snapshot: StudySnapshot, *, cell_id: str | None, running: bool = False, stopping: bool = False
+) -> dict[str, Any]:
+    """A study as the sidebar shows it (plain JSON values)."""
+    search = snapshot.search_trials if snapshot.n_planned else snapshot.trials
+    best = snapshot.best_trial
+    return {
+        "name": snapshot.name,
+        "cell_id": cell_id,
+        "method": snapshot.method or "",
+        "direction": snapshot.direction,
+        "state": _state(snapshot, running, stopping),
+        "done": sum(t.state is not TrialState.RUNNING for t in search),
+        "planned": snapshot.n_planned or len(search),
+        "total": len(snapshot.trials),
+        "failed": sum(t.state is TrialState.FAILED for t in search),
+        "pruned": sum(t.state.value == "pruned" for t in search),
+        "best_value": None if best is None or best.value is None else float(best.value),
+        "best_params": {} if best is None else {k: format_value(v) for k, v in best.params.items()},
+        "elapsed": round(_elapsed(snapshot, running), 3),
+        "history": _history(snapshot),
+        "storage": snapshot.storage,
+    }
+
+
+def _message(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"version": PROTOCOL_VERSION, "type": kind, **fields}
+
+
+def studies(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole list of studies."""
+    return _message("studies", studies=infos)
+
+
+def study(info: dict[str, Any]) -> dict[str, Any]:
+    """One study, added or changed."""
+    return _message("study", study=info)
+
+
+def notice(text: str, *, error: bool = False) -> dict[str, Any]:
+    """A message for the user."""
+    return _message("notice", message=text, error=error)
+
+
+def _literal(value: Any) -> str:
+    """A Python literal for a value of a space (numbers, strings, bools, None, tuples of them)."""
+    return repr(value)
+
+
+def _param_spec(declared: Dimension, wanted: Dimension) -> dict[str, Any]:
+    drop_default = declared.default is not None and wanted.default is None
+    if isinstance(wanted, Choice):
+        return {"kind": "choice", "options": [_literal(o) for o in wanted.options], "drop_default": drop_default}
+    kind = "int" if type(wanted).__name__ == "Int" else "real"
+    return {
+        "kind": kind,
+        "low": _literal(wanted.low),
+        "high": _literal(wanted.high),
+        "log": bool(wanted.log),
+        "drop_default": drop_default,
+    }
+
+
+def write_cell(
+    name: str,
+    cell_id: str | None,
+    declared: Space,
+    *,
+    method: str,
+    n_trials: int | None,
+    direction: str,
+    seed: int | None,
+    options: Mapping[str, Any],
+    space: Space,
+) -> dict[str, Any]:
+    """ "Save to cell": the %%tune line and the declarations (only those that changed) of the panel's search."""
+    params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
+    line = {
+        "method": method,
+        "trials": n_trials,
+        "direction": direction,
+        "seed": seed,
+        "options": {k: v for k, v in options.items()},
+    }
+    return _message("write_cell", study=name, cell_id=cell_id, line=line, params=params)
+
+
+def best_literals(params: Mapping[str, Any]) -> dict[str, str]:
+    """Each best value as a Python literal."""
+    return {name: _literal(value) for name, value in params.items()}
+
+
+def insert_cell(name: str, cell_id: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
+    """ "Use best params": the best value of each hyperparameter, as literals."""
+    return _message("insert_cell", study=name, cell_id=cell_id, params=best_literals(params))

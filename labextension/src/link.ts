@@ -1,0 +1,134 @@
+/** One notebook's link to the kernel side of jupyter-hptune: its comm and the studies it reports. */
+
+import { ISessionContext } from '@jupyterlab/apputils';
+import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { COMM_TARGET, FrontendMessage, IStudyInfo, KernelMessage as Message, applyStudies, parseKernelMessage } from './protocol';
+
+export class KernelLink {
+  private _studies: IStudyInfo[] = [];
+  private _comm: Kernel.IComm | null = null;
+  private _kernel: Kernel.IKernelConnection | null = null;
+  private _changed = new Signal<this, IStudyInfo[]>(this);
+  private _message = new Signal<this, Message>(this);
+  private _problem = new Signal<this, string>(this);
+
+  constructor(private readonly _session: ISessionContext) {
+    _session.kernelChanged.connect(() => this.connect(), this);
+    _session.statusChanged.connect((_, status) => {
+      if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
+        this.reset();
+      }
+    }, this);
+    this.connect();
+  }
+
+  /** The studies of this notebook's kernel. */
+  get studies(): IStudyInfo[] {
+    return this._studies;
+  }
+
+  /** Emitted when the list of studies changes. */
+  get changed(): ISignal<this, IStudyInfo[]> {
+    return this._changed;
+  }
+
+  /** Emitted with every checked message from the kernel (write_cell, insert_cell, notice...). */
+  get message(): ISignal<this, Message> {
+    return this._message;
+  }
+
+  /** Emitted with a message the kernel sent that does not follow the protocol. */
+  get problem(): ISignal<this, string> {
+    return this._problem;
+  }
+
+  /** Whether the kernel side is listening. */
+  get connected(): boolean {
+    return this._comm !== null;
+  }
+
+  /** Send a request to the kernel; false when jupyter-hptune is not loaded there. */
+  send(message: FrontendMessage): boolean {
+    if (!this._comm) {
+      return false;
+    }
+    this._comm.send(message as any);
+    return true;
+  }
+
+  private reset(): void {
+    this._comm = null;
+    this._studies = [];
+    this._changed.emit(this._studies);
+  }
+
+  private connect(): void {
+    const kernel = this._session.session?.kernel ?? null;
+    if (kernel === this._kernel) {
+      return;
+    }
+    this.reset();
+    this._kernel = kernel;
+    if (!kernel) {
+      return;
+    }
+    // %load_ext jupyter_hptune opens a comm to this target; after a page reload, open one ourselves (below).
+    kernel.registerCommTarget(COMM_TARGET, (comm, msg) => this.adopt(comm, msg.content.data));
+    void this.reopen(kernel);
+  }
+
+  private async reopen(kernel: Kernel.IKernelConnection): Promise<void> {
+    try {
+      await kernel.info;
+      const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
+      const comms = reply.content.status === 'ok' ? reply.content.comms : {};
+      if (kernel !== this._kernel || this._comm || !Object.keys(comms).length) {
+        return; // jupyter_hptune is not loaded in this kernel (yet)
+      }
+      const comm = kernel.createComm(COMM_TARGET);
+      this.adopt(comm, null);
+      comm.open({ version: 1, type: 'refresh' } as any);
+    } catch {
+      // a kernel that went away meanwhile: its successor connects anew
+    }
+  }
+
+  private adopt(comm: Kernel.IComm, first: unknown): void {
+    if (this._comm && this._comm !== comm && !this._comm.isDisposed) {
+      this._comm.dispose();
+    }
+    this._comm = comm;
+    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => this.receive(msg.content.data);
+    comm.onClose = () => {
+      if (this._comm === comm) {
+        this._comm = null;
+      }
+    };
+    if (first) {
+      this.receive(first);
+    }
+  }
+
+  private receive(data: unknown): void {
+    let message: Message;
+    try {
+      message = parseKernelMessage(data);
+    } catch (error) {
+      this._problem.emit(`jupyter-hptune: ${(error as Error).message}`);
+      return;
+    }
+    if (message.type === 'studies' || message.type === 'study') {
+      this._studies = applyStudies(this._studies, message);
+      this._changed.emit(this._studies);
+    } else {
+      this._message.emit(message);
+    }
+  }
+
+  dispose(): void {
+    Signal.clearData(this);
+    this._comm = null;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The messages between the kernel (jupyter_hptune/protocol.py) and this frontend, over one Jupyter comm.
+ *
+ * The kernel registers the comm target `jupyter_hptune` when `%load_ext jupyter_hptune` runs, and also opens a
+ * comm to the frontend's target of the same name, so either side may start. Every message carries `version`;
+ * a message of another version is refused with a visible notice, never guessed at.
+ *
+ * Kernel to frontend:
+ *   studies      the whole list, sent when a comm opens and on `refresh`
+ *   study        one study, added or changed (sent as its trials finish, at most a few times a second)
+ *   write_cell   "Save to cell": rewrite a %%tune cell's line and declarations (see writeback.ts)
+ *   insert_cell  "Use best params": insert a cell below a %%tune cell, its declarations replaced by literals
+ *   notice       a message for the user (e.g. a request named an unknown study)
+ * Frontend to kernel:
+ *   refresh      ask for `studies`
+ *   stop         end a study's running search after its current trial
+ *   write_cell   ask the kernel for a `write_cell` with the study's panel settings
+ *   insert_cell  ask the kernel for an `insert_cell` with the study's best params
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const COMM_TARGET = 'jupyter_hptune';
+
+export type StudyState = 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
+export const STUDY_STATES: readonly StudyState[] = ['running', 'stopping', 'stopped', 'finished', 'failed'];
+
+/** A study as the sidebar shows it. */
+export interface IStudyInfo {
+  name: string;
+  cell_id: string | null;
+  method: string;
+  direction: 'minimize' | 'maximize';
+  state: StudyState;
+  done: number;
+  planned: number;
+  total: number;
+  failed: number;
+  pruned: number;
+  best_value: number | null;
+  best_params: Record<string, string>;
+  elapsed: number;
+  history: number[];
+  storage: string | null;
+}
+
+/** The %%tune line a "Save to cell" asks for. */
+export interface ITuneLine {
+  method: string;
+  trials: number | null;
+  direction: 'minimize' | 'maximize';
+  seed: number | null;
+  options: Record<string, string | number | null>;
+}
+
+/** A hyperparameter's new declaration; values are Python literals written by the kernel. */
+export interface IParamSpec {
+  kind: 'real' | 'int' | 'choice';
+  low?: string;
+  high?: string;
+  log?: boolean;
+  options?: string[];
+  drop_default?: boolean;
+}
+
+export type KernelMessage =
+  | { version: number; type: 'studies'; studies: IStudyInfo[] }
+  | { version: number; type: 'study'; study: IStudyInfo }
+  | {
+      version: number;
+      type: 'write_cell';
+      study: string;
+      cell_id: string | null;
+      line: ITuneLine;
+      params: Record<string, IParamSpec>;
+    }
+  | { version: number; type: 'insert_cell'; study: string; cell_id: string | null; params: Record<string, string> }
+  | { version: number; type: 'notice'; message: string; error: boolean };
+
+export type FrontendMessage =
+  | { version: number; type: 'refresh' }
+  | { version: number; type: 'stop'; study: string }
+  | { version: number; type: 'write_cell'; study: string }
+  | { version: number; type: 'insert_cell'; study: string };
+
+/** A message that does not follow the protocol; its text says what was wrong. */
+export class ProtocolError extends Error {}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function field<T>(data: Json, name: string, check: (v: unknown) => boolean, what: string): T {
+  const value = data[name];
+  if (!check(value)) {
+    throw new ProtocolError(`field "${name}" must be ${what}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0;
+const isNullable = (check: (v: unknown) => boolean) => (v: unknown) => v === null || check(v);
+const isStringMap = (v: unknown): boolean => isObject(v) && Object.values(v).every(isString);
+
+/** Check and return a study from a message. */
+export function parseStudy(data: unknown): IStudyInfo {
+  if (!isObject(data)) {
+    throw new ProtocolError(`a study must be an object, got ${JSON.stringify(data)}`);
+  }
+  const history = field<unknown[]>(data, 'history', Array.isArray, 'a list of numbers');
+  if (!history.every(isNumber)) {
+    throw new ProtocolError('field "history" must be a list of numbers');
+  }
+  return {
+    name: field(data, 'name', isString, 'a string'),
+    cell_id: field(data, 'cell_id', isNullable(isString), 'a string or null'),
+    method: field(data, 'method', isString, 'a string'),
+    direction: field(data, 'direction', v => v === 'minimize' || v === 'maximize', '"minimize" or "maximize"'),
+    state: field(data, 'state', v => STUDY_STATES.includes(v as StudyState), `one of ${STUDY_STATES.join(', ')}`),
+    done: field(data, 'done', isCount, 'a count'),
+    planned: field(data, 'planned', isCount, 'a count'),
+    total: field(data, 'total', isCount, 'a count'),
+    failed: field(data, 'failed', isCount, 'a count'),
+    pruned: field(data, 'pruned', isCount, 'a count'),
+    best_value: field(data, 'best_value', isNullable(isNumber), 'a number or null'),
+    best_params: field(data, 'best_params', isStringMap, 'an object of strings'),
+    elapsed: field(data, 'elapsed', isNumber, 'a number of seconds'),
+    history: history as number[],
+    storage: field(data, 'storage', isNullable(isString), 'a string or null')
+  };
+}
+
+function parseParamSpec(name: string, data: unknown): IParamSpec {
+  if (!isObject(data)) {
+    throw new ProtocolError(`hyperparameter "${name}" must be an object`);
+  }
+  const kind = field<IParamSpec['kind']>(data, 'kind', v => v === 'real' || v === 'int' || v === 'choice', 'real, int or choice');
+  const spec: IParamSpec = { kind, drop_default: data.drop_default === true };
+  if (kind === 'choice') {
+    const options = field<unknown[]>(data, 'options', Array.isArray, 'a list of Python literals');
+    if (!options.length || !options.every(isString)) {
+      throw new ProtocolError(`hyperparameter "${name}": options must be a non-empty list of Python literals`);
+    }
+    spec.options = options as string[];
+  } else {
+    spec.low = field(data, 'low', isString, 'a Python literal');
+    spec.high = field(data, 'high', isString, 'a Python literal');
+    spec.log = field(data, 'log', v => typeof v === 'boolean', 'true or false');
+  }
+  return spec;
+}
+
+function parseLine(data: unknown): ITuneLine {
+  if (!isObject(data)) {
+    throw new ProtocolError('field "line" must be an object');
+  }
+  const options = field<Json>(data, 'options', isObject, 'an object');
+  for (const [key, value] of Object.entries(options)) {
+    if (!(value === null || isString(value) || isNumber(value))) {
+      throw new ProtocolError(`option "${key}" must be a string, a number or null`);
+    }
+  }
+  return {
+    method: field(data, 'method', isString, 'a string'),
+    trials: field(data, 'trials', isNullable(isCount), 'a count or null'),
+    direction: field(data, 'direction', v => v === 'minimize' || v === 'maximize', '"minimize" or "maximize"'),
+    seed: field(data, 'seed', isNullable(isCount), 'a count or null'),
+    options: options as ITuneLine['options']
+  };
+}
+
+/** Check a message from the kernel; ProtocolError says what is wrong with it. */
+export function parseKernelMessage(data: unknown): KernelMessage {
+  if (!isObject(data)) {
+    throw new ProtocolError(`a message must be an object, got ${JSON.stringify(data)}`);
+  }
+  const version = data.version;
+  if (version !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      `the kernel speaks protocol version ${JSON.stringify(version)}, this frontend version ${PROTOCOL_VERSION}: ` +
+        'install the same jupyter-hptune in the kernel and in JupyterLab'
+    );
+  }
+  const type = data.type;
+  switch (type) {
+    case 'studies': {
+      const studies = field<unknown[]>(data, 'studies', Array.isArray, 'a list');
+      return { version, type, studies: studies.map(parseStudy) };
+    }
+    case 'study':
+      return { version, type, study: parseStudy(data.study) };
+    case 'write_cell': {
+      const params = field<Json>(data, 'params', isObject, 'an object');
+      const parsed: Record<string, IParamSpec> = {};
+      for (const [name, spec] of Object.entries(params)) {
+        parsed[name] = parseParamSpec(name, spec);
+      }
+      return {
+        version,
+        type,
+        study: field(data, 'study', isString, 'a string'),
+        cell_id: field(data, 'cell_id', isNullable(isString), 'a string or null'),
+        line: parseLine(data.line),
+        params: parsed
+      };
+    }
+    case 'insert_cell':
+      return {
+        version,
+        type,
+        study: field(data, 'study', isString, 'a string'),
+        cell_id: field(data, 'cell_id', isNullable(isString), 'a string or null'),
+        params: field(data, 'params', isStringMap, 'an object of Python literals')
+      };
+    case 'notice':
+      return {
+        version,
+        type,
+        message: field(data, 'message', isString, 'a string'),
+        error: data.error === true
+      };
+    default:
+      throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
+  }
+}
+
+/** A request to the kernel. */
+export function request(type: 'refresh'): FrontendMessage;
+export function request(type: 'stop' | 'write_cell' | 'insert_cell', study: string): FrontendMessage;
+export function request(type: FrontendMessage['type'], study?: string): FrontendMessage {
+  if (type === 'refresh') {
+    return { version: PROTOCOL_VERSION, type };
+  }
+  if (!study) {
+    throw new ProtocolError(`a ${type} request needs a study name`);
+  }
+  return { version: PROTOCOL_VERSION, type, study };
+}
+
+/** Apply a kernel message to the list of studies, in the order they first appeared. */
+export function applyStudies(current: readonly IStudyInfo[], message: KernelMessage): IStudyInfo[] {
+  if (message.type === 'studies') {
+    return [...message.studies];
+  }
+  if (message.type === 'study') {
+    const index = current.findIndex(s => s.name === message.study.name);
+    if (index < 0) {
+      return [...current, message.study];
+    }
+    const next = [...current];
+    next[index] = message.study;
+    return next;
+  }
+  return [...current];
+}

@@ -1,0 +1,444 @@
+/**
+ * Text transformations of a %%tune cell: "Save to cell" (rewrite the %%tune line and the hp.* declarations to
+ * match the panel) and "Use best params" (the cell with each declaration replaced by its best value).
+ *
+ * Edits touch only the text that changes: spacing, comments, line breaks inside a call and every other argument
+ * (default=, name=) are kept as written. Values arrive as Python literals written by the kernel.
+ */
+
+import { IParamSpec, ITuneLine } from './protocol';
+
+export const MAGIC = '%%tune';
+
+/** What each character of Python source is: code, inside a string, or inside a comment. */
+const CODE = 0;
+const STRING = 1;
+const COMMENT = 2;
+
+interface IEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+function applyEdits(source: string, edits: IEdit[]): string {
+  const sorted = [...edits].sort((a, b) => b.start - a.start);
+  let result = source;
+  for (const edit of sorted) {
+    result = result.slice(0, edit.start) + edit.text + result.slice(edit.end);
+  }
+  return result;
+}
+
+/** Classify each character of Python source as code, string or comment. */
+export function lexMask(source: string): Uint8Array {
+  const mask = new Uint8Array(source.length);
+  let i = 0;
+  while (i < source.length) {
+    const ch = source[i];
+    if (ch === '#') {
+      while (i < source.length && source[i] !== '\n') {
+        mask[i++] = COMMENT;
+      }
+      continue;
+    }
+    if (ch === '"' || ch === "'") {
+      const triple = source.startsWith(ch.repeat(3), i);
+      const quote = triple ? ch.repeat(3) : ch;
+      const start = i;
+      i += quote.length;
+      while (i < source.length) {
+        if (source[i] === '\\') {
+          i += 2;
+          continue;
+        }
+        if (source.startsWith(quote, i)) {
+          i += quote.length;
+          break;
+        }
+        if (!triple && source[i] === '\n') {
+          break;
+        }
+        i++;
+      }
+      mask.fill(STRING, start, Math.min(i, source.length));
+      continue;
+    }
+    mask[i++] = CODE;
+  }
+  return mask;
+}
+
+/** The index of the bracket closing the one at `open`, or -1. */
+function closingBracket(source: string, mask: Uint8Array, open: number): number {
+  let depth = 0;
+  for (let i = open; i < source.length; i++) {
+    if (mask[i] !== CODE) {
+      continue;
+    }
+    const ch = source[i];
+    if (ch === '(' || ch === '[' || ch === '{') {
+      depth++;
+    } else if (ch === ')' || ch === ']' || ch === '}') {
+      depth--;
+      if (depth === 0) {
+        return i;
+      }
+    }
+  }
+  return -1;
+}
+
+/** One argument of a call: where its value is, and its keyword if it has one. */
+interface IArgument {
+  keyword: string | null;
+  valueStart: number;
+  valueEnd: number;
+  /** Where the comma before this argument is (-1 for the first). */
+  commaBefore: number;
+}
+
+function isBlank(source: string, mask: Uint8Array, i: number): boolean {
+  return mask[i] === COMMENT || /\s/.test(source[i]);
+}
+
+function callArguments(source: string, mask: Uint8Array, open: number, close: number): IArgument[] {
+  const args: IArgument[] = [];
+  let depth = 0;
+  let start = open + 1;
+  let commaBefore = -1;
+  const finish = (end: number) => {
+    let s = start;
+    let e = end;
+    while (s < e && isBlank(source, mask, s)) {
+      s++;
+    }
+    while (e > s && isBlank(source, mask, e - 1)) {
+      e--;
+    }
+    if (s === e) {
+      return; // a trailing comma
+    }
+    const keyword = /^([A-Za-z_]\w*)\s*=(?!=)\s*/.exec(source.slice(s, e));
+    args.push({
+      keyword: keyword ? keyword[1] : null,
+      valueStart: keyword ? s + keyword[0].length : s,
+      valueEnd: e,
+      commaBefore
+    });
+  };
+  for (let i = open + 1; i < close; i++) {
+    if (mask[i] !== CODE) {
+      continue;
+    }
+    const ch = source[i];
+    if (ch === '(' || ch === '[' || ch === '{') {
+      depth++;
+    } else if (ch === ')' || ch === ']' || ch === '}') {
+      depth--;
+    } else if (ch === ',' && depth === 0) {
+      finish(i);
+      start = i + 1;
+      commaBefore = i;
+    }
+  }
+  finish(close);
+  return args;
+}
+
+/** A declaration `name = <prefix>.<kind>(...)` found in a cell. */
+export interface IDeclaration {
+  name: string;
+  kind: 'real' | 'int' | 'choice';
+  /** Where the call starts (its prefix, e.g. `hp.`) and where it ends (after its closing parenthesis). */
+  callStart: number;
+  callEnd: number;
+  open: number;
+  close: number;
+}
+
+const DECLARATION = /^[ \t]*([A-Za-z_]\w*)[ \t]*=[ \t]*((?:[A-Za-z_]\w*[ \t]*\.[ \t]*)+)(real|int|choice)[ \t]*\(/gm;
+
+/** Every hp.real/hp.int/hp.choice declaration of a cell, in order. */
+export function findDeclarations(source: string): IDeclaration[] {
+  const mask = lexMask(source);
+  const found: IDeclaration[] = [];
+  for (const match of source.matchAll(DECLARATION)) {
+    const index = match.index ?? 0;
+    const nameAt = index + match[0].indexOf(match[1]);
+    if (mask[nameAt] !== CODE) {
+      continue;
+    }
+    const open = index + match[0].length - 1;
+    const close = closingBracket(source, mask, open);
+    if (close < 0) {
+      continue;
+    }
+    const callStart = index + match[0].lastIndexOf(match[2]);
+    found.push({ name: match[1], kind: match[3] as IDeclaration['kind'], callStart, callEnd: close + 1, open, close });
+  }
+  return found;
+}
+
+const SIGNATURES: Record<IDeclaration['kind'], string[]> = {
+  real: ['low', 'high', 'log', 'default'],
+  int: ['low', 'high', 'log', 'default'],
+  choice: ['options', 'default']
+};
+
+/** Each argument of a declaration by its parameter name. */
+function namedArguments(kind: IDeclaration['kind'], args: IArgument[]): Map<string, IArgument> {
+  const named = new Map<string, IArgument>();
+  const order = SIGNATURES[kind];
+  args.forEach((arg, position) => {
+    const name = arg.keyword ?? order[position];
+    if (name) {
+      named.set(name, arg);
+    }
+  });
+  return named;
+}
+
+function removal(source: string, arg: IArgument): IEdit {
+  // From the comma before the argument to the end of its value: `, log=True` goes, comments after it stay.
+  return { start: arg.commaBefore, end: arg.valueEnd, text: '' };
+}
+
+function declarationEdits(source: string, mask: Uint8Array, decl: IDeclaration, spec: IParamSpec): IEdit[] {
+  if ((spec.kind === 'choice') !== (decl.kind === 'choice')) {
+    throw new Error(`hyperparameter "${decl.name}" is declared with hp.${decl.kind}, not as a ${spec.kind}`);
+  }
+  const args = callArguments(source, mask, decl.open, decl.close);
+  const named = namedArguments(decl.kind, args);
+  const edits: IEdit[] = [];
+  const replace = (arg: IArgument | undefined, text: string, what: string) => {
+    if (!arg) {
+      throw new Error(`hyperparameter "${decl.name}": its declaration has no ${what} to rewrite`);
+    }
+    if (source.slice(arg.valueStart, arg.valueEnd) !== text) {
+      edits.push({ start: arg.valueStart, end: arg.valueEnd, text });
+    }
+  };
+  if (spec.kind === 'choice') {
+    replace(named.get('options'), `[${(spec.options ?? []).join(', ')}]`, 'options');
+  } else {
+    replace(named.get('low'), spec.low ?? '', 'low bound');
+    const high = named.get('high');
+    replace(high, spec.high ?? '', 'high bound');
+    const log = named.get('log');
+    if (spec.log) {
+      if (log) {
+        replace(log, 'True', 'log flag');
+      } else if (high) {
+        edits.push({ start: high.valueEnd, end: high.valueEnd, text: ', log=True' });
+      }
+    } else if (log) {
+      if (log.keyword) {
+        edits.push(removal(source, log));
+      } else {
+        replace(log, 'False', 'log flag'); // positional: a default after it keeps its place
+      }
+    }
+  }
+  const fallback = named.get('default');
+  if (spec.drop_default && fallback) {
+    edits.push(removal(source, fallback));
+  }
+  return edits;
+}
+
+/** One option of the %%tune line, with the span of its text. */
+interface IOption {
+  name: string;
+  value: string | null;
+  start: number;
+  end: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+const FLAGS = new Set(['--minimize', '--maximize', '--resume', '--background', '--no-panel']);
+
+function lineTokens(line: string): { start: number; end: number }[] {
+  const tokens: { start: number; end: number }[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i])) {
+      i++;
+    }
+    if (i >= line.length) {
+      break;
+    }
+    const start = i;
+    while (i < line.length && !/\s/.test(line[i])) {
+      const quote = line[i];
+      if (quote === '"' || quote === "'") {
+        const end = line.indexOf(quote, i + 1);
+        i = end < 0 ? line.length : end + 1;
+      } else {
+        i++;
+      }
+    }
+    tokens.push({ start, end: i });
+  }
+  return tokens;
+}
+
+function lineOptions(line: string): IOption[] {
+  const tokens = lineTokens(line);
+  const options: IOption[] = [];
+  for (let t = 0; t < tokens.length; t++) {
+    const { start, end } = tokens[t];
+    const text = line.slice(start, end);
+    if (!text.startsWith('--')) {
+      continue;
+    }
+    const equals = text.indexOf('=');
+    if (equals >= 0) {
+      options.push({ name: text.slice(0, equals), value: text.slice(equals + 1), start, end, valueStart: start + equals + 1, valueEnd: end });
+    } else if (FLAGS.has(text) || t + 1 >= tokens.length || line.startsWith('--', tokens[t + 1].start)) {
+      options.push({ name: text, value: null, start, end, valueStart: end, valueEnd: end });
+    } else {
+      const next = tokens[++t];
+      options.push({ name: text, value: line.slice(next.start, next.end), start, end: next.end, valueStart: next.start, valueEnd: next.end });
+    }
+  }
+  return options;
+}
+
+/** The defaults of the %%tune options a line may leave out. */
+const DEFAULTS: Record<string, string> = { '--method': 'bayes', '--acq': 'EI' };
+const METHOD_OPTIONS: Record<string, string> = {
+  acq: '--acq',
+  initial_points: '--initial-points',
+  grid_points: '--grid-points'
+};
+
+/** The %%tune line (without the magic's name) rewritten to run the search `wanted` describes. */
+export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
+  const options = lineOptions(line);
+  const edits: IEdit[] = [];
+  const appended: string[] = [];
+  const remove = (name: string) => {
+    for (const option of options.filter(o => o.name === name)) {
+      let start = option.start;
+      while (start > 0 && /[ \t]/.test(line[start - 1])) {
+        start--;
+      }
+      edits.push({ start, end: option.end, text: '' });
+    }
+  };
+  const set = (name: string, value: string | null) => {
+    const present = options.filter(o => o.name === name);
+    if (value === null) {
+      remove(name);
+      return;
+    }
+    if (!present.length) {
+      if (DEFAULTS[name] !== value) {
+        appended.push(`${name} ${value}`);
+      }
+      return;
+    }
+    const [first, ...others] = present;
+    if (first.value !== value) {
+      edits.push(
+        first.value === null
+          ? { start: first.end, end: first.end, text: ` ${value}` }
+          : { start: first.valueStart, end: first.valueEnd, text: value }
+      );
+    }
+    for (const other of others) {
+      edits.push({ start: other.start, end: other.end, text: '' });
+    }
+  };
+  const flag = (name: string, on: boolean) => {
+    const present = options.some(o => o.name === name);
+    if (on && !present) {
+      appended.push(name);
+    } else if (!on && present) {
+      remove(name);
+    }
+  };
+  set('--method', wanted.method);
+  set('--trials', wanted.method === 'manual' || wanted.trials === null ? null : String(wanted.trials));
+  flag('--maximize', wanted.direction === 'maximize');
+  if (wanted.direction === 'maximize') {
+    flag('--minimize', false);
+  }
+  set('--seed', wanted.seed === null ? null : String(wanted.seed));
+  for (const [option, flagName] of Object.entries(METHOD_OPTIONS)) {
+    const value = wanted.options[option];
+    set(flagName, value === undefined || value === null ? null : String(value));
+  }
+  if (wanted.method !== 'manual') {
+    remove('--point');
+  }
+  let result = applyEdits(line, edits);
+  if (appended.length) {
+    result = result.replace(/\s*$/, '') + ' ' + appended.join(' ');
+  }
+  if (!result.trim()) {
+    return '';
+  }
+  return /^\s/.test(result) ? result : ' ' + result;
+}
+
+function splitMagic(source: string): { line: string; body: string } | null {
+  if (!source.startsWith(MAGIC)) {
+    return null;
+  }
+  const newline = source.indexOf('\n');
+  const first = newline < 0 ? source : source.slice(0, newline);
+  const rest = first.slice(MAGIC.length);
+  if (rest && !/^\s/.test(rest)) {
+    return null; // %%tuned, %%tune? ...
+  }
+  return { line: rest, body: newline < 0 ? '' : source.slice(newline) };
+}
+
+/** Whether a cell's source is a %%tune cell. */
+export function isTuneCell(source: string): boolean {
+  return splitMagic(source) !== null;
+}
+
+/** The study name a %%tune cell's line gives (`--name`, default "study"), or null for another cell. */
+export function studyName(source: string): string | null {
+  const parts = splitMagic(source);
+  if (!parts) {
+    return null;
+  }
+  const name = lineOptions(parts.line).find(o => o.name === '--name');
+  return name?.value ?? 'study';
+}
+
+/** "Save to cell": the cell with its %%tune line and declarations rewritten; Error naming what could not be. */
+export function rewriteCell(source: string, line: ITuneLine, params: Record<string, IParamSpec>): string {
+  const parts = splitMagic(source);
+  if (!parts) {
+    throw new Error('the cell does not start with %%tune');
+  }
+  const body = parts.body;
+  const mask = lexMask(body);
+  const declarations = findDeclarations(body);
+  const edits: IEdit[] = [];
+  for (const [name, spec] of Object.entries(params)) {
+    const decl = declarations.find(d => d.name === name);
+    if (!decl) {
+      throw new Error(`the cell has no declaration of hyperparameter "${name}"`);
+    }
+    edits.push(...declarationEdits(body, mask, decl, spec));
+  }
+  return MAGIC + rewriteTuneLine(parts.line, line) + applyEdits(body, edits);
+}
+
+/** "Use best params": the cell's code without %%tune, each declaration replaced by its best value. */
+export function bestParamsCell(source: string, best: Record<string, string>, header = ''): string {
+  const parts = splitMagic(source);
+  const body = parts ? parts.body.replace(/^\n/, '') : source;
+  const edits: IEdit[] = findDeclarations(body)
+    .filter(decl => decl.name in best)
+    .map(decl => ({ start: decl.callStart, end: decl.callEnd, text: best[decl.name] }));
+  const code = applyEdits(body, edits);
+  return header ? `${header}\n${code}` : code;
+}
