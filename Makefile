@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_PATH_ENV := PATH=$(abspath $(BIN)):$$PATH
+EXTENSION := jupyter_hptune/labextension/package.json
+EXTENSION_SOURCES := $(wildcard labextension/src/*.ts labextension/style/*) labextension/package.json
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: setup lab test bench notebooks clean
@@ -14,14 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[test,examples]"
+	# Link the built JupyterLab extension into the venv, so a rebuild ($(EXTENSION) below) shows at once.
+	$(NODE_PATH_ENV) $(BIN)/jupyter-builder develop . --overwrite
 	touch $(STAMP)
 
-lab: $(STAMP)
+# The JupyterLab extension, rebuilt when its sources change (pip install builds it the first time).
+$(EXTENSION): $(STAMP) $(EXTENSION_SOURCES)
+	cd labextension && $(NODE_PATH_ENV) jlpm build:prod
+	touch $(EXTENSION)
+
+lab: $(EXTENSION)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 $(ALLOW_ROOT)
 
-test: $(STAMP)
+test: $(EXTENSION)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd labextension && $(NODE_PATH_ENV) jlpm test
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -33,4 +44,4 @@ notebooks: $(STAMP)
 	rm -rf notebooks/.hptune
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results labextension/node_modules labextension/lib jupyter_hptune/labextension

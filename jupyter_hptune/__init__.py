@@ -28,3 +28,8 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magic import load_ipython_extension as load
 
     load(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension lives, for `jupyter-builder develop`."""
+    return [{"src": "labextension", "dest": "jupyter-hptune"}]
