@@ -127,7 +127,7 @@ def study_info(
     return {
         "name": snapshot.name,
         "cell_id": cell_id,
-        "method": snapshot.method or "",
+        "method": snapshot.method if snapshot.n_planned else "saved",
         "direction": snapshot.direction,
         "state": _state(snapshot, running, stopping),
         "done": sum(t.state is not TrialState.RUNNING for t in search),
@@ -167,6 +167,13 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
+def _bound(value: Any) -> str:
+    """A range's bound as a literal: 12 significant digits, so a slider's 0.30000000000000004 is the 0.3 it showed."""
+    if isinstance(value, float):
+        return repr(float(f"{value:.12g}"))
+    return repr(value)
+
+
 def _param_spec(declared: Dimension, wanted: Dimension) -> dict[str, Any]:
     drop_default = declared.default is not None and wanted.default is None
     if isinstance(wanted, Choice):
@@ -174,8 +181,8 @@ def _param_spec(declared: Dimension, wanted: Dimension) -> dict[str, Any]:
     kind = "int" if type(wanted).__name__ == "Int" else "real"
     return {
         "kind": kind,
-        "low": _literal(wanted.low),
-        "high": _literal(wanted.high),
+        "low": _bound(wanted.low),
+        "high": _bound(wanted.high),
         "log": bool(wanted.log),
         "drop_default": drop_default,
     }
