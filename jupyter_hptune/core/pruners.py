@@ -383,32 +383,44 @@ def _check_value(value: Any, step: int) -> float:
 # -- what pruning saved -----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StepCount:
-    """The steps (e.g. epochs) the trials ran, against running every one of them to the end."""
+    """The steps (e.g. epochs) the trials ran, against running every one of them to the end (None: end unknown)."""
 
     run: int
-    full: int
+    full: int | None
     pruned: int
     stopped_early: int
 
     @property
-    def saved(self) -> int:
-        """The steps not run."""
-        return self.full - self.run
+    def saved(self) -> int | None:
+        """The steps not run, or None when the end of a trial is unknown."""
+        return None if self.full is None else self.full - self.run
 
     @property
-    def saved_share(self) -> float:
-        """The share of the steps not run."""
-        return self.saved / self.full if self.full else 0.0
+    def saved_share(self) -> float | None:
+        """The share of the steps not run, or None when the end of a trial is unknown."""
+        if self.full is None:
+            return None
+        return (self.full - self.run) / self.full if self.full else 0.0
 
 
-def step_count(trials: Sequence[Trial], max_steps: int | None = None) -> StepCount | None:
-    """Steps run by the finished trials that reported, against max_steps each (default: the longest trial's steps)."""
+def step_count(trials: Sequence[Trial], max_steps: int | None = None, patience: int | None = None) -> StepCount | None:
+    """Steps run by the finished trials that reported, against running each to the end; None if none reported.
+
+    The end is max_steps; without it, the longest trial's last step, unless patience may have cut every trial short.
+    """
     finished = [t for t in trials if t.intermediate and t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     if not finished:
         return None
     reached = [t.last_step or 0 for t in finished]
-    end = max_steps if max_steps is not None else max(reached)
-    run = sum(min(r, end) for r in reached)
-    pruned = sum(t.state is TrialState.PRUNED for t in finished)
-    early = sum(t.state is TrialState.COMPLETE and r < end for t, r in zip(finished, reached))
-    return StepCount(run=run, full=end * len(finished), pruned=pruned, stopped_early=early)
+    end = max_steps if max_steps is not None else max(reached) if patience is None else None
+    complete = [t for t in finished if t.state is TrialState.COMPLETE]
+    if end is not None:
+        early = sum((t.last_step or 0) < end for t in complete)
+    else:  # what patience stopped: no improvement for `patience` steps at the last one
+        early = sum((t.last_step or 0) - (t.best_step or 0) >= (patience or 0) for t in complete)
+    return StepCount(
+        run=sum(r if end is None else min(r, end) for r in reached),
+        full=None if end is None else end * len(finished),
+        pruned=len(finished) - len(complete),
+        stopped_early=early,
+    )
