@@ -221,7 +221,7 @@ class TuneMagics(Magics):
         snapshot = study.snapshot()
         if snapshot.stop_reason == "interrupted" or isinstance(error, KeyboardInterrupt):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
-            kept = sum(t.state is TrialState.COMPLETE for t in study.trials)
+            kept = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
             raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None
         if snapshot.all_failed:
             first = snapshot.search_trials[0]

@@ -96,7 +96,7 @@ class NoPruner:
 class MedianPruner:
     """Prunes a trial whose value at a step is worse than the median of the earlier trials' values at that step.
 
-    Not before `min_trials` other trials finished, nor at the first `warmup_steps` steps.
+    Not before `min_trials` other trials reported values, nor at the first `warmup_steps` steps.
     """
 
     name = "median"
