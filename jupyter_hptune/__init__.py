@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core import Choice, Int, Real, Space, Study, Trial, TrialState, make_sampler, tune
+from .core import (
+    Choice,
+    HyperbandPruner,
+    Int,
+    MedianPruner,
+    Real,
+    Space,
+    StopTrial,
+    Study,
+    SuccessiveHalvingPruner,
+    Trial,
+    TrialPruned,
+    TrialState,
+    make_sampler,
+    tune,
+)
 from .params import hp
 
 __all__ = [
     "Choice",
+    "HyperbandPruner",
     "Int",
+    "MedianPruner",
     "Real",
     "Space",
+    "StopTrial",
     "Study",
+    "SuccessiveHalvingPruner",
     "Trial",
+    "TrialPruned",
     "TrialState",
     "hp",
     "load_ipython_extension",

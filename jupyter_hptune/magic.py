@@ -16,6 +16,7 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 from .cell import CellObjective, compile_cell
 from .comm import current_cell_id, sidebar
 from .core.bayes import ACQUISITION_FUNCTIONS
+from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
 from .core.space import SpaceError
 from .core.storage import default_storage_path
@@ -100,6 +101,25 @@ class TuneMagics(Magics):
         metavar='"NAME=VALUE, ..."',
         help="manual: a point to evaluate (repeatable); defaults fill the rest",
     )
+    @argument_group("pruning and early stopping (of a cell that reports with hp.report(step, value))")
+    @argument(
+        "--prune",
+        choices=list(PRUNERS),
+        default="none",
+        help="stop unpromising trials early: the median rule, successive halving or Hyperband (default: none)",
+    )
+    @argument(
+        "--patience",
+        type=int,
+        metavar="N",
+        help="stop a trial when its reported value has not improved for N steps; its score is the best step's",
+    )
+    @argument(
+        "--max-steps",
+        type=int,
+        metavar="N",
+        help="the steps (e.g. epochs) a trial runs at most; hp.should_stop() is True from step N (hyperband needs it)",
+    )
     @cell_magic
     def tune(self, line: str, cell: str) -> None:
         """Tune the hyperparameters a cell declares; the cell's last expression is the score.
@@ -113,6 +133,18 @@ class TuneMagics(Magics):
             clf = MLPClassifier(hidden_layer_sizes=(units,), activation=activation,
                                 learning_rate_init=lr, max_iter=50, random_state=0)
             cross_val_score(clf, X, y, cv=3).mean()
+
+        A cell that trains epoch by epoch reports its validation score with hp.report(epoch, score) and ends its
+        loop when hp.should_stop() is True; --prune, --patience and --max-steps then stop trials early:
+
+            %%tune --trials 30 --maximize --prune hyperband --max-steps 30 --patience 5
+            lr = hp.real(1e-4, 1e-1, log=True)
+            for epoch in range(1, 31):
+                score = train_one_epoch_and_validate(lr)
+                hp.report(epoch, score)
+                if hp.should_stop():
+                    break
+            score
 
         Each trial runs the cell in its own copy of the notebook's namespace. Afterwards the study is bound
         to NAME (default `study`) and each hyperparameter name to its best value. Without %%tune, the same
@@ -193,7 +225,7 @@ class TuneMagics(Magics):
         snapshot = study.snapshot()
         if snapshot.stop_reason == "interrupted" or isinstance(error, KeyboardInterrupt):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
-            kept = sum(t.state is TrialState.COMPLETE for t in study.trials)
+            kept = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
             raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None
         if snapshot.all_failed:
             first = snapshot.search_trials[0]
@@ -204,7 +236,7 @@ class TuneMagics(Magics):
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
         """Check the options and the cell, and create or resume the study; nothing runs yet."""
-        for option in ("trials", "initial_points", "grid_points"):
+        for option in ("trials", "initial_points", "grid_points", "patience", "max_steps"):
             value = getattr(args, option)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
@@ -214,6 +246,8 @@ class TuneMagics(Magics):
             for option in options:
                 if getattr(args, option) is not None and args.method != method:
                     raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
+        if args.prune == "hyperband" and args.max_steps is None:
+            raise UsageError("--prune hyperband needs --max-steps N: the steps (e.g. epochs) a trial runs to its end")
         if args.method == "manual" and args.trials is not None:
             raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:
@@ -251,6 +285,9 @@ class TuneMagics(Magics):
                 seed=args.seed,
                 options=options,
                 timeout=args.timeout,
+                prune=args.prune,
+                patience=args.patience,
+                max_steps=args.max_steps,
             )
             settings.sampler()  # checks the seed and the method's options now, before anything is shown
         except (SpaceError, StudyError) as error:
@@ -295,6 +332,7 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         direction=settings.direction,
         seed=settings.seed,
         options=settings.options,
+        stopping={"prune": settings.prune, "patience": settings.patience, "max_steps": settings.max_steps},
     )
     tuner.observe(panel)
     panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
@@ -323,11 +361,12 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
             panel.show_message("A search is running: stop it first.", error=True)
             return
         try:
+            stopping = panel.stopping()
             tuner.study.enqueue(point)
         except SpaceError as error:
             panel.show_message(str(error), error=True)
             return
-        start(Settings(method="manual", direction=tuner.study.direction), new_study=False)
+        start(Settings(method="manual", direction=tuner.study.direction, **stopping), new_study=False)
 
     def save(chosen: dict[str, Any]) -> None:
         try:

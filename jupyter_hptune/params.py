@@ -1,7 +1,8 @@
 """`hp`: declaring hyperparameters in a notebook cell.
 
 Outside a search each call returns its default, so the cell runs as ordinary code; inside a `%%tune`
-search it returns the value the trial is testing.
+search it returns the value the trial is testing. hp.report and hp.should_stop tell the search how a trial
+progresses (outside a search they do nothing).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextvars
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from .core.pruners import current_trial
 from .core.space import Choice, Dimension, Int, Real, SpaceError
 
 __all__ = ["DeclarationError", "HyperParameters", "declaring", "hp", "trial_params"]
@@ -51,7 +53,7 @@ def declaring() -> Iterator[None]:
 
 
 class HyperParameters:
-    """The `hp` namespace: hp.real, hp.int and hp.choice."""
+    """The `hp` namespace: hp.real, hp.int and hp.choice; hp.report and hp.should_stop."""
 
     def real(
         self, low: float, high: float, log: bool = False, default: float | None = None, *, name: str | None = None
@@ -68,6 +70,21 @@ class HyperParameters:
     def choice(self, options: Sequence[Any], default: Any = None, *, name: str | None = None) -> Any:
         """One of the options (str, int, float, bool, None, or tuples of them)."""
         return self._value(name, "choice", lambda: Choice(options, default=default))
+
+    def report(self, step: int, value: float) -> None:
+        """Record the trial's score at a step (e.g. the validation score after each epoch); raises if it is pruned.
+
+        The exception ends the trial, which is recorded as pruned with this value: the cell need not catch it.
+        Outside a search, nothing happens.
+        """
+        running = current_trial()
+        if running is not None:
+            running.report(step, value)
+
+    def should_stop(self) -> bool:
+        """Whether the trial should end now (no improvement for --patience steps, or --max-steps reached); False outside a search."""
+        running = current_trial()
+        return running is not None and running.should_stop()
 
     @staticmethod
     def _value(name: str | None, kind: str, build: Any) -> Any:
@@ -88,7 +105,10 @@ class HyperParameters:
         return current[name]
 
     def __repr__(self) -> str:
-        return "<jupyter_hptune.hp: hp.real(low, high, log=False), hp.int(low, high, log=False), hp.choice(options)>"
+        return (
+            "<jupyter_hptune.hp: hp.real(low, high, log=False), hp.int(low, high, log=False), hp.choice(options), "
+            "hp.report(step, value), hp.should_stop()>"
+        )
 
 
 hp = HyperParameters()

@@ -10,18 +10,29 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
 from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
+from .core.pruners import step_count
 from .core.space import Choice, Space
 from .core.trial import Trial, TrialState
 
-__all__ = ["figure_png", "plot_history", "plot_params", "plot_posterior", "plot_summary", "plot_surface"]
+__all__ = [
+    "figure_png",
+    "plot_curves",
+    "plot_history",
+    "plot_params",
+    "plot_posterior",
+    "plot_summary",
+    "plot_surface",
+]
 
 SIZE = (6.0, 3.2)  # inches: 480 x 256 pixels at 80 dpi
 TITLE, LABEL, TICK, LEGEND = 9.5, 9.0, 8.0, 7.5
 SCORE, BEST, BAD, MANUAL, MODEL = "C0", "C3", "#d62728", "C2", "C0"
+PRUNED = "0.55"  # pruned trials: grey, and faded in the learning curves
 JITTER = 0.15  # half the width of a choice's strip of points, in option spacings
 
 FigureLike = Figure | SubFigure
@@ -38,6 +49,18 @@ def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figu
         ax.plot([t.number for t in search], [t.value for t in search], "o", ms=4, color=SCORE, label="trial")
     if manual:
         ax.plot([t.number for t in manual], [t.value for t in manual], "D", ms=5, color=MANUAL, label="manual")
+    pruned = [t for t in snapshot.trials if t.state is TrialState.PRUNED and t.value is not None]
+    if pruned:
+        ax.plot(
+            [t.number for t in pruned],
+            [t.value for t in pruned],
+            "o",
+            ms=4,
+            mfc="none",
+            color=PRUNED,
+            alpha=0.7,
+            label=f"pruned ({len(pruned)}, last value)",
+        )
     if done:
         values = np.array([t.value for t in done], dtype=float)
         running = np.maximum.accumulate(values) if snapshot.direction == "maximize" else np.minimum.accumulate(values)
@@ -73,6 +96,66 @@ def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figu
         ax.set_yticks([])
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+    return fig
+
+
+def plot_curves(snapshot: StudySnapshot, fig: FigureLike | None = None) -> FigureLike:
+    """The learning curves: each trial's reported value by step, pruned trials faded and ending where they were
+    stopped, the trial running now dashed, the best trial highlighted with its best step starred."""
+    fig = _figure(fig)
+    ax = fig.subplots(gridspec_kw=_margins(fig))
+    reported = [t for t in snapshot.trials if t.intermediate]
+    best = snapshot.best_trial if snapshot.best_trial is not None and snapshot.best_trial.intermediate else None
+    styles = {
+        TrialState.PRUNED: {"color": PRUNED, "alpha": 0.35, "lw": 0.9},
+        TrialState.COMPLETE: {"color": SCORE, "alpha": 0.55, "lw": 1.0},
+        TrialState.RUNNING: {"color": SCORE, "alpha": 0.9, "lw": 1.4, "ls": "--"},
+        TrialState.FAILED: {"color": BAD, "alpha": 0.5, "lw": 0.9, "ls": ":"},
+        TrialState.INTERRUPTED: {"color": PRUNED, "alpha": 0.5, "lw": 0.9, "ls": ":"},
+    }
+    counts: dict[TrialState, int] = {}
+    for trial in sorted(reported, key=lambda t: t.state is not TrialState.PRUNED):  # pruned ones underneath
+        if best is not None and trial.number == best.number:
+            continue
+        counts[trial.state] = counts.get(trial.state, 0) + 1
+        steps, values = list(trial.intermediate), list(trial.intermediate.values())
+        ax.plot(steps, values, gid=f"trial {trial.number}", **styles[trial.state])
+        if trial.state is TrialState.PRUNED:  # where it was stopped
+            ax.plot(steps[-1:], values[-1:], "x", ms=4, mew=1.0, color=PRUNED, alpha=0.7, gid=f"stop {trial.number}")
+    if best is not None:
+        steps, values = list(best.intermediate), list(best.intermediate.values())
+        ax.plot(steps, values, color=BEST, lw=2.2, gid=f"trial {best.number}", zorder=3)
+        if best.best_step is not None:
+            ax.plot([best.best_step], [best.intermediate[best.best_step]], "*", ms=12, color=BEST, mec="k", mew=0.5)
+    handles = []
+    if best is not None:
+        handles.append(Line2D([], [], color=BEST, lw=2.2, label=f"best: trial {best.number}"))
+    for state, label in (
+        (TrialState.COMPLETE, "complete"),
+        (TrialState.RUNNING, "running"),
+        (TrialState.PRUNED, "pruned"),
+        (TrialState.FAILED, "failed"),
+        (TrialState.INTERRUPTED, "interrupted"),
+    ):
+        if counts.get(state):
+            style = {k: v for k, v in styles[state].items() if k != "alpha"} | {
+                "alpha": max(styles[state]["alpha"], 0.6)
+            }
+            handles.append(Line2D([], [], label=f"{label} ({counts[state]})", **style))
+    if handles:
+        ax.legend(handles=handles, fontsize=LEGEND, loc="best", framealpha=0.8)
+    title = "Learning curves"
+    count = step_count(snapshot.search_trials, snapshot.max_steps, snapshot.patience)
+    if count is not None and count.saved:
+        title += f": {count.saved:,} of {count.full:,} steps saved ({count.saved_share:.0%})"
+    ax.set_title(title, fontsize=TITLE)
+    ax.set_xlabel("step", fontsize=LABEL)
+    ax.set_ylabel("reported value", fontsize=LABEL)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=TICK)
+    if not reported:
+        _note(ax, "no values reported yet: hp.report(step, value) in the cell")
+        ax.set_yticks([])
     return fig
 
 
@@ -253,17 +336,22 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
 
 
 def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = None) -> Figure:
-    """The search at a glance: scores and the posterior side by side, score by hyperparameter below."""
+    """The search at a glance: scores and the posterior side by side, the learning curves when trials reported
+    values, and score by hyperparameter below."""
     rows = math.ceil(len(space) / min(len(space), 3))
     top_height = 4.2 if slice is not None and slice.acquisition is not None else SIZE[1]
     params_height = 0.4 + 2.1 * rows
-    fig = Figure(figsize=(2 * SIZE[0], top_height + params_height))
-    top, bottom = fig.subfigures(2, 1, height_ratios=[top_height, params_height])
-    left, right = top.subfigures(1, 2)
+    curves_height = SIZE[1] if any(t.intermediate for t in snapshot.trials) else 0.0
+    heights = [h for h in (top_height, curves_height, params_height) if h]
+    fig = Figure(figsize=(2 * SIZE[0], sum(heights)))
+    parts = list(fig.subfigures(len(heights), 1, height_ratios=heights))
+    left, right = parts[0].subfigures(1, 2)
     plot_history(snapshot, left)
     if slice is not None:
         plot_posterior(slice, right)
-    plot_params(snapshot, space, bottom)
+    if curves_height:
+        plot_curves(snapshot, parts[1])
+    plot_params(snapshot, space, parts[-1])
     return fig
 
 

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished
+from .core.pruners import step_count
 from .core.trial import TrialState
 
-__all__ = ["ConsoleReporter", "format_params", "format_summary", "format_value"]
+__all__ = ["ConsoleReporter", "format_params", "format_steps", "format_summary", "format_value"]
 
 _REASONS = {
     "completed": None,
@@ -52,7 +53,9 @@ def format_summary(study: StudySnapshot) -> str:
     trials = study.search_trials
     counts = {state: sum(t.state is state for t in trials) for state in TrialState}
     parts = [f"{counts[TrialState.COMPLETE]} complete"]
-    parts += [f"{counts[s]} {s.value}" for s in (TrialState.FAILED, TrialState.INTERRUPTED) if counts[s]]
+    parts += [
+        f"{counts[s]} {s.value}" for s in (TrialState.PRUNED, TrialState.FAILED, TrialState.INTERRUPTED) if counts[s]
+    ]
     earlier = len(study.trials) - len(trials)
     seeded = "" if study.method == "manual" else f", seed {study.seed}"
     lines = [
@@ -65,13 +68,44 @@ def format_summary(study: StudySnapshot) -> str:
     if best is None:
         lines.append("No trial completed, so there is no best score yet.")
     else:
-        lines.append(f"Best score {format_value(best.value)} at trial {best.number}: {format_params(best.params)}")
+        at = f"trial {best.number}"
+        if study.patience is not None and best.best_step is not None:
+            at += f", step {best.best_step}"  # early stopping: the score is that of the best step
+        lines.append(f"Best score {format_value(best.value)} at {at}: {format_params(best.params)}")
+    steps = format_steps(study)
+    if steps:
+        lines.append(steps)
+    elif (study.prune != "none" or study.patience is not None) and any(t.state is TrialState.COMPLETE for t in trials):
+        lines.append(
+            "No trial reported a value with hp.report(step, value), so pruning and patience had nothing to act on."
+        )
     reason = _REASONS.get(study.stop_reason or "", study.stop_reason)
     if reason:
         lines.append(f"Search ended early: {reason}.")
     if study.storage:
         lines.append(f"Saved in {study.storage}")
     return "\n".join(lines)
+
+
+def format_steps(study: StudySnapshot) -> str | None:
+    """The steps (epochs) the latest search's trials ran against running each to the end, or None if none reported."""
+    count = step_count(study.search_trials, study.max_steps, study.patience)
+    if count is None:
+        return None
+    how = []
+    if count.pruned:
+        how.append(f"{count.pruned} pruned ({study.prune})")
+    if count.stopped_early:
+        patience = f" (patience {study.patience})" if study.patience is not None else ""
+        how.append(f"{count.stopped_early} stopped early{patience}")
+    if count.full is None:
+        text = f"Steps run: {count.run:,} (give max steps to count the steps saved)"
+    else:
+        text = (
+            f"Steps run: {count.run:,} instead of {count.full:,} with every trial run to the end "
+            f"({count.saved:,} saved, {count.saved_share:.0%})"
+        )
+    return text + (": " + ", ".join(how) if how else "")
 
 
 class ConsoleReporter:
@@ -101,5 +135,7 @@ class ConsoleReporter:
         if trial.state is TrialState.COMPLETE:
             mark = "  (best so far)" if event.is_best else ""
             took = _duration(trial.duration or 0.0)
+            if trial.best_step is not None:
+                took += f", best at step {trial.best_step} of {trial.last_step}"
             return f"{head}  {format_value(trial.value):>10}  {format_params(trial.params)}  [{took}]{mark}"
         return f"{head}  {trial.state.value}: {trial.error}  ({format_params(trial.params)})"

@@ -34,6 +34,9 @@ class Settings:
     options: Mapping[str, Any] = field(default_factory=dict)
     space: Space | None = None  # None: the space the cell declares
     timeout: float | None = None
+    prune: str = "none"  # pruning and early stopping of the trials, from what they report
+    patience: int | None = None
+    max_steps: int | None = None
 
     def sampler(self) -> Sampler:
         """The sampler these settings describe."""
@@ -148,7 +151,14 @@ class CellTuner:
                 f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
             )
         steps = study.search(
-            self.objective.run, settings.n_trials, timeout=settings.timeout, sampler=sampler, space=space
+            self.objective.run,
+            settings.n_trials,
+            timeout=settings.timeout,
+            sampler=sampler,
+            space=space,
+            prune=settings.prune,
+            patience=settings.patience,
+            max_steps=settings.max_steps,
         )
         self.study, self.sampler, self.space = study, sampler, space
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]

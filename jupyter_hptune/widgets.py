@@ -17,7 +17,8 @@ import ipywidgets as w
 import numpy as np
 
 from .core.bayes import ACQUISITION_FUNCTIONS
-from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
+from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .core.pruners import PRUNERS, step_count
 from .core.samplers import METHODS
 from .core.space import Choice, Dimension, Int, Real, Space, SpaceError
 from .core.study import DIRECTIONS
@@ -232,11 +233,14 @@ def make_row(name: str, dim: Dimension) -> Row:
 
 
 # -- the trials table -------------------------------------------------------------------------------------------------
-_STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "running": "#2471a3"}
+_STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "running": "#2471a3", "pruned": "#7f8c8d"}
 
 
 def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int = 500) -> str:
-    """An HTML table of the trials (number, params, score, state, duration), best row highlighted."""
+    """An HTML table of the trials (number, params, score, state, steps, duration), best row highlighted.
+
+    When trials report values, the step each reached and its best step have columns of their own.
+    """
     trials = list(snapshot.trials)
     if sort == "score":
         sign = 1 if snapshot.direction == "minimize" else -1
@@ -245,7 +249,9 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
         trials.reverse()
     best = snapshot.best_trial.number if snapshot.best_trial is not None else None
     names = list(trials[0].params) if trials else []
-    head = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", *names, "score", "state", "time"])
+    steps = any(t.intermediate for t in trials)
+    columns = ["#", *names, "score", "state", *(["step", "best step"] if steps else []), "time"]
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in columns)
     rows = []
     for trial in trials[:limit]:
         style = " style='background:#fff3b0;font-weight:bold'" if trial.number == best else ""
@@ -255,6 +261,8 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
             state = f"<span title='{html.escape(trial.error)}'>{state}</span>"
         cells = [str(trial.number), *(html.escape(format_value(trial.params[n])) for n in names)]
         cells += ["" if trial.value is None else format_value(trial.value), state]
+        if steps:
+            cells += ["" if trial.last_step is None else str(trial.last_step), _text(trial.best_step)]
         cells.append("" if trial.duration is None else f"{trial.duration:.2f} s")
         rows.append(f"<tr{style}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     more = f"<p>… {len(trials) - limit} more</p>" if len(trials) > limit else ""
@@ -305,6 +313,12 @@ def progress_text(snapshot: StudySnapshot) -> str:
         parts[0] += f" ({snapshot.first_number + len(trials)} in the study)"
     if failed:
         parts.append(f"<span style='color:#c0392b'>{failed} failed</span>")
+    pruned = sum(t.state is TrialState.PRUNED for t in trials)
+    if pruned:
+        parts.append(f"{pruned} pruned")
+    steps = step_count(trials, snapshot.max_steps, snapshot.patience)
+    if steps is not None and steps.saved:
+        parts.append(f"{steps.saved:,} of {steps.full:,} steps saved ({steps.saved_share:.0%})")
     parts.append(f"{_duration(snapshot.elapsed)} elapsed")
     running = snapshot.stop_reason is None
     if running and trials:
@@ -332,6 +346,9 @@ def show_png(image: w.Image, png: bytes) -> None:
     image.layout.display = None
 
 
+CURVES_TAB = 4  # the tab of the learning curves
+
+
 class TunePanel:
     """The widgets of one %%tune cell, kept up to date from the study's events."""
 
@@ -345,6 +362,7 @@ class TunePanel:
         direction: str,
         seed: int | None,
         options: Mapping[str, Any],
+        stopping: Mapping[str, Any] | None = None,
     ) -> None:
         self.space = space
         self.rows = {n: make_row(n, dim) for n, dim in space.items()}
@@ -369,6 +387,27 @@ class TunePanel:
         )
         self.bayes_options = w.HBox([self.acq, self.initial_points])
         self.grid_options = w.HBox([self.grid_points])
+        stopping = dict(stopping or {})
+        self.prune = w.Dropdown(
+            options=list(PRUNERS),
+            value=stopping.get("prune") or "none",
+            description="prune",
+            layout=w.Layout(width="200px"),
+        )
+        self.patience = w.Text(
+            value=_text(stopping.get("patience")),
+            placeholder="off",
+            description="patience",
+            layout=w.Layout(width="170px"),
+        )
+        self.max_steps = w.Text(
+            value=_text(stopping.get("max_steps")),
+            placeholder="none",
+            description="max steps",
+            layout=w.Layout(width="170px"),
+        )
+        self.stopping_options = w.HBox([self.prune, self.patience, self.max_steps])
+        self.stopping_options.add_class("hptune-stopping")
         self.trials = w.Text(
             value=_text(n_trials), placeholder="20", description="trials", layout=w.Layout(width="150px")
         )
@@ -402,6 +441,7 @@ class TunePanel:
         )
         self.surface = png_image()
         self.params_plot = png_image()
+        self.curves = png_image()
         self.sort = w.ToggleButtons(options=[("by trial", "trial"), ("by score", "score")], value="trial")
         self.table = w.HTML()
         self.log = w.Output(layout=w.Layout(max_height="240px", overflow="auto"))
@@ -411,11 +451,14 @@ class TunePanel:
                 self.params_plot,
                 w.VBox([self.sort, self.table]),
                 self.log,
+                self.curves,
             ]
         )
-        for i, title in enumerate(["Surface", "Parameters", "Trials", "Log"]):
+        for i, title in enumerate(["Surface", "Parameters", "Trials", "Log", "Curves"]):
             self.tabs.set_title(i, title)
         self.tabs.selected_index = 2
+        if self.prune.value != "none" or self.patience.value or self.max_steps.value:
+            self.tabs.selected_index = CURVES_TAB  # a cell that stops trials early: its learning curves first
         plots = w.GridBox(
             [w.VBox([self.history]), w.VBox([self.posterior_param, self.posterior])],
             layout=w.Layout(grid_template_columns="repeat(auto-fit, minmax(400px, 1fr))", grid_gap="4px"),
@@ -425,6 +468,7 @@ class TunePanel:
                 self.title,
                 w.VBox([row.widget for row in self.rows.values()]),
                 w.HBox([self.method, self.bayes_options, self.grid_options]),
+                self.stopping_options,
                 w.HBox([self.trials, self.direction, self.seed]),
                 w.HBox([self.run, self.more, self.run_trial, self.stop, self.save, self.use_best]),
                 self.message,
@@ -486,7 +530,19 @@ class TunePanel:
             "seed": seed,
             "options": options,
             "space": space,
+            **self.stopping(),
         }
+
+    def stopping(self) -> dict[str, Any]:
+        """How the next search stops trials early: prune, patience and max_steps, checked."""
+        stopping = {
+            "prune": self.prune.value,
+            "patience": _positive(self.patience.value, "patience"),
+            "max_steps": _positive(self.max_steps.value, "max steps"),
+        }
+        if stopping["prune"] == "hyperband" and stopping["max_steps"] is None:
+            raise SpaceError("Hyperband needs max steps: the steps (e.g. epochs) a trial runs to its end")
+        return stopping
 
     def point(self) -> dict[str, Any]:
         """The point the manual controls select."""
@@ -553,6 +609,11 @@ class TunePanel:
                 self.redraw()
                 self._budget.record(time.perf_counter() - began)
                 return
+        elif isinstance(event, TrialReported):
+            if self.tabs.selected_index == CURVES_TAB and self._budget.due():  # the curves grow while a trial runs
+                self._draw_curves()
+                self._budget.record(time.perf_counter() - began)
+                return
         elif isinstance(event, TrialFinished):
             self._progress()
         elif isinstance(event, SearchFinished):
@@ -601,7 +662,15 @@ class TunePanel:
             show_png(self.surface, plots.figure_png(plots.plot_surface(surface)))
         elif tab == 1:
             show_png(self.params_plot, plots.figure_png(plots.plot_params(snapshot, self.space)))
+        elif tab == CURVES_TAB:
+            self._draw_curves()
         self._draw_table()
+
+    def _draw_curves(self) -> None:
+        if self._snapshot is not None:
+            from . import plots
+
+            show_png(self.curves, plots.figure_png(plots.plot_curves(self._snapshot)))
 
     def _posterior(self, snapshot: StudySnapshot, final: bool = False) -> Any:
         from .core.posterior import posterior

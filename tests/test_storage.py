@@ -122,7 +122,7 @@ def test_the_file_holds_only_plain_values(tmp_path):
             name: conn.execute(f"SELECT * FROM {name}").fetchall()
             for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
-    assert set(tables) == {"meta", "studies", "trials"}
+    assert set(tables) == {"meta", "studies", "trials", "steps"}
     for rows in tables.values():
         for row in rows:
             assert all(isinstance(v, str | int | float | type(None)) for v in row)

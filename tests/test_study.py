@@ -197,7 +197,11 @@ def test_unsubscribe():
 def test_records_and_dataframe():
     study = tune(quadratic, SPACE, method="random", n_trials=4, seed=0)
     records = study.to_records()
-    assert list(records[0]) == ["number", "x", "k", "c", "value", "state", "duration", "started", "finished", "error"]
+    assert list(records[0]) == [
+        "number",
+        *("x", "k", "c"),
+        *("value", "state", "duration", "started", "finished", "error", "last_step", "best_step"),
+    ]
     assert records[2]["state"] == "complete" and records[2]["value"] == study.trials[2].value
     frame = study.to_dataframe()
     assert list(frame["number"]) == [0, 1, 2, 3]

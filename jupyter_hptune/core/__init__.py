@@ -1,6 +1,18 @@
 """The optimisation core: pure Python, no IPython, widgets or plotting."""
 
-from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
+from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .pruners import (
+    PRUNERS,
+    HyperbandPruner,
+    MedianPruner,
+    NoPruner,
+    Pruner,
+    RunningTrial,
+    StopTrial,
+    SuccessiveHalvingPruner,
+    TrialPruned,
+    make_pruner,
+)
 from .samplers import METHODS, GridSampler, ManualSampler, RandomSampler, Sampler, make_sampler
 from .space import Choice, Dimension, Int, Real, Space, SpaceError
 from .storage import SQLiteStorage, default_storage_path
@@ -10,14 +22,20 @@ from .trial import Trial, TrialState
 __all__ = [
     "DIRECTIONS",
     "METHODS",
+    "PRUNERS",
     "Choice",
     "Dimension",
     "Event",
     "GridSampler",
+    "HyperbandPruner",
     "Int",
     "ManualSampler",
+    "MedianPruner",
+    "NoPruner",
+    "Pruner",
     "RandomSampler",
     "Real",
+    "RunningTrial",
     "SQLiteStorage",
     "Sampler",
     "ScoreError",
@@ -25,14 +43,19 @@ __all__ = [
     "SearchStarted",
     "Space",
     "SpaceError",
+    "StopTrial",
     "Study",
     "StudyError",
     "StudySnapshot",
+    "SuccessiveHalvingPruner",
     "Trial",
     "TrialFinished",
+    "TrialPruned",
+    "TrialReported",
     "TrialStarted",
     "TrialState",
     "default_storage_path",
+    "make_pruner",
     "make_sampler",
     "tune",
 ]

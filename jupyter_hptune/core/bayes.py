@@ -27,7 +27,8 @@ _THREADS = ThreadpoolController()
 class BayesSampler:
     """A Gaussian-process model of the score that proposes the point with the best acquisition value.
 
-    Failed trials are shown to the model as the worst score seen so far, steering it away from them.
+    Failed trials are shown to the model as the worst score seen so far, steering it away from them; pruned
+    trials as their last reported value, so the model learns where pruning found the search unpromising.
     """
 
     method = "bayes"
@@ -96,7 +97,8 @@ class BayesSampler:
     def _sync(self, space: Space, trials: Sequence[Trial]) -> None:
         if self.optimizer is None:
             return
-        values = [t.value for t in trials if t.state is TrialState.COMPLETE]
+        learned = (TrialState.COMPLETE, TrialState.PRUNED)
+        values = [t.value for t in trials if t.state in learned and t.value is not None]
         worst = max((self._sign * v for v in values), default=None)
         xs, ys = [], []
         for trial in trials:
@@ -105,9 +107,9 @@ class BayesSampler:
             self._told.add(trial.number)
             if not space.includes(trial.params):  # a search narrowed the space: the model learns from what is inside
                 continue
-            if trial.state is TrialState.COMPLETE:
+            if trial.state in learned and trial.value is not None:  # a pruned trial at its last reported value
                 y = self._sign * trial.value
-            elif trial.state is TrialState.FAILED and worst is not None:
+            elif trial.state in (TrialState.FAILED, TrialState.PRUNED) and worst is not None:
                 y = worst
             else:
                 self._told.discard(trial.number)  # a running trial is told once it has finished

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from .trial import Trial, TrialState
 
-__all__ = ["Event", "SearchFinished", "SearchStarted", "StudySnapshot", "TrialFinished", "TrialStarted"]
+__all__ = [
+    "Event",
+    "SearchFinished",
+    "SearchStarted",
+    "StudySnapshot",
+    "TrialFinished",
+    "TrialReported",
+    "TrialStarted",
+]
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,9 @@ class StudySnapshot:
     elapsed: float
     stop_reason: str | None = None
     storage: str | None = None
+    prune: str = "none"  # the latest search's pruner, patience and max_steps
+    patience: int | None = None
+    max_steps: int | None = None
 
     @property
     def search_trials(self) -> tuple[Trial, ...]:
@@ -55,8 +66,18 @@ class TrialStarted:
 
 
 @dataclass(frozen=True)
+class TrialReported:
+    """A running trial reported a value at a step (its record already holds it)."""
+
+    study: StudySnapshot
+    trial: Trial
+    step: int
+    value: float
+
+
+@dataclass(frozen=True)
 class TrialFinished:
-    """A trial ended (complete, failed or interrupted) and is already saved."""
+    """A trial ended (complete, pruned, failed or interrupted) and is already saved."""
 
     study: StudySnapshot
     trial: Trial
@@ -70,4 +91,4 @@ class SearchFinished:
     study: StudySnapshot
 
 
-Event = SearchStarted | TrialStarted | TrialFinished | SearchFinished
+Event = SearchStarted | TrialStarted | TrialReported | TrialFinished | SearchFinished

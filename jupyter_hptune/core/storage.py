@@ -16,7 +16,7 @@ from .trial import Trial, TrialState
 
 __all__ = ["SQLiteStorage", "StoredStudy", "default_storage_path"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a trial's reported values (the steps table) and its best step
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,9 +37,22 @@ CREATE TABLE IF NOT EXISTS trials (
     started REAL,
     finished REAL,
     source TEXT NOT NULL,
+    best_step INTEGER,
     PRIMARY KEY (study, number)
 );
+CREATE TABLE IF NOT EXISTS steps (
+    study TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (study, number, step)
+);
 """
+
+# What turns a file of an earlier version into the current one, by the version it starts from.
+_MIGRATIONS = {
+    1: "ALTER TABLE trials ADD COLUMN best_step INTEGER",  # the steps table is created with the schema
+}
 
 
 def default_storage_path(name: str) -> Path:
@@ -86,6 +99,8 @@ class SQLiteStorage:
                 raise ValueError(f"{self.path} is not a study file: {error}") from None
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) in _MIGRATIONS:
+                _migrate(conn, int(row[0]))
             elif int(row[0]) != SCHEMA_VERSION:
                 conn.close()
                 raise ValueError(f"{self.path} has study-file version {row[0]}; this version reads {SCHEMA_VERSION}")
@@ -129,17 +144,26 @@ class SQLiteStorage:
             rows = (
                 self._connect()
                 .execute(
-                    "SELECT number, state, params, value, error, traceback, started, finished, source "
+                    "SELECT number, state, params, value, error, traceback, started, finished, source, best_step "
                     "FROM trials WHERE study = ? ORDER BY number",
                     (name,),
                 )
                 .fetchall()
             )
+            reported: dict[int, dict[int, float]] = {}
+            for number, step, value in self._connect().execute(
+                "SELECT number, step, value FROM steps WHERE study = ? ORDER BY number, step", (name,)
+            ):
+                reported.setdefault(number, {})[step] = value
         trials = []
-        for number, state, params, value, error, tb, started, finished, source in rows:
+        for number, state, params, value, error, tb, started, finished, source, best_step in rows:
+            values = reported.get(number, {})
             if state == TrialState.RUNNING.value:
                 state = TrialState.INTERRUPTED.value
                 error = error or "the process ended while this trial ran"
+                if values:  # its best step is written when it ends: find it from the values it reported
+                    sign = 1.0 if direction == "minimize" else -1.0
+                    best_step = min(values, key=lambda step: sign * values[step])  # the earliest among equals
             trials.append(
                 Trial(
                     number=number,
@@ -151,6 +175,8 @@ class SQLiteStorage:
                     started=started,
                     finished=finished,
                     source=source,
+                    intermediate=values,
+                    best_step=best_step,
                 )
             )
         return StoredStudy(name=name, direction=direction, space=space, trials=trials)
@@ -165,6 +191,7 @@ class SQLiteStorage:
             with conn:
                 conn.execute("BEGIN")
                 conn.execute("DELETE FROM trials WHERE study = ?", (name,))
+                conn.execute("DELETE FROM steps WHERE study = ?", (name,))
                 conn.execute("DELETE FROM studies WHERE name = ?", (name,))
                 conn.execute(
                     "INSERT INTO studies VALUES (?, ?, ?, ?)",
@@ -189,6 +216,22 @@ class SQLiteStorage:
             trial.started,
             trial.finished,
             trial.source,
+            trial.best_step,
         )
         with self._lock:
-            self._connect().execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._connect().execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def save_step(self, name: str, number: int, step: int, value: float) -> None:
+        """Write one value a running trial reported, at once."""
+        with self._lock:
+            self._connect().execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?)", (name, number, step, value))
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a file of an earlier version to the current one, in one transaction (older versions keep their data)."""
+    with conn:
+        conn.execute("BEGIN")
+        while version < SCHEMA_VERSION:
+            conn.execute(_MIGRATIONS[version])
+            version += 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))

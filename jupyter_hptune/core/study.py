@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 import threading
@@ -16,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
+from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
+from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
 from .space import Choice, Dimension, Space, SpaceError, to_python
 from .storage import SQLiteStorage
@@ -27,7 +30,7 @@ __all__ = ["DIRECTIONS", "ScoreError", "Study", "StudyError", "tune"]
 DIRECTIONS = ("minimize", "maximize")
 MAX_INITIAL_FAILURES = 5
 
-Objective = Callable[[dict[str, Any]], Any]
+Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
@@ -74,6 +77,7 @@ class Study:
         self._started = time.time()
         self._search_started = self._started
         self._stop_reason: str | None = None
+        self._prune, self._patience, self._max_steps = "none", None, None
         self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
         if self.storage is not None:
             try:
@@ -181,6 +185,9 @@ class Study:
             elapsed=time.time() - self._search_started,
             stop_reason=self._stop_reason,
             storage=None if self.storage is None else str(self.storage.path),
+            prune=self._prune,
+            patience=self._patience,
+            max_steps=self._max_steps,
         )
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -227,6 +234,9 @@ class Study:
         sampler: Sampler | None = None,
         space: Mapping[str, Dimension] | Space | None = None,
         max_initial_failures: int = MAX_INITIAL_FAILURES,
+        prune: str | Pruner = "none",
+        patience: int | None = None,
+        max_steps: int | None = None,
     ) -> Study:
         """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
         for _ in self.search(
@@ -236,6 +246,9 @@ class Study:
             sampler=sampler,
             space=space,
             max_initial_failures=max_initial_failures,
+            prune=prune,
+            patience=patience,
+            max_steps=max_steps,
         ):
             pass
         return self
@@ -249,17 +262,30 @@ class Study:
         sampler: Sampler | None = None,
         space: Mapping[str, Dimension] | Space | None = None,
         max_initial_failures: int = MAX_INITIAL_FAILURES,
+        prune: str | Pruner = "none",
+        patience: int | None = None,
+        max_steps: int | None = None,
     ) -> Iterator[Trial]:
         """optimize() one trial at a time: yields each finished trial, so the caller can pause between trials.
 
         `space` narrows the study's space for this search only (tighter ranges, fewer options, a log toggle).
+        An objective that takes a second argument, objective(params, trial), gets the RunningTrial to report to;
+        `prune`, `patience` and `max_steps` act on what it reports (see RunningTrial).
         """
         _check_count(n_trials, "n_trials")
         if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
             raise StudyError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        _check_count(patience, "patience")
+        _check_count(max_steps, "max_steps")
+        try:
+            pruner = make_pruner(prune, max_steps)
+        except ValueError as error:
+            raise StudyError(str(error)) from None
+        max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
         run_space = self.space if space is None else self._check_narrowed(Space(space))
+        stopping = _Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
         return self._steps(
-            objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures
+            objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures, stopping
         )
 
     def _check_narrowed(self, space: Space) -> Space:
@@ -294,11 +320,14 @@ class Study:
         sampler: Sampler,
         space: Space,
         max_initial_failures: int,
+        stopping: _Stopping,
     ) -> Iterator[Trial]:
         self._stop.clear()
         self._stop_reason = None
         self._method = sampler.method
         self._seed = sampler.seed
+        self._prune, self._patience, self._max_steps = stopping.pruner.name, stopping.patience, stopping.max_steps
+        stopping.pruner.plan(self.direction, sampler.seed)
         self._search_started = time.time()
         self._n_planned = 0
         self._first_number = len(self._trials)
@@ -328,13 +357,13 @@ class Study:
                 trial = Trial(number=number, params=params, started=time.time(), source=source)
                 self._record(trial)
                 self._emit(TrialStarted(self.snapshot(), trial))
-                trial, score_error = self._evaluate(objective, trial)
+                trial, score_error = self._evaluate(objective, trial, stopping)
                 self._finish(trial)
                 if score_error is not None:
                     self._stop_reason = "error"
                     break
-                completes += trial.state is TrialState.COMPLETE
-                failures += trial.state is not TrialState.COMPLETE
+                completes += trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                failures += trial.state is TrialState.FAILED
                 finished, trial = trial, None
                 if completes == 0 and failures >= max_initial_failures:
                     self._stop_reason = "failures"
@@ -346,7 +375,8 @@ class Study:
             self._stop_reason = "interrupted"
             if trial is not None:  # the trial running, or finished but not yet recorded, when the interrupt came
                 if trial.state is TrialState.RUNNING:
-                    trial = trial.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
+                    latest = self._trials[trial.number]  # with the values it reported before the interrupt
+                    trial = latest.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
                 if self._trials[trial.number] is not trial:
                     self._finish(trial)
         finally:
@@ -357,26 +387,66 @@ class Study:
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
 
-    def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
+    def _evaluate(self, objective: Objective, trial: Trial, stopping: _Stopping) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
+        running = RunningTrial(
+            trial,
+            direction=self.direction,
+            pruner=stopping.pruner,
+            patience=stopping.patience,
+            max_steps=stopping.max_steps,
+            others=self._trials[: trial.number],
+            on_report=self._reported,
+        )
+        token = _running.set(running)
+        stop: StopTrial | None = None
         try:
-            raw = objective(dict(trial.params))
+            raw = objective(dict(trial.params), running) if stopping.takes_trial else objective(dict(trial.params))
+        except StopTrial as raised:  # report() ended the trial, or the objective raised it itself
+            stop, raw = raised, None
         except Exception as error:
             failed = trial.finish(
                 TrialState.FAILED,
                 finished=time.time(),
                 error=f"{type(error).__name__}: {error}",
                 traceback=format_traceback(error),
+                intermediate=running.values,
+                best_step=running.best_step,
             )
             return failed, None
+        finally:
+            _running.reset(token)
         finished = time.time()
-        try:
-            value = score_value(raw)
-        except ScoreError as error:
-            return trial.finish(TrialState.FAILED, finished=finished, error=str(error)), error
+        steps = {"intermediate": running.values, "best_step": running.best_step}
+        if running.pruned or isinstance(stop, TrialPruned):
+            reason = str(running.stopped if running.pruned else stop) or "pruned by the objective"
+            return trial.finish(
+                TrialState.PRUNED, finished=finished, value=running.last_value, error=reason, **steps
+            ), None
+        if stopping.patience is not None and running.best_value is not None:
+            value = running.best_value  # early stopping: the score of the best step
+        elif stop is not None:
+            if running.last_value is None:
+                return trial.finish(TrialState.FAILED, finished=finished, error=f"{type(stop).__name__}: {stop}"), None
+            value = running.last_value
+        else:
+            try:
+                value = score_value(raw)
+            except ScoreError as error:
+                return trial.finish(TrialState.FAILED, finished=finished, error=str(error), **steps), error
         if not math.isfinite(value):
-            return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}"), None
-        return trial.finish(TrialState.COMPLETE, finished=finished, value=value), None
+            return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}", **steps), None
+        return trial.finish(TrialState.COMPLETE, finished=finished, value=value, **steps), None
+
+    def _reported(self, running: RunningTrial, step: int, value: float) -> None:
+        """Keep a value a running trial reported, in memory and in the study file, and tell the observers."""
+        trial = dataclasses.replace(
+            self._trials[running.number], intermediate=running.values, best_step=running.best_step
+        )
+        self._trials[running.number] = trial
+        if self.storage is not None:
+            self.storage.save_step(self.name, trial.number, step, value)
+        self._emit(TrialReported(self.snapshot(), trial, step, value))
 
     def _record(self, trial: Trial) -> None:
         if trial.number < len(self._trials):
@@ -405,6 +475,26 @@ class Study:
                 raise
             except Exception as error:  # an observer must never break the search
                 warnings.warn(f"observer {observer!r} failed on {type(event).__name__}: {error!r}", stacklevel=2)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stopping:
+    """How one search stops trials early: its pruner, patience and max_steps, and whether the objective takes the trial."""
+
+    pruner: Pruner
+    patience: int | None
+    max_steps: int | None
+    takes_trial: bool
+
+
+def _takes_trial(objective: Callable[..., Any]) -> bool:
+    """Whether the objective takes a second argument without a default: objective(params, trial)."""
+    try:
+        parameters = list(inspect.signature(objective).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
 
 
 def score_value(raw: Any) -> float:
@@ -447,16 +537,25 @@ def tune(
     resume: bool = False,
     points: list[Mapping[str, Any]] | None = None,
     observers: list[Observer] | None = None,
+    prune: str | Pruner = "none",
+    patience: int | None = None,
+    max_steps: int | None = None,
     **method_options: Any,
 ) -> Study:
-    """Search the space for the params that minimize (or maximize) objective(params) and return the study."""
+    """Search the space for the params that minimize (or maximize) objective(params) and return the study.
+
+    An objective(params, trial) may report its progress with trial.report(step, value) and ask trial.should_stop();
+    `prune` ("none", "median", "halving", "hyperband"), `patience` and `max_steps` stop trials early from it.
+    """
     sampler = make_sampler(method, seed=seed, **method_options)
     study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
     for point in points or []:
         study.enqueue(point)
     for observer in observers or []:
         study.subscribe(observer)
-    study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)
+    study.optimize(
+        objective, n_trials, timeout=timeout, sampler=sampler, prune=prune, patience=patience, max_steps=max_steps
+    )
     snapshot = study.snapshot()
     if snapshot.all_failed:
         first = snapshot.search_trials[0]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-__all__ = ["Params", "Trial", "TrialState"]
+__all__ = ["Params", "Steps", "Trial", "TrialState"]
 
 
 class TrialState(enum.StrEnum):
@@ -17,6 +17,7 @@ class TrialState(enum.StrEnum):
     COMPLETE = "complete"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    PRUNED = "pruned"
 
     def __str__(self) -> str:
         return self.value
@@ -31,7 +32,16 @@ class Params(dict):
     __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
-        return Params, (dict(self),)
+        return type(self), (dict(self),)
+
+
+class Steps(Params):
+    """A trial's reported values by step: a read-only dict {step: value}, in the order they were reported."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a trial's reported values are read-only; change a copy: dict(trial.intermediate)")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -47,10 +57,18 @@ class Trial:
     started: float | None = None
     finished: float | None = None
     source: str = field(default="search", compare=False)
+    intermediate: Mapping[int, float] = field(default_factory=dict)  # the values reported with hp.report, by step
+    best_step: int | None = None  # the step of the best reported value
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", Params(self.params))
         object.__setattr__(self, "state", TrialState(self.state))
+        object.__setattr__(self, "intermediate", Steps(self.intermediate))
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step the trial reported (the step it reached), or None if it reported none."""
+        return next(reversed(self.intermediate), None)
 
     @property
     def duration(self) -> float | None:
@@ -64,7 +82,7 @@ class Trial:
         return replace(self, state=state, finished=finished, **changes)
 
     def to_record(self) -> dict[str, Any]:
-        """A flat dict of plain Python values: number, params, value, state, times and error."""
+        """A flat dict of plain Python values: number, params, value, state, times, error and steps reached."""
         record: dict[str, Any] = {"number": self.number}
         for name, value in self.params.items():
             record[name if name not in _RECORD_FIELDS else f"param_{name}"] = value
@@ -75,6 +93,8 @@ class Trial:
             started=self.started,
             finished=self.finished,
             error=self.error,
+            last_step=self.last_step,
+            best_step=self.best_step,
         )
         return record
 
@@ -84,4 +104,6 @@ class Trial:
         return f"Trial(number={self.number}, state={self.state.value}{value}, params={{{params}}})"
 
 
-_RECORD_FIELDS = frozenset({"number", "value", "state", "duration", "started", "finished", "error"})
+_RECORD_FIELDS = frozenset(
+    {"number", "value", "state", "duration", "started", "finished", "error", "last_step", "best_step"}
+)
