@@ -86,3 +86,19 @@ def test_good_requests() -> None:
     assert parse_request({"version": 1, "type": "refresh"}).type == "refresh"
     request = parse_request({"version": 1, "type": "insert_cell", "study": "svc"})
     assert (request.type, request.study) == ("insert_cell", "svc")
+
+
+def test_pruned_trials_are_counted() -> None:
+    def learner(params, trial):
+        value = 0.0
+        for step in range(1, 11):
+            value = params["q"] * (1 - 0.8**step)
+            trial.report(step, value)
+        return value
+
+    study = tune(
+        learner, {"q": Real(0.0, 1.0)}, method="random", n_trials=20, seed=1, direction="maximize", prune="median"
+    )
+    info = study_info(study.snapshot(), cell_id=None)
+    pruned = sum(t.state.value == "pruned" for t in study.trials)
+    assert pruned > 0 and info["pruned"] == pruned and info["done"] == 20
