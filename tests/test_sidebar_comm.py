@@ -198,6 +198,6 @@ def test_load_ext_lists_studies_saved_beside_the_notebook(kernels, tmp_path: Pat
     frontend = Frontend(second.kc)
     listed = frontend.wait(lambda m: m.get("type") == "studies", "the list")["studies"]
     assert [(s["name"], s["method"], s["state"], s["done"], s["total"]) for s in listed] == [
-        ("quick", "saved", "finished", 4, 4)
+        ("quick", "random", "finished", 4, 4)
     ]
     assert listed[0]["cell_id"] is None and listed[0]["storage"].endswith("quick.sqlite")

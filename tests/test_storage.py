@@ -122,7 +122,7 @@ def test_the_file_holds_only_plain_values(tmp_path):
             name: conn.execute(f"SELECT * FROM {name}").fetchall()
             for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
-    assert set(tables) == {"meta", "studies", "trials", "steps"}
+    assert set(tables) == {"meta", "studies", "trials", "steps", "searches"}
     for rows in tables.values():
         for row in rows:
             assert all(isinstance(v, str | int | float | type(None)) for v in row)
@@ -157,3 +157,37 @@ def test_in_memory_by_default():
     study = Study(SPACE)
     study.optimize(score, 2, sampler=make_sampler("random", seed=0))
     assert study.storage is None and study.snapshot().storage is None
+
+
+def test_load_tells_how_the_latest_search_ended(tmp_path):
+    path = tmp_path / "s.sqlite"
+    study = Study(SPACE, storage=path)
+    calls = []
+
+    def stop_after_three(params):
+        calls.append(1)
+        if len(calls) == 3:
+            study.stop()
+        return score(params)
+
+    study.optimize(stop_after_three, 12, sampler=make_sampler("random", seed=4))
+    loaded = Study.load(path).snapshot()
+    assert (loaded.method, loaded.seed, loaded.n_planned, loaded.stop_reason) == ("random", 4, 12, "stopped")
+    assert [t.number for t in loaded.search_trials] == [0, 1, 2]
+
+    # A second search is the latest one; a process that dies during a search leaves it as interrupted.
+    study.optimize(score, 2, sampler=make_sampler("grid", seed=0))
+    again = Study.load(path).snapshot()
+    assert (again.method, again.n_planned, again.stop_reason, again.first_number) == ("grid", 2, "completed", 3)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE searches SET stop_reason = NULL")
+    assert Study.load(path).snapshot().stop_reason == "interrupted"
+
+
+def test_a_file_without_a_search_record_still_loads(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE searches")  # as an earlier version wrote it
+    loaded = Study.load(path)
+    assert len(loaded.trials) == 2 and loaded.snapshot().n_planned == 0

@@ -14,7 +14,7 @@ from typing import Any
 from .space import Space
 from .trial import Trial, TrialState
 
-__all__ = ["SQLiteStorage", "StoredStudy", "default_storage_path"]
+__all__ = ["SQLiteStorage", "StoredSearch", "StoredStudy", "default_storage_path"]
 
 SCHEMA_VERSION = 2  # 2: a trial's reported values (the steps table) and its best step
 
@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS trials (
     source TEXT NOT NULL,
     best_step INTEGER,
     PRIMARY KEY (study, number)
+);
+CREATE TABLE IF NOT EXISTS searches (
+    study TEXT PRIMARY KEY,
+    method TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    planned INTEGER NOT NULL,
+    first_trial INTEGER NOT NULL,
+    started REAL NOT NULL,
+    stop_reason TEXT
 );
 CREATE TABLE IF NOT EXISTS steps (
     study TEXT NOT NULL,
@@ -68,6 +77,18 @@ class StoredStudy:
     direction: str
     space: Space
     trials: list[Trial]
+
+
+@dataclass(frozen=True)
+class StoredSearch:
+    """A study's latest search as the file records it (stop_reason None: the process ended during it)."""
+
+    method: str
+    seed: int
+    planned: int
+    first_trial: int
+    started: float
+    stop_reason: str | None
 
 
 class SQLiteStorage:
@@ -192,6 +213,7 @@ class SQLiteStorage:
                 conn.execute("BEGIN")
                 conn.execute("DELETE FROM trials WHERE study = ?", (name,))
                 conn.execute("DELETE FROM steps WHERE study = ?", (name,))
+                conn.execute("DELETE FROM searches WHERE study = ?", (name,))
                 conn.execute("DELETE FROM studies WHERE name = ?", (name,))
                 conn.execute(
                     "INSERT INTO studies VALUES (?, ?, ?, ?)",
@@ -220,6 +242,25 @@ class SQLiteStorage:
         )
         with self._lock:
             self._connect().execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    def save_search(self, name: str, search: StoredSearch) -> None:
+        """Record the study's latest search (replacing the one before it)."""
+        row = (name, search.method, search.seed, search.planned, search.first_trial, search.started, search.stop_reason)
+        with self._lock:
+            self._connect().execute("INSERT OR REPLACE INTO searches VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+
+    def last_search(self, name: str) -> StoredSearch | None:
+        """The study's latest search, or None if the file has no record of one (e.g. written by an older version)."""
+        with self._lock:
+            row = (
+                self._connect()
+                .execute(
+                    "SELECT method, seed, planned, first_trial, started, stop_reason FROM searches WHERE study = ?",
+                    (name,),
+                )
+                .fetchone()
+            )
+        return None if row is None else StoredSearch(*row)
 
     def save_step(self, name: str, number: int, step: int, value: float) -> None:
         """Write one value a running trial reported, at once."""

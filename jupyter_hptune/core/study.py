@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import math
 import os
+import sqlite3
 import threading
 import time
 import traceback
@@ -22,7 +23,7 @@ from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
 from .space import Choice, Dimension, Space, SpaceError, to_python
-from .storage import SQLiteStorage
+from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
 
 __all__ = ["DIRECTIONS", "ScoreError", "Study", "StudyError", "tune"]
@@ -100,7 +101,13 @@ class Study:
             raise StudyError(error.args[0]) from None
         except ValueError as error:
             raise StudyError(str(error)) from None
-        return cls(space, name=name, direction=direction, storage=store, resume=True)
+        study = cls(space, name=name, direction=direction, storage=store, resume=True)
+        search = store.last_search(name)
+        if search is not None:  # its snapshot describes the latest search until a new one starts
+            study._method, study._seed, study._n_planned = search.method, search.seed, search.planned
+            study._first_number, study._search_started = search.first_trial, search.started
+            study._stop_reason = search.stop_reason or "interrupted"
+        return study
 
     def _resume(self) -> None:
         assert self.storage is not None
@@ -383,9 +390,22 @@ class Study:
             if self._stop_reason is None:
                 self._stop_reason = "error"
             self._queue.clear()
+            self._save_search()
             self._emit(SearchFinished(self.snapshot()))
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+
+    def _save_search(self) -> None:
+        """Record how the search that ended went, beside its trials (a search that ran no trial leaves no record)."""
+        if self.storage is None or self._unsaved:
+            return
+        search = StoredSearch(
+            self._method, self._seed, self._n_planned, self._first_number, self._search_started, self._stop_reason
+        )
+        try:
+            self.storage.save_search(self.name, search)
+        except (OSError, ValueError, sqlite3.Error) as error:  # the trials are saved; only this summary is lost
+            warnings.warn(f"could not record the search in {self.storage.path}: {error}", stacklevel=2)
 
     def _evaluate(self, objective: Objective, trial: Trial, stopping: _Stopping) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
