@@ -88,6 +88,12 @@ def test_sidebar_follows_a_search_live_and_stops_it(lab, page) -> None:  # noqa:
     )
     assert sidebar.is_visible()
 
+    # A reloaded page asks the kernel, which still has the extension loaded, for its studies.
+    open_notebook(page, page.url)
+    open_sidebar(page)
+    study_item(page, "demo").locator(".hptune-study-state", has_text="stopped").wait_for()
+    assert trials_done(study_item(page, "demo")) == done
+
 
 def test_save_to_cell_rewrites_the_cell_and_undo_restores_it(lab, page) -> None:  # noqa: F811
     open_notebook(page, lab.notebook("save.ipynb", [LOAD, QUICK_SEARCH]))

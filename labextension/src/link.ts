@@ -96,11 +96,13 @@ export class KernelLink {
   }
 
   private adopt(comm: Kernel.IComm, first: unknown): void {
-    if (this._comm && this._comm !== comm && !this._comm.isDisposed) {
-      this._comm.dispose();
-    }
+    // The kernel talks on the comm opened last (by it or by us) and closes the one before; whichever comm a message
+    // arrives on is the current one, so a comm_open from each side crossing in flight settles on the kernel's choice.
     this._comm = comm;
-    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => this.receive(msg.content.data);
+    comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
+      this._comm = comm;
+      this.receive(msg.content.data);
+    };
     comm.onClose = () => {
       if (this._comm === comm) {
         this._comm = null;
