@@ -446,7 +446,12 @@ def async_tune_cells(lines: list[str]) -> list[str]:
     if shell is None or not shell.autoawait or not _asyncio_loop_runner(shell):
         return lines
     line, cell = rest.strip(), "".join(lines[1:])
-    return [f"await get_ipython().magics_manager.registry['TuneMagics'].tune_async({line!r}, {cell!r})\n"]
+    # Expand $name and {expression} in the options at run time, in the notebook's namespace, as IPython does for
+    # every magic it runs itself (run_cell_magic), so `%%tune --trials {N}` works in a kernel too.
+    return [
+        "await get_ipython().magics_manager.registry['TuneMagics']"
+        f".tune_async(get_ipython().var_expand({line!r}), {cell!r})\n"
+    ]
 
 
 def _shell() -> Any:

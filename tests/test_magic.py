@@ -201,6 +201,20 @@ def test_manual_points_with_defaults_filling_the_rest(shell, capsys):
     assert shell.user_ns["units"] == 32
 
 
+def test_options_expand_notebook_variables_as_in_any_magic(shell, capsys):
+    run(shell, "budget = 3\nfirst = 0.25", capsys)
+    result, _, _ = tune(
+        shell,
+        '--method random --trials {budget + 1} --seed $budget --point "x={first}"',
+        "x = hp.real(0, 1)\nx",
+        capsys,
+    )
+    assert result.success, result.error_in_exec
+    study = shell.user_ns["study"]
+    assert len(study.trials) == 4 and study.trials[0].params == {"x": 0.25}
+    assert study.snapshot().seed == 3
+
+
 def test_resume_adds_trials_to_the_saved_study_and_mixes_methods(shell, capsys):
     body = "x = hp.real(-2, 2)\nk = hp.int(1, 3)\n(x - 0.3) ** 2 + k"
     _, out, _ = tune(shell, "--method manual --point 'x=0.0, k=1' --resume", body, capsys)
