@@ -43,14 +43,13 @@ def value_label(value: float) -> str:
 
 
 def log_values(dim: Real | Int, low: float, high: float) -> list[float | int]:
-    """Log-spaced slider stops from low to high (each integer once for an integer range)."""
+    """Log-spaced slider stops from low to high, each the value its label shows (each integer once for an int)."""
     decades = math.log10(high / low)
     count = int(min(121, max(24, round(decades * 16) + 1)))  # 16 stops a decade
-    values = [float(v) for v in np.geomspace(low, high, count)]
-    values[0], values[-1] = float(low), float(high)
     if isinstance(dim, Int):
-        return sorted({int(round(v)) for v in values})
-    return values
+        return sorted({int(round(v)) for v in np.geomspace(low, high, count)} | {int(low), int(high)})
+    inner = {float(value_label(v)) for v in np.geomspace(low, high, count)[1:-1]}
+    return [float(low), *sorted(v for v in inner if low < v < high), float(high)]
 
 
 class RangeRow:

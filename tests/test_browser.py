@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 from browser import (  # noqa: F401  (fixtures)
+    TOKEN,
     browser,
     cell_count,
     cell_source,
@@ -39,6 +42,14 @@ QUICK_SEARCH = (
 )
 
 
+def wait_trials(page, name: str, at_least: int, timeout: float = 30_000) -> None:  # noqa: F811
+    """Wait until the sidebar shows a study running with at least this many trials done."""
+    counts = f"#jupyter-hptune-sidebar .hptune-study.hptune-state-running[data-study='{name}'] .hptune-study-counts"
+    page.wait_for_function(
+        f'() => parseInt(document.querySelector("{counts}")?.textContent) >= {at_least}', timeout=timeout
+    )
+
+
 def panel(page, index: int = 0):  # noqa: F811
     return page.locator(".hptune-panel").nth(index)
 
@@ -55,16 +66,9 @@ def test_sidebar_follows_a_search_live_and_stops_it(lab, page) -> None:  # noqa:
     item = study_item(page, "demo")
     item.wait_for()
     assert "random" in item.inner_text()
-    page.wait_for_function(
-        "() => /^[3-9]\\/40|^\\d\\d\\/40/.test(document.querySelector("
-        "'#jupyter-hptune-sidebar .hptune-study-counts').textContent)",
-        timeout=60_000,
-    )
+    wait_trials(page, "demo", 3, timeout=60_000)
     first = trials_done(item)
-    page.wait_for_function(
-        f"() => parseInt(document.querySelector('#jupyter-hptune-sidebar .hptune-study-counts').textContent) > {first}",
-        timeout=30_000,
-    )
+    wait_trials(page, "demo", first + 1)
     assert item.locator(".hptune-study-state").inner_text() == "running"
     assert item.locator(".hptune-sparkline polyline").count() == 1
 
@@ -225,4 +229,42 @@ def test_sidebar_empties_on_restart_and_lists_saved_studies_again(lab, page) -> 
     item.wait_for(timeout=30_000)
     assert item.locator(".hptune-study-state").inner_text() == "finished"
     assert trials_done(item) == 4
+    assert not page.errors, page.errors
+
+
+def test_quickstart_stop_from_the_sidebar_then_save_the_narrowed_ranges(lab, page) -> None:  # noqa: F811
+    quickstart = Path(__file__).resolve().parent.parent / "notebooks" / "01_quickstart.ipynb"
+    shutil.copyfile(quickstart, lab.root / "01_quickstart.ipynb")
+    open_notebook(page, f"{lab.url}/lab/tree/01_quickstart.ipynb?token={TOKEN}&reset")
+    tune_index = next(i for i in range(cell_count(page)) if cell_source(page, i).startswith("%%tune"))
+    run_all(page)
+    open_sidebar(page)
+    item = study_item(page, "study")
+    item.wait_for(timeout=60_000)
+    wait_trials(page, "study", 2, timeout=120_000)
+    item.locator(".hptune-stop").click()
+    item.locator(".hptune-study-state", has_text="stopped").wait_for(timeout=60_000)
+    wait_idle(page, timeout=180_000)
+    done = trials_done(item)
+    assert 2 <= done < 15
+
+    # Narrow the learning rate from the left (two stops of its log slider) and drop units' log scale.
+    p = page.locator(".hptune-panel").first
+    handle = p.locator(".widget-hslider, .widget-slider").first.locator(".noUi-handle-lower")
+    handle.focus()
+    handle.press("ArrowRight")
+    handle.press("ArrowRight")
+    p.locator(".widget-checkbox input").nth(1).uncheck()
+    before = cell_source(page, tune_index)
+    p.locator("button", has_text="Save to cell").click()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('.jp-Cell')[{tune_index}].querySelector('.cm-content').textContent"
+        ".includes('hp.int(16, 256)')"
+    )
+    after = cell_source(page, tune_index)
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert [a for a, _ in changed] == ["lr = hp.real(1e-4, 1e-1, log=True)", "units = hp.int(16, 256, log=True)"]
+    low = re.fullmatch(r"lr = hp\.real\(([0-9.e-]+), 1e-1, log=True\)", changed[0][1])
+    assert low and 1e-4 < float(low.group(1)) < 1e-1, changed
+    assert changed[1][1] == "units = hp.int(16, 256)"
     assert not page.errors, page.errors

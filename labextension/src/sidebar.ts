@@ -61,95 +61,66 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: strin
   return node;
 }
 
-export class TuningSidebar extends Widget {
-  private _studies: IStudyInfo[] = [];
-  private _received = new Map<string, number>();
-  private _kernelName = '';
-  private _notice = '';
-  private _timer: number | undefined;
+/** One study's entry: its elements are made once and updated in place, so a click never meets a re-render. */
+class StudyView {
+  readonly node = element('li', 'hptune-study');
+  private readonly name = element('span', 'hptune-study-name');
+  private readonly method = element('span', 'hptune-study-method');
+  private readonly state = element('span', 'hptune-study-state');
+  private readonly counts = element('div', 'hptune-study-counts');
+  private readonly score = element('span', 'hptune-study-score');
+  private readonly sparkline = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  private readonly line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  private readonly params = element('div', 'hptune-study-params');
+  private readonly stop = element('button', 'jp-Button hptune-stop', 'Stop');
+  private readonly useBest = element('button', 'jp-Button hptune-use-best', 'Use best params');
+  private readonly save = element('button', 'jp-Button hptune-save', 'Save to cell');
+  study: IStudyInfo;
+  received = Date.now();
+  private stopAsked = false;
 
-  constructor(private readonly _actions: ISidebarActions) {
-    super();
-    this.id = 'jupyter-hptune-sidebar';
-    this.addClass('hptune-sidebar');
-    this.title.icon = tuneIcon;
-    this.title.caption = 'Tuning: the studies of this notebook';
-    this.render();
-  }
-
-  /** Show these studies, for the notebook named `source` (empty: no notebook). */
-  setStudies(studies: IStudyInfo[], source: string): void {
-    const now = Date.now();
-    for (const study of studies) {
-      const previous = this._studies.find(s => s.name === study.name);
-      if (previous !== study) {
-        this._received.set(study.name, now);
-      }
-    }
-    this._studies = studies;
-    this._kernelName = source;
-    this.render();
-  }
-
-  /** Show a message above the list (empty: none). */
-  notify(text: string): void {
-    this._notice = text;
-    this.render();
-  }
-
-  get studies(): readonly IStudyInfo[] {
-    return this._studies;
-  }
-
-  protected onBeforeDetach(): void {
-    window.clearInterval(this._timer);
-    this._timer = undefined;
-  }
-
-  render(): void {
-    const node = this.node;
-    node.replaceChildren();
-    node.appendChild(element('h2', 'hptune-sidebar-title', 'Tuning'));
-    if (this._notice) {
-      node.appendChild(element('div', 'hptune-sidebar-notice', this._notice));
-    }
-    if (!this._kernelName) {
-      node.appendChild(element('p', 'hptune-sidebar-empty', 'Open a notebook to see its studies.'));
-    } else if (!this._studies.length) {
-      node.appendChild(
-        element(
-          'p',
-          'hptune-sidebar-empty',
-          `No studies in ${this._kernelName} yet: run %load_ext jupyter_hptune and a %%tune cell.`
-        )
-      );
-    }
-    const list = element('ul', 'hptune-study-list');
-    for (const study of this._studies) {
-      list.appendChild(this.renderStudy(study));
-    }
-    node.appendChild(list);
-    const running = this._studies.some(s => s.state === 'running' || s.state === 'stopping');
-    if (running && this._timer === undefined) {
-      this._timer = window.setInterval(() => this.render(), 1000);
-    } else if (!running && this._timer !== undefined) {
-      window.clearInterval(this._timer);
-      this._timer = undefined;
-    }
-  }
-
-  private renderStudy(study: IStudyInfo): HTMLLIElement {
-    const item = element('li', `hptune-study hptune-state-${study.state}`);
-    item.dataset.study = study.name;
-    item.title = 'Click to go to its %%tune cell';
-    item.addEventListener('click', () => this._actions.jump(study));
-
+  constructor(study: IStudyInfo, actions: ISidebarActions) {
+    this.study = study;
+    this.node.dataset.study = study.name;
+    this.node.title = 'Click to go to its %%tune cell';
+    this.node.addEventListener('click', () => actions.jump(this.study));
     const head = element('div', 'hptune-study-head');
-    head.appendChild(element('span', 'hptune-study-name', study.name));
-    head.appendChild(element('span', 'hptune-study-method', study.method));
-    head.appendChild(element('span', `hptune-study-state`, study.state));
-    item.appendChild(head);
+    head.append(this.name, this.method, this.state);
+    const best = element('div', 'hptune-study-best');
+    this.sparkline.setAttribute('class', 'hptune-sparkline');
+    this.sparkline.setAttribute('width', '80');
+    this.sparkline.setAttribute('height', '18');
+    this.sparkline.appendChild(this.line);
+    best.append(this.score, this.sparkline);
+    const buttons = element('div', 'hptune-study-buttons');
+    const wire = (button: HTMLButtonElement, action: (name: string) => void) => {
+      button.addEventListener('click', event => {
+        event.stopPropagation();
+        action(this.study.name);
+      });
+      buttons.appendChild(button);
+    };
+    wire(this.stop, name => {
+      this.stopAsked = true; // the button stays disabled until the search ends
+      this.stop.disabled = true;
+      actions.stop(name);
+    });
+    wire(this.useBest, actions.useBest);
+    wire(this.save, actions.saveToCell);
+    this.node.append(head, this.counts, best, this.params, buttons);
+    this.update(study);
+  }
 
+  update(study: IStudyInfo): void {
+    if (study !== this.study) {
+      this.received = Date.now();
+    }
+    this.study = study;
+    this.node.className = `hptune-study hptune-state-${study.state}`;
+    this.name.textContent = study.name;
+    this.method.textContent = study.method;
+    this.state.textContent = study.state;
+    const running = study.state === 'running' || study.state === 'stopping';
     const counts = [`${study.done}/${study.planned} trials`];
     if (study.total > study.planned) {
       counts.push(`${study.total} in study`);
@@ -160,51 +131,106 @@ export class TuningSidebar extends Widget {
     if (study.pruned) {
       counts.push(`${study.pruned} pruned`);
     }
-    let elapsed = study.elapsed;
-    if (study.state === 'running' || study.state === 'stopping') {
-      elapsed += (Date.now() - (this._received.get(study.name) ?? Date.now())) / 1000;
-    }
+    const elapsed = study.elapsed + (running ? (Date.now() - this.received) / 1000 : 0);
     counts.push(formatDuration(elapsed));
-    item.appendChild(element('div', 'hptune-study-counts', counts.join(' · ')));
-
-    const best = element('div', 'hptune-study-best');
+    this.counts.textContent = counts.join(' · ');
     const arrow = study.direction === 'maximize' ? 'max' : 'min';
-    best.appendChild(element('span', 'hptune-study-score', `best ${formatScore(study.best_value)} (${arrow})`));
+    this.score.textContent = `best ${formatScore(study.best_value)} (${arrow})`;
     const points = sparklinePoints(study.history, 80, 18);
-    if (points) {
-      const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-      svg.setAttribute('class', 'hptune-sparkline');
-      svg.setAttribute('width', '80');
-      svg.setAttribute('height', '18');
-      const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
-      line.setAttribute('points', points);
-      svg.appendChild(line);
-      best.appendChild(svg);
-    }
-    item.appendChild(best);
-    const params = Object.entries(study.best_params)
+    this.line.setAttribute('points', points);
+    this.sparkline.style.display = points ? '' : 'none';
+    this.params.textContent = Object.entries(study.best_params)
       .map(([name, value]) => `${name}=${value}`)
       .join(', ');
-    if (params) {
-      item.appendChild(element('div', 'hptune-study-params', params));
-    }
+    this.stopAsked = this.stopAsked && running;
+    this.stop.style.display = running ? '' : 'none';
+    this.stop.disabled = study.state === 'stopping' || this.stopAsked;
+    this.useBest.disabled = study.best_value === null;
+  }
+}
 
-    const buttons = element('div', 'hptune-study-buttons');
-    const button = (label: string, className: string, action: () => void, disabled = false) => {
-      const b = element('button', `jp-Button hptune-${className}`, label);
-      b.disabled = disabled;
-      b.addEventListener('click', event => {
-        event.stopPropagation();
-        action();
-      });
-      buttons.appendChild(b);
-    };
-    if (study.state === 'running' || study.state === 'stopping') {
-      button('Stop', 'stop', () => this._actions.stop(study.name), study.state === 'stopping');
+export class TuningSidebar extends Widget {
+  private _views = new Map<string, StudyView>();
+  private _list = element('ul', 'hptune-study-list');
+  private _empty = element('p', 'hptune-sidebar-empty');
+  private _notice = element('div', 'hptune-sidebar-notice');
+  private _source = '';
+  private _timer: number | undefined;
+
+  constructor(private readonly _actions: ISidebarActions) {
+    super();
+    this.id = 'jupyter-hptune-sidebar';
+    this.addClass('hptune-sidebar');
+    this.title.icon = tuneIcon;
+    this.title.caption = 'Tuning: the studies of this notebook';
+    this._notice.style.display = 'none';
+    this.node.append(element('h2', 'hptune-sidebar-title', 'Tuning'), this._notice, this._empty, this._list);
+    this.setStudies([], '');
+  }
+
+  /** Show these studies, for the notebook named `source` (empty: no notebook). */
+  setStudies(studies: IStudyInfo[], source: string): void {
+    if (source !== this._source) {
+      this._views.clear();
+      this._list.replaceChildren();
+      this._source = source;
     }
-    button('Use best params', 'use-best', () => this._actions.useBest(study.name), study.best_value === null);
-    button('Save to cell', 'save', () => this._actions.saveToCell(study.name));
-    item.appendChild(buttons);
-    return item;
+    const names = new Set(studies.map(s => s.name));
+    for (const [name, view] of this._views) {
+      if (!names.has(name)) {
+        view.node.remove();
+        this._views.delete(name);
+      }
+    }
+    for (const study of studies) {
+      const view = this._views.get(study.name);
+      if (view) {
+        view.update(study);
+      } else {
+        const made = new StudyView(study, this._actions);
+        this._views.set(study.name, made);
+        this._list.appendChild(made.node);
+      }
+    }
+    this._empty.textContent = !source
+      ? 'Open a notebook to see its studies.'
+      : `No studies in ${source} yet: run %load_ext jupyter_hptune and a %%tune cell.`;
+    this._empty.style.display = studies.length ? 'none' : '';
+    this.tick();
+  }
+
+  /** Show a message above the list (empty: none). */
+  notify(text: string): void {
+    this._notice.textContent = text;
+    this._notice.style.display = text ? '' : 'none';
+  }
+
+  get studies(): IStudyInfo[] {
+    return [...this._views.values()].map(view => view.study);
+  }
+
+  protected onBeforeDetach(): void {
+    window.clearInterval(this._timer);
+    this._timer = undefined;
+  }
+
+  protected onAfterAttach(): void {
+    this.tick();
+  }
+
+  /** Keep running studies' elapsed time ticking, once a second. */
+  private tick(): void {
+    const running = [...this._views.values()].some(v => v.study.state === 'running' || v.study.state === 'stopping');
+    if (running && this._timer === undefined && this.isAttached) {
+      this._timer = window.setInterval(() => {
+        for (const view of this._views.values()) {
+          view.update(view.study);
+        }
+        this.tick();
+      }, 1000);
+    } else if (!running && this._timer !== undefined) {
+      window.clearInterval(this._timer);
+      this._timer = undefined;
+    }
   }
 }

@@ -199,6 +199,12 @@ function namedArguments(kind: IDeclaration['kind'], args: IArgument[]): Map<stri
   return named;
 }
 
+/** Whether two Python number literals have the same value (`1e-1` and `0.1`): the one written is kept. */
+function sameNumber(a: string, b: string): boolean {
+  const number = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+  return number.test(a.trim()) && number.test(b.trim()) && Number(a) === Number(b);
+}
+
 function removal(source: string, arg: IArgument): IEdit {
   // From the comma before the argument to the end of its value: `, log=True` goes, comments after it stay.
   return { start: arg.commaBefore, end: arg.valueEnd, text: '' };
@@ -215,7 +221,8 @@ function declarationEdits(source: string, mask: Uint8Array, decl: IDeclaration, 
     if (!arg) {
       throw new Error(`hyperparameter "${decl.name}": its declaration has no ${what} to rewrite`);
     }
-    if (source.slice(arg.valueStart, arg.valueEnd) !== text) {
+    const written = source.slice(arg.valueStart, arg.valueEnd);
+    if (written !== text && !sameNumber(written, text)) {
       edits.push({ start: arg.valueStart, end: arg.valueEnd, text });
     }
   };

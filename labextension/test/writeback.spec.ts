@@ -62,7 +62,7 @@ describe('rewriteCell', () => {
       'odd spacing and a trailing comment',
       'lr   =hp.real( 1e-4 ,  1e-1 ,log=True )   # learning rate\nlr',
       { lr: real('0.001', '0.1', true) },
-      'lr   =hp.real( 0.001 ,  0.1 ,log=True )   # learning rate\nlr'
+      'lr   =hp.real( 0.001 ,  1e-1 ,log=True )   # learning rate\nlr'
     ],
     [
       'log switched on',
@@ -130,7 +130,19 @@ describe('rewriteCell', () => {
       { x: real('0.25', '1') },
       'x = hp.real(0.25, 1, name="x (scaled)")\nx'
     ],
-    ['nothing changed', 'x = hp.real(0, 1)\nx', {}, 'x = hp.real(0, 1)\nx']
+    ['nothing changed', 'x = hp.real(0, 1)\nx', {}, 'x = hp.real(0, 1)\nx'],
+    [
+      'a bound written another way keeps its text',
+      'lr = hp.real(1e-4, 1e-1, log=True)\nlr',
+      { lr: real('0.0002', '0.1', true) },
+      'lr = hp.real(0.0002, 1e-1, log=True)\nlr'
+    ],
+    [
+      'an int bound equal to a float literal keeps its text',
+      'x = hp.real(0, 10)\nx',
+      { x: real('0.0', '5.0') },
+      'x = hp.real(0, 5.0)\nx'
+    ]
   ];
   test.each(table)('%s', (_, body, params, expected) => {
     expect(rewriteCell(cell(' --trials 20', body), bayes(), params)).toBe(cell(' --trials 20', expected));
