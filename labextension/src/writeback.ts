@@ -69,21 +69,22 @@ export function lexMask(source: string): Uint8Array {
   return mask;
 }
 
+/** +1 for an opening bracket of code, -1 for a closing one, 0 for anything else (strings and comments included). */
+function bracket(source: string, mask: Uint8Array, i: number): number {
+  if (mask[i] !== CODE) {
+    return 0;
+  }
+  const ch = source[i];
+  return '([{'.includes(ch) ? 1 : ')]}'.includes(ch) ? -1 : 0;
+}
+
 /** The index of the bracket closing the one at `open`, or -1. */
 function closingBracket(source: string, mask: Uint8Array, open: number): number {
   let depth = 0;
   for (let i = open; i < source.length; i++) {
-    if (mask[i] !== CODE) {
-      continue;
-    }
-    const ch = source[i];
-    if (ch === '(' || ch === '[' || ch === '{') {
-      depth++;
-    } else if (ch === ')' || ch === ']' || ch === '}') {
-      depth--;
-      if (depth === 0) {
-        return i;
-      }
+    depth += bracket(source, mask, i);
+    if (depth === 0) {
+      return i;
     }
   }
   return -1;
@@ -128,15 +129,8 @@ function callArguments(source: string, mask: Uint8Array, open: number, close: nu
     });
   };
   for (let i = open + 1; i < close; i++) {
-    if (mask[i] !== CODE) {
-      continue;
-    }
-    const ch = source[i];
-    if (ch === '(' || ch === '[' || ch === '{') {
-      depth++;
-    } else if (ch === ')' || ch === ']' || ch === '}') {
-      depth--;
-    } else if (ch === ',' && depth === 0) {
+    depth += bracket(source, mask, i);
+    if (depth === 0 && mask[i] === CODE && source[i] === ',') {
       finish(i);
       start = i + 1;
       commaBefore = i;
