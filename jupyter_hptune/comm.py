@@ -237,6 +237,9 @@ class Sidebar:
             seed=settings["seed"],
             options=settings["options"],
             space=settings["space"],
+            prune=settings.get("prune"),
+            patience=settings.get("patience"),
+            max_steps=settings.get("max_steps"),
         )
         return self.send(message)
 

@@ -199,15 +199,23 @@ def write_cell(
     seed: int | None,
     options: Mapping[str, Any],
     space: Space,
+    prune: str | None = None,
+    patience: int | None = None,
+    max_steps: int | None = None,
 ) -> dict[str, Any]:
-    """ "Save to cell": the %%tune line and the declarations (only those that changed) of the panel's search."""
+    """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search.
+
+    The line's options are the method's (acq, initial_points, grid_points) and early stopping's (prune, patience,
+    max_steps); None leaves an option out of the line.
+    """
     params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
+    stopping = {"prune": None if prune in (None, "none") else prune, "patience": patience, "max_steps": max_steps}
     line = {
         "method": method,
         "trials": n_trials,
         "direction": direction,
         "seed": seed,
-        "options": {k: v for k, v in options.items()},
+        "options": {**options, **stopping},
     }
     return _message("write_cell", study=name, cell_id=cell_id, line=line, params=params)
 
@@ -218,5 +226,5 @@ def best_literals(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def insert_cell(name: str, cell_id: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
-    """ "Use best params": the best value of each hyperparameter, as literals."""
+    """Use best params: the best value of each hyperparameter, as literals."""
     return _message("insert_cell", study=name, cell_id=cell_id, params=best_literals(params))

@@ -64,7 +64,28 @@ def test_write_cell_sends_only_what_changed_as_python_literals() -> None:
     assert set(message["params"]) == {"lr", "act"}
     assert message["params"]["lr"] == {"kind": "real", "low": "0.3", "high": "0.9", "log": False, "drop_default": True}
     assert [ast.literal_eval(o) for o in message["params"]["act"]["options"]] == ["b", 3]
-    assert message["line"] == {"method": "grid", "trials": None, "direction": "maximize", "seed": 5, "options": {}}
+    assert message["line"] == {
+        "method": "grid",
+        "trials": None,
+        "direction": "maximize",
+        "seed": 5,
+        "options": {"prune": None, "patience": None, "max_steps": None},
+    }
+    stopping = write_cell(
+        "s",
+        None,
+        declared,
+        method="random",
+        n_trials=3,
+        direction="minimize",
+        seed=None,
+        options={},
+        space=declared,
+        prune="halving",
+        patience=2,
+    )
+    assert stopping["params"] == {}
+    assert stopping["line"]["options"] == {"prune": "halving", "patience": 2, "max_steps": None}
 
 
 @pytest.mark.parametrize(

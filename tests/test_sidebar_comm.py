@@ -142,7 +142,7 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
         "trials": 3,
         "direction": "minimize",
         "seed": 0,
-        "options": {},
+        "options": {"prune": None, "patience": None, "max_steps": None},
     }
 
     # The user narrows units, turns log off for lr, and picks bayes with 9 trials in the panel.
@@ -154,11 +154,18 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     set_state(kernel.kc, method, index=3)
     trials = widgets.find("TextModel", description="trials")
     set_state(kernel.kc, trials, value="9")
+    set_state(kernel.kc, widgets.find("TextModel", description="patience"), value="4")
     frontend.messages.clear()
     frontend.request(type="write_cell", study="quick")
     changed = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell after changes")
     assert changed["line"]["method"] == "bayes" and changed["line"]["trials"] == 9
-    assert changed["line"]["options"] == {"acq": "EI", "initial_points": None}
+    assert changed["line"]["options"] == {
+        "acq": "EI",
+        "initial_points": None,
+        "prune": None,
+        "patience": 4,
+        "max_steps": None,
+    }
     assert changed["params"]["units"] == {"kind": "int", "low": "16", "high": "32", "log": False, "drop_default": False}
     lr = changed["params"]["lr"]
     assert lr["kind"] == "real" and lr["log"] is False and lr["drop_default"] is False

@@ -309,10 +309,14 @@ function lineOptions(line: string): IOption[] {
 
 /** The defaults of the %%tune options a line may leave out. */
 const DEFAULTS: Record<string, string> = { '--method': 'bayes', '--acq': 'EI' };
-const METHOD_OPTIONS: Record<string, string> = {
+/** The line's options that a "Save to cell" sets: the method's, then early stopping's. */
+const LINE_OPTIONS: Record<string, string> = {
   acq: '--acq',
   initial_points: '--initial-points',
-  grid_points: '--grid-points'
+  grid_points: '--grid-points',
+  prune: '--prune',
+  patience: '--patience',
+  max_steps: '--max-steps'
 };
 
 /** The %%tune line (without the magic's name) rewritten to run the search `wanted` describes. */
@@ -368,7 +372,7 @@ export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
     flag('--minimize', false);
   }
   set('--seed', wanted.seed === null ? null : String(wanted.seed));
-  for (const [option, flagName] of Object.entries(METHOD_OPTIONS)) {
+  for (const [option, flagName] of Object.entries(LINE_OPTIONS)) {
     const value = wanted.options[option];
     set(flagName, value === undefined || value === null ? null : String(value));
   }

@@ -42,7 +42,13 @@ describe('rewriteTuneLine', () => {
       ' --method grid --name s --grid-points 3'
     ],
     [' --method random --trials 9', bayes({ method: 'manual', trials: null, options: {} }), ' --method manual'],
-    [' --name nn --storage none --no-panel', bayes({ trials: 8 }), ' --name nn --storage none --no-panel --trials 8']
+    [' --name nn --storage none --no-panel', bayes({ trials: 8 }), ' --name nn --storage none --no-panel --trials 8'],
+    [
+      ' --trials 8 --prune median --patience 3',
+      bayes({ trials: 8, options: { acq: 'EI', prune: 'hyperband', patience: null, max_steps: 30 } }),
+      ' --trials 8 --prune hyperband --max-steps 30'
+    ],
+    [' --trials 8 --prune median', bayes({ trials: 8, options: { prune: null } }), ' --trials 8']
   ];
   test.each(table)('%j', (line, wanted, expected) => {
     expect(rewriteTuneLine(line, wanted)).toBe(expected);
