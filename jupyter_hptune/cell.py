@@ -35,6 +35,7 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
         for alias in node.names
         if alias.name == "hp"
     }
+    _refuse_aliases(shell, tree, hp_names)
     declarations = _find_declarations(tree, hp_names)
     if not declarations:
         raise DeclarationError(
@@ -71,6 +72,37 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
         return namespace[score]
 
     return CellObjective(space=space, run=run)
+
+
+def _refuse_aliases(shell: Any, tree: ast.AST, hp_names: set[str]) -> None:
+    """Refuse `R = hp.real` and calls of such a name: a declaration must call hp.real/int/choice itself."""
+    aliases = {
+        name: value.__func__.__name__
+        for name, value in shell.user_ns.items()
+        if isinstance(getattr(value, "__self__", None), HyperParameters) and getattr(value, "__name__", None) in _KINDS
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and _is_hp_attribute(node.value, hp_names):
+            kind = node.value.attr  # type: ignore[attr-defined]
+            raise DeclarationError(
+                f"the cell gives hp.{kind} another name; declare each hyperparameter by calling it directly, "
+                f"e.g. `x = hp.{kind}(...)`"
+            )
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in aliases:
+            kind = aliases[node.func.id]
+            raise DeclarationError(
+                f"`{node.func.id}` is hp.{kind} under another name; declare each hyperparameter by calling "
+                f"hp.{kind} directly, e.g. `x = hp.{kind}(...)`"
+            )
+
+
+def _is_hp_attribute(node: ast.AST, hp_names: set[str]) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr in _KINDS
+        and isinstance(node.value, ast.Name)
+        and node.value.id in hp_names
+    )
 
 
 def _hp_kind(node: ast.AST, hp_names: set[str]) -> str | None:

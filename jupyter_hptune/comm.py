@@ -226,7 +226,7 @@ class Sidebar:
         if settings is None:
             if entry.panel is None:
                 raise ValueError(f"study {name!r} has no panel whose settings could be saved")
-            settings = entry.panel.settings()
+            settings = entry.panel.cell_settings()
         message = protocol.write_cell(
             name,
             entry.cell_id,
@@ -240,6 +240,7 @@ class Sidebar:
             prune=settings.get("prune"),
             patience=settings.get("patience"),
             max_steps=settings.get("max_steps"),
+            point=settings.get("point"),
         )
         return self.send(message)
 

@@ -202,11 +202,13 @@ def write_cell(
     prune: str | None = None,
     patience: int | None = None,
     max_steps: int | None = None,
+    point: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search.
 
     The line's options are the method's (acq, initial_points, grid_points) and early stopping's (prune, patience,
-    max_steps); None leaves an option out of the line.
+    max_steps); None leaves an option out of the line. In the manual method the line gets the point as --point
+    (and no seed, which manual trials do not use).
     """
     params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
     stopping = {"prune": None if prune in (None, "none") else prune, "patience": patience, "max_steps": max_steps}
@@ -214,8 +216,9 @@ def write_cell(
         "method": method,
         "trials": n_trials,
         "direction": direction,
-        "seed": seed,
+        "seed": None if method == "manual" else seed,
         "options": {**options, **stopping},
+        "point": None if not point else ", ".join(f"{n}={_literal(v)}" for n, v in point.items()),
     }
     return _message("write_cell", study=name, cell_id=cell_id, line=line, params=params)
 

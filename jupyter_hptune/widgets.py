@@ -496,7 +496,7 @@ class TunePanel:
         self.more.on_click(lambda _: self._request(self.on_continue, self.settings))
         self.run_trial.on_click(lambda _: self._request(self.on_trial, self.point))
         self.stop.on_click(lambda _: self._request(self.on_stop, None))
-        self.save.on_click(lambda _: self._request(self.on_save, self.settings))
+        self.save.on_click(lambda _: self._request(self.on_save, self.cell_settings))
         self.use_best.on_click(lambda _: self._request(self.on_use_best, None))
         for control in (self.posterior_param, self.surface_x, self.surface_y):
             control.observe(lambda _: self._draw_views(), names="value")
@@ -542,6 +542,11 @@ class TunePanel:
         if stopping["prune"] == "hyperband" and stopping["max_steps"] is None:
             raise SpaceError("Hyperband needs max steps: the steps (e.g. epochs) a trial runs to its end")
         return stopping
+
+    def cell_settings(self) -> dict[str, Any]:
+        """What Save to cell writes: the next search's settings and, in the manual method, the point chosen."""
+        settings = self.settings()
+        return {**settings, "point": self.point() if settings["method"] == "manual" else None}
 
     def point(self) -> dict[str, Any]:
         """The point the manual controls select."""
@@ -592,6 +597,7 @@ class TunePanel:
         for button in (self.run, self.more, self.run_trial):
             button.disabled = running
         self.stop.disabled = not running
+        self.stop.button_style = "danger" if running else ""  # a red button that does nothing would look live
 
     def __call__(self, event: Event) -> None:
         """Follow one event of the study."""

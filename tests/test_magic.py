@@ -96,6 +96,15 @@ def test_hp_is_importable_and_an_alias_works(shell, capsys):
     assert len(shell.user_ns["study"].trials) == 3
 
 
+def test_a_declaration_function_under_another_name_is_refused_before_any_trial(shell, capsys):
+    run(shell, "R = hp.real", capsys)
+    result, out, _ = tune(shell, "--method random --trials 3", "y = R(-1, 1)\ny", capsys)
+    assert "`R` is hp.real under another name" in usage_error(result) and "trial" not in out
+    result, out, _ = tune(shell, "--method random --trials 3", "I = hp.int\nn = I(1, 3)\nn", capsys)
+    assert "gives hp.int another name" in usage_error(result) and "trial" not in out
+    assert "study" not in shell.user_ns
+
+
 def test_trials_see_the_notebook_but_do_not_change_it(shell, capsys):
     run(shell, "offset = 10\ncalls = []", capsys)
     result, _, _ = tune(

@@ -70,6 +70,7 @@ def test_write_cell_sends_only_what_changed_as_python_literals() -> None:
         "direction": "maximize",
         "seed": 5,
         "options": {"prune": None, "patience": None, "max_steps": None},
+        "point": None,
     }
     stopping = write_cell(
         "s",

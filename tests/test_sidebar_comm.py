@@ -143,6 +143,7 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
         "direction": "minimize",
         "seed": 0,
         "options": {"prune": None, "patience": None, "max_steps": None},
+        "point": None,
     }
 
     # The user narrows units, turns log off for lr, and picks bayes with 9 trials in the panel.
@@ -171,6 +172,16 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     assert lr["kind"] == "real" and lr["log"] is False and lr["drop_default"] is False
     assert ast.literal_eval(lr["low"]) == pytest.approx(1e-4) and ast.literal_eval(lr["high"]) == pytest.approx(0.1)
     assert "act" not in changed["params"]
+
+    # In the manual method the cell gets the point the manual controls show, and no seed.
+    set_state(kernel.kc, method, index=0)
+    frontend.messages.clear()
+    frontend.request(type="write_cell", study="quick")
+    manual = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell in manual")
+    assert manual["line"]["method"] == "manual" and manual["line"]["seed"] is None
+    point = dict(item.split("=") for item in manual["line"]["point"].split(", "))
+    assert set(point) == {"lr", "units", "act"} and ast.literal_eval(point["act"]) in ("relu", "tanh")
+    assert 16 <= ast.literal_eval(point["units"]) <= 32
 
 
 def test_use_best_params_sends_python_literals(kernel: Kernel) -> None:

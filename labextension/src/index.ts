@@ -11,24 +11,11 @@ import { tuneLineHighlighter } from './highlight';
 import { KernelLink } from './link';
 import { IStudyInfo, KernelMessage, request } from './protocol';
 import { TuningSidebar, tuneIcon } from './sidebar';
-import { bestParamsCell, isTuneCell, rewriteCell, studyName } from './writeback';
+import { bestParamsCell, freshStudyName, isTuneCell, rewriteCell, studyName, template } from './writeback';
 
 export const INSERT_COMMAND = 'jupyter-hptune:insert-tune-cell';
 
 export const LOAD_EXT = '%load_ext jupyter_hptune';
-
-/** The cell "Insert %%tune cell" inserts: a search that runs as it is, to edit into one's own. */
-export const TEMPLATE = `%%tune --method bayes --trials 20 --maximize
-# Declare each hyperparameter with hp.real / hp.int / hp.choice; the last expression is the score.
-from sklearn.datasets import load_digits
-from sklearn.model_selection import cross_val_score
-from sklearn.svm import SVC
-
-X, y = load_digits(return_X_y=True)
-C = hp.real(1e-2, 1e3, log=True)
-gamma = hp.real(1e-5, 1e-1, log=True)
-kernel = hp.choice(["rbf", "sigmoid"])
-cross_val_score(SVC(C=C, gamma=gamma, kernel=kernel), X, y, cv=3).mean()`;
 
 function findCell(panel: NotebookPanel, study: string, cellId: string | null): Cell | null {
   const cells = panel.content.widgets;
@@ -51,7 +38,10 @@ function insertTuneCell(panel: NotebookPanel): void {
   const sources = notebook.widgets.map(cell => cell.model.sharedModel.getSource());
   const loaded = sources.some(source => /^\s*%load_ext\s+jupyter_hptune\b/m.test(source));
   const at = notebook.activeCellIndex + 1;
-  const cells = [...(loaded ? [] : [LOAD_EXT]), TEMPLATE].map(source => ({ cell_type: 'code', source }));
+  const cells = [...(loaded ? [] : [LOAD_EXT]), template(freshStudyName(sources))].map(source => ({
+    cell_type: 'code',
+    source
+  }));
   model.sharedModel.insertCells(Math.min(at, model.cells.length), cells);
   notebook.activeCellIndex = Math.min(at, model.cells.length - 1) + (loaded ? 0 : 1);
   notebook.mode = 'command';

@@ -50,6 +50,8 @@ export interface ITuneLine {
   direction: 'minimize' | 'maximize';
   seed: number | null;
   options: Record<string, string | number | null>;
+  /** The manual method's point, as `name=literal, ...` (null: none). */
+  point: string | null;
 }
 
 /** A hyperparameter's new declaration; values are Python literals written by the kernel. */
@@ -168,7 +170,8 @@ function parseLine(data: unknown): ITuneLine {
     trials: field(data, 'trials', isNullable(isCount), 'a count or null'),
     direction: field(data, 'direction', v => v === 'minimize' || v === 'maximize', '"minimize" or "maximize"'),
     seed: field(data, 'seed', isNullable(isCount), 'a count or null'),
-    options: options as ITuneLine['options']
+    options: options as ITuneLine['options'],
+    point: data.point === undefined ? null : field(data, 'point', isNullable(isString), 'a string or null')
   };
 }
 

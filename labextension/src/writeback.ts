@@ -193,6 +193,34 @@ function namedArguments(kind: IDeclaration['kind'], args: IArgument[]): Map<stri
   return named;
 }
 
+/** Whether two simple Python literals have the same value: numbers (`1e-1`, `0.1`) or strings in either quotes. */
+function sameLiteral(a: string, b: string): boolean {
+  const text = /^(['"])([^'"\\]*)\1$/;
+  const [x, y] = [text.exec(a.trim()), text.exec(b.trim())];
+  if (x && y) {
+    return x[2] === y[2];
+  }
+  return a.trim() === b.trim() || sameNumber(a, b);
+}
+
+/**
+ * A choice's new options as a list literal, each option written as the cell wrote it where it was there before
+ * (so `["relu", "tanh"]` keeps its quotes), in the cell's own brackets.
+ */
+function optionsText(source: string, mask: Uint8Array, arg: IArgument, wanted: string[]): string {
+  const first = source[arg.valueStart];
+  const last = source[arg.valueEnd - 1];
+  const literal = (first === '[' && last === ']') || (first === '(' && last === ')');
+  const close = arg.valueEnd - 1;
+  if (!literal || closingBracket(source, mask, arg.valueStart) !== close) {
+    return `[${wanted.join(', ')}]`; // a variable or an expression: the options as literals
+  }
+  const written = callArguments(source, mask, arg.valueStart, close).map(e => source.slice(e.valueStart, e.valueEnd));
+  const items = wanted.map(option => written.find(text => sameLiteral(text, option)) ?? option);
+  const single = first === '(' && items.length === 1 ? ',' : '';
+  return `${first}${items.join(', ')}${single}${last}`;
+}
+
 /** Whether two Python number literals have the same value (`1e-1` and `0.1`): the one written is kept. */
 function sameNumber(a: string, b: string): boolean {
   const number = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
@@ -221,7 +249,8 @@ function declarationEdits(source: string, mask: Uint8Array, decl: IDeclaration, 
     }
   };
   if (spec.kind === 'choice') {
-    replace(named.get('options'), `[${(spec.options ?? []).join(', ')}]`, 'options');
+    const options = named.get('options');
+    replace(options, options ? optionsText(source, mask, options, spec.options ?? []) : '', 'options');
   } else {
     replace(named.get('low'), spec.low ?? '', 'low bound');
     const high = named.get('high');
@@ -376,8 +405,12 @@ export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
     const value = wanted.options[option];
     set(flagName, value === undefined || value === null ? null : String(value));
   }
-  if (wanted.method !== 'manual') {
+  if (wanted.method !== 'manual' || wanted.point) {
     remove('--point');
+  }
+  if (wanted.method === 'manual' && wanted.point) {
+    const quote = wanted.point.includes('"') ? "'" : '"';
+    appended.push(`--point ${quote}${wanted.point}${quote}`);
   }
   let result = applyEdits(line, edits);
   if (appended.length) {
@@ -446,4 +479,29 @@ export function bestParamsCell(source: string, best: Record<string, string>, hea
     .map(decl => ({ start: decl.callStart, end: decl.callEnd, text: best[decl.name] }));
   const code = applyEdits(body, edits);
   return header ? `${header}\n${code}` : code;
+}
+
+/** The cell "Insert %%tune cell" inserts, with a study name of its own: a search that runs as it is. */
+export function template(name: string): string {
+  return `%%tune --method bayes --trials 20 --maximize --name ${name}
+# Declare each hyperparameter with hp.real / hp.int / hp.choice; the last expression is the score.
+from sklearn.datasets import load_digits
+from sklearn.model_selection import cross_val_score
+from sklearn.svm import SVC
+
+digits_X, digits_y = load_digits(return_X_y=True)
+C = hp.real(1e-2, 1e3, log=True)
+gamma = hp.real(1e-5, 1e-1, log=True)
+kernel = hp.choice(["rbf", "sigmoid"])
+cross_val_score(SVC(C=C, gamma=gamma, kernel=kernel), digits_X, digits_y, cv=3).mean()`;
+}
+
+/** A study name no %%tune cell of these sources uses yet: svc_search, svc_search_2, ... */
+export function freshStudyName(sources: string[]): string {
+  const used = new Set(sources.map(studyName).filter(name => name !== null));
+  let name = 'svc_search';
+  for (let n = 2; used.has(name); n++) {
+    name = `svc_search_${n}`;
+  }
+  return name;
 }

@@ -1,4 +1,13 @@
-import { bestParamsCell, findDeclarations, isTuneCell, rewriteCell, rewriteTuneLine, studyName } from '../src/writeback';
+import {
+  bestParamsCell,
+  findDeclarations,
+  freshStudyName,
+  isTuneCell,
+  rewriteCell,
+  rewriteTuneLine,
+  studyName,
+  template
+} from '../src/writeback';
 import { IParamSpec, ITuneLine } from '../src/protocol';
 
 const bayes = (changes: Partial<ITuneLine> = {}): ITuneLine => ({
@@ -7,6 +16,7 @@ const bayes = (changes: Partial<ITuneLine> = {}): ITuneLine => ({
   direction: 'minimize',
   seed: null,
   options: { acq: 'EI', initial_points: null },
+  point: null,
   ...changes
 });
 
@@ -42,6 +52,16 @@ describe('rewriteTuneLine', () => {
       ' --method grid --name s --grid-points 3'
     ],
     [' --method random --trials 9', bayes({ method: 'manual', trials: null, options: {} }), ' --method manual'],
+    [
+      ' --method random --trials 9 --seed 2',
+      bayes({ method: 'manual', trials: null, options: {}, point: "lr=0.01, kind='c'" }),
+      ' --method manual --point "lr=0.01, kind=\'c\'"'
+    ],
+    [
+      ' --method manual --point "x=1" --point "x=2" --name m',
+      bayes({ method: 'manual', trials: null, options: {}, point: 'x=3, s="a"' }),
+      ' --method manual --name m --point \'x=3, s="a"\''
+    ],
     [' --name nn --storage none --no-panel', bayes({ trials: 8 }), ' --name nn --storage none --no-panel --trials 8'],
     [
       ' --trials 8 --prune median --patience 3',
@@ -111,6 +131,18 @@ describe('rewriteCell', () => {
       "act = hp.choice(['relu', 'tanh', 'logistic'], default='tanh')\nact",
       { act: { kind: 'choice', options: ["'relu'", "'tanh'"] } },
       "act = hp.choice(['relu', 'tanh'], default='tanh')\nact"
+    ],
+    [
+      'choice options keep the quotes the cell wrote',
+      'act = hp.choice(["relu", "tanh", "logistic"])\nact',
+      { act: { kind: 'choice', options: ["'relu'", "'logistic'"] } },
+      'act = hp.choice(["relu", "logistic"])\nact'
+    ],
+    [
+      'a tuple of options narrowed to one keeps being a tuple',
+      'size = hp.choice(((64,), (64, 32), 128))\nsize',
+      { size: { kind: 'choice', options: ['(64, 32)'] } },
+      'size = hp.choice(((64, 32),))\nsize'
     ],
     [
       'choice from a notebook variable, default dropped',
@@ -214,5 +246,18 @@ describe('cell recognition', () => {
       ['a', 'real'],
       ['b', 'choice']
     ]);
+  });
+});
+
+describe('the inserted template', () => {
+  test('gets a study name no %%tune cell of the notebook uses', () => {
+    expect(freshStudyName(['x = 1', '%%tune\nx'])).toBe('svc_search');
+    expect(freshStudyName(['%%tune --name svc_search\nx', '%%tune --name svc_search_2\nx'])).toBe('svc_search_3');
+  });
+
+  test('is a %%tune cell of that name declaring three hyperparameters', () => {
+    const source = template('svc_search_2');
+    expect(studyName(source)).toBe('svc_search_2');
+    expect(findDeclarations(source).map(d => d.name)).toEqual(['C', 'gamma', 'kernel']);
   });
 });
