@@ -91,14 +91,11 @@ class Sidebar:
         self.send(self._studies())
 
     def _adopt(self, comm: Any) -> None:
-        previous, self._comm = self._comm, comm
+        # The earlier comm is left open, unused: closing it would send every page a comm_close for a comm
+        # that only a page since reloaded knew ("Comm not found" in the new page's console).
+        self._comm = comm
         comm.on_msg(self._received)
         comm.on_close(lambda _: self._closed(comm))
-        if previous is not None and previous is not comm:
-            try:
-                previous.close()
-            except Exception:
-                pass
 
     def _closed(self, comm: Any) -> None:
         if self._comm is comm:

@@ -97,6 +97,7 @@ def test_sidebar_follows_a_search_live_and_stops_it(lab, page) -> None:  # noqa:
     open_sidebar(page)
     study_item(page, "demo").locator(".hptune-study-state", has_text="stopped").wait_for()
     assert trials_done(study_item(page, "demo")) == done
+    assert not [e for e in page.console_errors if "comm" in e.lower()], page.console_errors
 
 
 def test_save_to_cell_rewrites_the_cell_and_undo_restores_it(lab, page) -> None:  # noqa: F811
