@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from .trial import Trial, TrialState
 
-__all__ = ["Event", "SearchFinished", "SearchStarted", "StudySnapshot", "TrialFinished", "TrialStarted"]
+__all__ = [
+    "Event",
+    "SearchFinished",
+    "SearchStarted",
+    "StudySnapshot",
+    "TrialFinished",
+    "TrialStarted",
+    "WorkerState",
+    "WorkersUpdated",
+]
 
 
 @dataclass(frozen=True)
@@ -70,4 +79,21 @@ class SearchFinished:
     study: StudySnapshot
 
 
-Event = SearchStarted | TrialStarted | TrialFinished | SearchFinished
+@dataclass(frozen=True)
+class WorkerState:
+    """One worker of a parallel search: its name, and the trial it runs since when (None for both when idle)."""
+
+    name: str
+    trial: int | None = None
+    since: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkersUpdated:
+    """What each worker of a parallel search runs: sent when that changes, and every second while trials run."""
+
+    study: StudySnapshot
+    workers: tuple[WorkerState, ...]
+
+
+Event = SearchStarted | TrialStarted | TrialFinished | SearchFinished | WorkersUpdated

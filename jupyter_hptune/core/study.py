@@ -67,6 +67,7 @@ class Study:
         self._queue: list[tuple[dict[str, Any], str]] = []
         self._observers: list[Observer] = []
         self._stop = threading.Event()
+        self._cancel = False  # whether stop() also cancels the trials running on workers
         self._method = "none"
         self._seed = 0
         self._n_planned = 0
@@ -213,8 +214,9 @@ class Study:
         """Queue a point to evaluate before the method's own; declared defaults fill what it leaves out."""
         self._queue.append((self.space.validate(params, fill_defaults=True), "manual"))
 
-    def stop(self) -> None:
-        """Ask the running search to end after the trial now running."""
+    def stop(self, cancel: bool = False) -> None:
+        """Ask the running search to end after the trial now running; cancel=True also cancels those on workers."""
+        self._cancel = cancel
         self._stop.set()
 
     # -- running -------------------------------------------------------------------------------------------------
@@ -227,6 +229,8 @@ class Study:
         sampler: Sampler | None = None,
         space: Mapping[str, Dimension] | Space | None = None,
         max_initial_failures: int = MAX_INITIAL_FAILURES,
+        n_jobs: int | None = None,
+        client: Any = None,
     ) -> Study:
         """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
         for _ in self.search(
@@ -236,6 +240,8 @@ class Study:
             sampler=sampler,
             space=space,
             max_initial_failures=max_initial_failures,
+            n_jobs=n_jobs,
+            client=client,
         ):
             pass
         return self
@@ -249,15 +255,34 @@ class Study:
         sampler: Sampler | None = None,
         space: Mapping[str, Dimension] | Space | None = None,
         max_initial_failures: int = MAX_INITIAL_FAILURES,
-    ) -> Iterator[Trial]:
+        n_jobs: int | None = None,
+        client: Any = None,
+    ) -> Iterator[Trial | None]:
         """optimize() one trial at a time: yields each finished trial, so the caller can pause between trials.
 
         `space` narrows the study's space for this search only (tighter ranges, fewer options, a log toggle).
+        With `n_jobs` or `client`, up to n_jobs trials run at once on Dask workers (core/parallel.py): a local
+        cluster of n_jobs worker processes, or the cluster of `client` (a distributed.Client or a scheduler
+        address). Such a search also yields None whenever no trial finished for a quarter of a second.
         """
         _check_count(n_trials, "n_trials")
         if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
             raise StudyError(f"timeout must be a positive number of seconds, got {timeout!r}")
         run_space = self.space if space is None else self._check_narrowed(Space(space))
+        if n_jobs is not None or client is not None:
+            from .parallel import parallel_steps  # imports Dask when it runs, never before
+
+            return parallel_steps(
+                self,
+                objective,
+                n_trials,
+                timeout,
+                sampler or make_sampler("bayes"),
+                run_space,
+                max_initial_failures,
+                n_jobs=n_jobs,
+                client=client,
+            )
         return self._steps(
             objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures
         )
@@ -447,16 +472,22 @@ def tune(
     resume: bool = False,
     points: list[Mapping[str, Any]] | None = None,
     observers: list[Observer] | None = None,
+    n_jobs: int | None = None,
+    client: Any = None,
     **method_options: Any,
 ) -> Study:
-    """Search the space for the params that minimize (or maximize) objective(params) and return the study."""
+    """Search the space for the params that minimize (or maximize) objective(params) and return the study.
+
+    n_jobs runs up to that many trials at once in worker processes (a local Dask cluster); client runs them on
+    an existing Dask cluster (a distributed.Client or a scheduler address).
+    """
     sampler = make_sampler(method, seed=seed, **method_options)
     study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
     for point in points or []:
         study.enqueue(point)
     for observer in observers or []:
         study.subscribe(observer)
-    study.optimize(objective, n_trials, timeout=timeout, sampler=sampler)
+    study.optimize(objective, n_trials, timeout=timeout, sampler=sampler, n_jobs=n_jobs, client=client)
     snapshot = study.snapshot()
     if snapshot.all_failed:
         first = snapshot.search_trials[0]
