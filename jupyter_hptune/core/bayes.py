@@ -51,6 +51,7 @@ class BayesSampler:
         self.optimizer: Optimizer | None = None
         self._sign = 1.0
         self._told: set[int] = set()
+        self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
         self._free: list[str] = []
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
@@ -60,6 +61,7 @@ class BayesSampler:
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
+        self._unfitted = ([], [])
         self.optimizer = None
         if self._free:
             self.optimizer = Optimizer(
@@ -97,7 +99,7 @@ class BayesSampler:
         """
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
-        self._sync(space, trials)
+        self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
         running = [
             [_encode(space[name], trial.params[name]) for name in self._free]
             for trial in trials
@@ -121,8 +123,9 @@ class BayesSampler:
         model = self.optimizer
         assert model is not None
         told_x, told_y = model.Xi, model.yi
-        lie = min(told_y) if told_y else 0.0
-        model.Xi, model.yi = told_x + running, told_y + [lie] * len(running)  # copy() fits on Xi and yi at once
+        learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
+        lie = min(learned_y) if learned_y else 0.0
+        model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
         try:
             return model.copy(random_state=random_state), lie
         finally:
@@ -137,7 +140,7 @@ class BayesSampler:
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
         self._sync(space, trials)
 
-    def _sync(self, space: Space, trials: Sequence[Trial]) -> None:
+    def _sync(self, space: Space, trials: Sequence[Trial], fit: bool = True) -> None:
         if self.optimizer is None:
             return
         values = [t.value for t in trials if t.state is TrialState.COMPLETE]
@@ -158,7 +161,11 @@ class BayesSampler:
                 continue
             xs.append([_encode(space[name], trial.params[name]) for name in self._free])
             ys.append(float(y))
-        if xs:
+        self._unfitted[0].extend(xs)
+        self._unfitted[1].extend(ys)
+        if fit and self._unfitted[0]:
+            xs, ys = self._unfitted
+            self._unfitted = ([], [])
             with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
