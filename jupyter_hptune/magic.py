@@ -84,6 +84,20 @@ class TuneMagics(Magics):
         help="return at once and search in the background; the panel follows it and NAME is bound when it ends",
     )
     @argument("--no-panel", action="store_true", help="print text progress only, without the control panel and plots")
+    @argument_group("workers (Dask)")
+    @argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="run up to N trials at once in worker processes on this machine (a local Dask cluster)",
+    )
+    @argument(
+        "--cluster",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the trials on the Dask cluster at ADDRESS (tcp://host:8786); no address: the current Dask client's",
+    )
     @argument_group("method options")
     @argument("--acq", choices=ACQUISITION_FUNCTIONS, help="bayes: acquisition function (default: EI)")
     @argument(
@@ -184,7 +198,7 @@ class TuneMagics(Magics):
         if job.panel is not None:
             _final_plots(tuner, job.panel)
         error = job.error
-        if isinstance(error, SpaceError):  # the method's plan refused the space before any trial
+        if isinstance(error, SpaceError | StudyError):  # the method's plan or the workers refused before any trial
             raise UsageError(str(error)) from None
         if isinstance(error, ScoreError):
             raise UsageError(f"{error}. The cell's last expression (or --score variable) must be the score")
@@ -204,7 +218,7 @@ class TuneMagics(Magics):
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
         """Check the options and the cell, and create or resume the study; nothing runs yet."""
-        for option in ("trials", "initial_points", "grid_points"):
+        for option in ("trials", "initial_points", "grid_points", "jobs"):
             value = getattr(args, option)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
@@ -251,6 +265,8 @@ class TuneMagics(Magics):
                 seed=args.seed,
                 options=options,
                 timeout=args.timeout,
+                jobs=args.jobs,
+                cluster=_cluster(args.cluster),
             )
             settings.sampler()  # checks the seed and the method's options now, before anything is shown
         except (SpaceError, StudyError) as error:
@@ -313,10 +329,10 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error))
 
     def run(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen), new_study=True)
+        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=True)
 
     def more(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen), new_study=False)
+        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=False)
 
     def trial(point: dict[str, Any]) -> None:
         if tuner.running:
@@ -347,7 +363,10 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         if not sent:
             panel.show_message(_NO_EXTENSION.format(action="Use best params"), error=True)
 
-    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, tuner.stop
+    def stop() -> None:
+        tuner.stop(cancel=panel.cancel_running.value)
+
+    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, stop
     panel.on_save, panel.on_use_best = save, use_best
     panel.display_handle = display(PanelDisplay(panel), display_id=True)
     return panel
@@ -391,6 +410,17 @@ def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> Non
         panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
     else:
         panel.show_message(summary.splitlines()[0])
+
+
+def _cluster(address: str | None) -> Any:
+    """What --cluster names: None without the option, the current Dask client without an address, else the address."""
+    if address is None:
+        return None
+    if address.strip():
+        return address.strip()
+    from .core.parallel import current_client
+
+    return current_client()
 
 
 _MAGIC_LINE = "%%tune"

@@ -34,6 +34,8 @@ class Settings:
     options: Mapping[str, Any] = field(default_factory=dict)
     space: Space | None = None  # None: the space the cell declares
     timeout: float | None = None
+    jobs: int | None = None  # trials at once on Dask workers (None: one at a time, in the kernel)
+    cluster: Any = None  # a distributed.Client or a scheduler address to run the trials on
 
     def sampler(self) -> Sampler:
         """The sampler these settings describe."""
@@ -148,7 +150,13 @@ class CellTuner:
                 f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
             )
         steps = study.search(
-            self.objective.run, settings.n_trials, timeout=settings.timeout, sampler=sampler, space=space
+            self.objective.run,
+            settings.n_trials,
+            timeout=settings.timeout,
+            sampler=sampler,
+            space=space,
+            n_jobs=settings.jobs,
+            client=settings.cluster,
         )
         self.study, self.sampler, self.space = study, sampler, space
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
@@ -179,9 +187,9 @@ class CellTuner:
 
         return asyncio.ensure_future(run())
 
-    def stop(self) -> None:
-        """End the running search after its current trial."""
-        self.study.stop()
+    def stop(self, cancel: bool = False) -> None:
+        """End the running search after its current trial; cancel=True also cancels the trials running on workers."""
+        self.study.stop(cancel)
 
 
 def has_running_loop() -> bool:

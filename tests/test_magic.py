@@ -334,6 +334,8 @@ def test_help_lists_every_option_with_an_example(shell):
         "--point",
         "--score",
         "--storage",
+        "--jobs",
+        "--cluster",
     ):
         assert option in doc
     assert "%%tune --method bayes --trials 30 --maximize" in doc

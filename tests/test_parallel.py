@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from IPython.core.error import UsageError
 
 from jupyter_hptune import Choice, Real, Study, TrialState, tune
 from jupyter_hptune.core.events import SearchStarted, TrialFinished, WorkersUpdated
@@ -203,3 +204,130 @@ def test_a_variable_that_cannot_be_sent_is_named_before_any_trial(client) -> Non
     with pytest.raises(StudyError, match=r"variable 'lock' \(lock: cannot pickle '_thread.lock' object\)"):
         tune(locked, SPACE, n_trials=3, client=client, observers=[events.append])
     assert events == [], "nothing started"
+
+
+def test_a_cell_with_an_open_file_is_refused_naming_it(shell, client, tmp_path: Path) -> None:
+    shell.run_cell(f"log = open({str(tmp_path / 'log.txt')!r}, 'w')\nimport time")
+    cell = "x = hp.real(-1.0, 1.0)\nlog.write(str(x))\nx ** 2\n"
+    with pytest.raises(UsageError, match=r"the notebook variable 'log' \(TextIOWrapper: .*\) cannot be sent"):
+        shell.run_cell_magic("tune", f"--trials 2 --cluster {client.scheduler.address} --name u", cell)
+    assert "u" not in shell.user_ns
+    storage = SQLiteStorage(tmp_path / ".hptune" / "u.sqlite")
+    try:
+        assert not storage.exists("u"), "no trial started"
+    finally:
+        storage.close()
+    with pytest.raises(UsageError, match=r"magics or shell commands"):
+        shell.run_cell_magic("tune", "--trials 2 --jobs 2 --name u", "x = hp.real(-1.0, 1.0)\n%time y = x\nx ** 2\n")
+
+
+PROBE = """
+import os, time
+class Probe:
+    '''Writes the id of each process that unpickles it to a file.'''
+    def __init__(self, path):
+        self.path = path
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        with open(self.path, "a") as f:
+            f.write(f"{os.getpid()}\\n")
+probe = Probe(PATH)
+"""
+
+
+def test_a_cell_on_the_running_local_cluster_gets_its_data_once_per_worker(shell, client, tmp_path: Path) -> None:
+    unpickled = tmp_path / "unpickled.txt"
+    shell.user_ns["PATH"] = str(unpickled)
+    shell.run_cell(PROBE)
+    cell = "x = hp.real(-2.0, 2.0)\nkind = hp.choice(['a', 'b'])\nprobe.path\ntime.sleep(0.2)\n(x - 1) ** 2\n"
+    with client.as_current():  # --jobs reuses a running local cluster of worker processes
+        result = shell.run_cell(f"%%tune --method random --trials 6 --seed 0 --jobs 2 --no-panel --name p\n{cell}")
+    assert result.success, result.error_in_exec
+    study = shell.user_ns["p"]
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    assert shell.user_ns["x"] == study.best_params["x"] and type(shell.user_ns["x"]) is float
+    assert "probe" not in (study.trials[0].error or "")
+    pids = unpickled.read_text().split()
+    assert 1 <= len(pids) <= 2 and len(set(pids)) == len(pids), f"the data was unpickled {len(pids)} times"
+    assert os.getpid() not in map(int, pids)
+
+
+def test_cluster_without_an_address_needs_a_client(shell, client) -> None:
+    cell = "x = hp.real(-1.0, 1.0)\nx ** 2\n"
+    with pytest.raises(UsageError, match="no Dask client is running"):
+        shell.run_cell_magic("tune", "--trials 2 --cluster --name c", cell)
+    with client.as_current():
+        result = shell.run_cell(f"%%tune --method random --trials 3 --seed 0 --cluster --no-panel --name c\n{cell}")
+    assert result.success, result.error_in_exec
+    assert [t.state for t in shell.user_ns["c"].trials] == [TrialState.COMPLETE] * 3
+
+
+KERNEL_CELL = """\
+%%tune --method {method} --trials {trials} --seed 0 --maximize --jobs 2 --name {name}
+C = hp.real(1e-3, 1e2, log=True)
+time.sleep({sleep})
+cross_val_score(LogisticRegression(C=C, max_iter=300), X, y, cv=3).mean()
+"""
+
+
+@pytest.mark.slow
+def test_jobs_in_a_real_kernel_with_the_panel_stop_and_an_interrupt(kernel, tmp_path) -> None:
+    from kernels import Widgets, click, collect, evaluate, execute, set_state, start
+
+    kc, km = kernel.kc, kernel.km
+    execute(
+        kc,
+        "from sklearn.datasets import load_breast_cancer\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        "from sklearn.model_selection import cross_val_score\n"
+        "from sklearn.preprocessing import scale\n"
+        "X, y = load_breast_cancer(return_X_y=True)\nX = scale(X)",
+    )
+    # A whole search: two trials at once, each worker's trial shown in the panel, the cluster closed after.
+    widgets = Widgets()
+    output = start(kc, KERNEL_CELL.format(method="bayes", trials=6, name="s", sleep=0.5))
+    collect(kc, output, widgets=widgets, until=lambda out: len(out.complete_lines) >= 2)
+    busy = [m["value"] for m in widgets.models.values() if "hptune-workers" in m.get("_dom_classes", ())]
+    collect(kc, output, widgets=widgets)
+    assert not output.errors, output.describe()
+    assert "up to 2 trials at once in 2 worker processes (a local Dask cluster)" in output.stdout
+    assert sorted(n for n, _ in output.trial_lines) == list(range(6)), output.describe()
+    assert "6 complete" in output.stdout and "Best score" in output.stdout
+    assert len(busy) == 1 and "0: trial" in busy[0] and "1: trial" in busy[0], busy
+    state = evaluate(
+        kc,
+        "dict(spans=sorted((t.started, t.finished) for t in s.trials), best=s.best_value, "
+        "c_is_best=C == s.best_params['C'], c_type=type(C).__name__, "
+        "children=len(__import__('multiprocessing').active_children()))",
+    )
+    spans = state["spans"]
+    assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), "no two trials ran at once"
+    assert state["best"] > 0.95 and state["c_is_best"] and state["c_type"] == "float"
+    assert state["children"] == 0, "the local cluster started for the search was not closed"
+
+    # Stop from the panel, with its choice to cancel the running trials.
+    widgets = Widgets()
+    output = start(kc, KERNEL_CELL.format(method="random", trials=40, name="c", sleep=1.0))
+    collect(kc, output, widgets=widgets, until=lambda out: len(out.complete_lines) >= 2)
+    set_state(kc, widgets.find("CheckboxModel", description="Stop cancels the running trials"), value=True)
+    click(kc, widgets.button("Stop"))
+    collect(kc, output, widgets=widgets)
+    assert not output.errors, output.describe()
+    assert "Search ended early: stopped on request." in output.stdout, output.describe()
+    errors = evaluate(kc, "[(t.state.value, t.error) for t in c.trials]")
+    assert [e for e in errors if e[0] != "complete"] == [("interrupted", "cancelled when the search was stopped")] * (
+        len(errors) - sum(e[0] == "complete" for e in errors)
+    )
+    assert 1 <= sum(e[0] == "interrupted" for e in errors) <= 2, errors
+
+    # An interrupt: the running trials are cancelled, the finished ones kept.
+    output = start(kc, KERNEL_CELL.format(method="random", trials=40, name="p", sleep=1.0))
+    collect(kc, output, until=lambda out: len(out.complete_lines) >= 2)
+    km.interrupt_kernel()
+    collect(kc, output)
+    assert [e["ename"] for e in output.errors] == ["KeyboardInterrupt"], output.describe()
+    assert "finished trials are kept in `p`" in output.errors[0]["evalue"]
+    states = evaluate(kc, "[t.state.value for t in p.trials]")
+    assert states.count("complete") >= 2 and "running" not in states, states
+    assert 1 <= states.count("interrupted") <= 2 and len(states) < 10, states
+    assert [t.state.value for t in saved_trials(tmp_path / ".hptune" / "p.sqlite", "p")] == states
