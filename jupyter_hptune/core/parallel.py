@@ -137,11 +137,12 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, A
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             objective = _LOADED.get(token)
-            if objective is None:
+            if objective is None:  # the first trial of a search on this worker unpickles it (and imports)
                 objective = pickle.loads(payload)
                 while len(_LOADED) >= KEEP_LOADED:  # an earlier search's objective and data are let go
                     del _LOADED[next(iter(_LOADED))]
                 _LOADED[token] = objective
+            began = time.perf_counter()  # a trial's duration is the objective's time, as in the kernel
             raw = objective(params)
         result["value"] = score_value(raw)
     except ScoreError as error:
