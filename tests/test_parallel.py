@@ -331,3 +331,10 @@ def test_jobs_in_a_real_kernel_with_the_panel_stop_and_an_interrupt(kernel, tmp_
     assert states.count("complete") >= 2 and "running" not in states, states
     assert 1 <= states.count("interrupted") <= 2 and len(states) < 10, states
     assert [t.state.value for t in saved_trials(tmp_path / ".hptune" / "p.sqlite", "p")] == states
+
+
+def test_one_worker_proposes_the_trials_of_a_search_in_the_kernel(client) -> None:
+    alone = tune(score, SPACE, method="bayes", n_trials=8, seed=5)
+    on_one = tune(score, SPACE, method="bayes", n_trials=8, seed=5, client=client, n_jobs=1)
+    assert [t.params for t in on_one.trials] == [t.params for t in alone.trials]
+    assert not overlapping(on_one.trials)
