@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -338,3 +339,15 @@ def test_one_worker_proposes_the_trials_of_a_search_in_the_kernel(client) -> Non
     on_one = tune(score, SPACE, method="bayes", n_trials=8, seed=5, client=client, n_jobs=1)
     assert [t.params for t in on_one.trials] == [t.params for t in alone.trials]
     assert not overlapping(on_one.trials)
+
+
+def test_dask_is_imported_only_by_a_search_on_workers() -> None:
+    code = (
+        "import sys\n"
+        "from jupyter_hptune import Real, tune\n"
+        "import jupyter_hptune.magic, jupyter_hptune.widgets\n"
+        "tune(lambda p: p['x'] ** 2, {'x': Real(-1.0, 1.0)}, method='random', n_trials=3, seed=0)\n"
+        "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -164,7 +164,7 @@ def _hptune_version() -> str:
 class WorkerPool:
     """The Dask workers of one search: its client, the cluster started for it, and how many trials run at once."""
 
-    def __init__(self, client: Any, *, limit: int | None, where: str, cluster: Any = None, owned: bool = False):
+    def __init__(self, client: Any, *, limit: int | None, where: str, cluster: Any = None, owned: bool = False) -> None:
         self.client = client
         self.limit = limit  # None: as many as the workers have threads
         self.where = where
@@ -278,8 +278,9 @@ def _running_local_cluster(distributed: Any) -> Any:
     return client
 
 
-def _order(name: str) -> tuple[int, str]:
-    return (int(name), "") if name.isdigit() else (math.inf, name)  # type: ignore[return-value]
+def _order(name: str) -> tuple[float, str]:
+    """Workers named 0, 1, 2... in that order, then the others by name."""
+    return (int(name), "") if name.isdigit() else (math.inf, name)
 
 
 # -- the search ---------------------------------------------------------------------------------------------------
