@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .events import SearchFinished, SearchStarted, TrialStarted, WorkerState, WorkersUpdated
+from .events import SearchStarted, TrialStarted, WorkerState, WorkersUpdated
 from .samplers import Sampler, ask_batch
 from .space import Space
 from .study import ScoreError, Study, StudyError, format_traceback, score_value
@@ -405,16 +405,13 @@ class _ParallelSearch:
             study._stop_reason = "interrupted"
             self._abandon("interrupted by the user")
         finally:
-            if study._stop_reason is None:
-                study._stop_reason = "error"
             self._abandon("the search ended before this trial finished")
-            study._queue.clear()
             self._activity(force=True)
             if self.sent is not None:  # the workers may let the objective and its data go
                 with contextlib.suppress(Exception):
                     self.sent.release()
             pool.close()  # a cluster started for the search ends with it, and any trial still running there
-            study._emit(SearchFinished(study.snapshot()))
+            study._end_search()
         if score_error is not None:
             raise score_error
 

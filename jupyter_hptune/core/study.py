@@ -375,12 +375,16 @@ class Study:
                 if self._trials[trial.number] is not trial:
                     self._finish(trial)
         finally:
-            if self._stop_reason is None:
-                self._stop_reason = "error"
-            self._queue.clear()
-            self._emit(SearchFinished(self.snapshot()))
+            self._end_search()
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+
+    def _end_search(self) -> None:
+        """Close a search, in the kernel or on workers: its stop reason if it has none, no queued point left, the event."""
+        if self._stop_reason is None:
+            self._stop_reason = "error"
+        self._queue.clear()
+        self._emit(SearchFinished(self.snapshot()))
 
     def _evaluate(self, objective: Objective, trial: Trial) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
