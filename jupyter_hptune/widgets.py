@@ -410,9 +410,12 @@ class TunePanel:
         self.workers = w.HTML()
         self.workers.add_class("hptune-workers")
         self.cancel_running = w.Checkbox(
-            value=False, description="Stop cancels the running trials", indent=False, layout=w.Layout(width="auto")
+            value=False,
+            description="Stop cancels the running trials",
+            indent=False,
+            layout=w.Layout(width="auto", margin="0 0 0 16px"),
         )
-        self.workers_row = w.HBox([self.workers, self.cancel_running], layout=w.Layout(display="none", gap="16px"))
+        self.workers_row = w.HBox([self.workers, self.cancel_running], layout=w.Layout(display="none"))
         self.message = w.HTML()
         self.message.add_class("hptune-message")
         self.bar = w.IntProgress(value=0, min=0, max=max(1, n_trials or 1), layout=w.Layout(width="220px"))
