@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[test,examples]"
+	$(BIN)/python -m pip install --quiet -e ".[test,examples,dask]"
 	# Link the built JupyterLab extension into the venv, so a rebuild ($(EXTENSION) below) shows at once.
 	$(NODE_PATH_ENV) $(BIN)/jupyter-builder develop . --overwrite
 	touch $(STAMP)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import dataclasses
+import linecache
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import CodeType
 from typing import Any
 
 from .core.space import Dimension, Space
 from .params import DeclarationError, HyperParameters, declaring, hp, trial_params
 
-__all__ = ["CellObjective", "compile_cell"]
+__all__ = ["CellObjective", "CellProgram", "compile_cell"]
 
 _KINDS = ("real", "int", "choice")
 
@@ -42,6 +45,7 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
             "the cell declares no hyperparameters: assign one to a name, e.g. `lr = hp.real(1e-4, 1e-1, log=True)`"
         )
     space = Space({name: _evaluate(shell, name, call, hp_names) for name, call in declarations.items()})
+    reads = _reads(tree) | ({score} if score is not None else set())
 
     if score is None:
         if not tree.body or not isinstance(tree.body[-1], ast.Expr):
@@ -58,20 +62,65 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
     filename = shell.compile.cache(source, number=shell.execution_count)
     body_code = shell.compile(body, filename, "exec")
     score_code = None if score_expr is None else shell.compile(ast.fix_missing_locations(score_expr), filename, "eval")
+    program = CellProgram(source, filename, body_code, score_code, score, tuple(sorted(hp_names)), {})
+    return CellObjective(space=space, run=CellRun(shell, program, reads - hp_names))
 
-    def run(params: dict[str, Any]) -> Any:
-        """Run the cell in a copy of the notebook's namespace with these params; return the score."""
-        namespace = dict(shell.user_ns)
-        namespace.setdefault("hp", hp)
+
+@dataclass(frozen=True)
+class CellProgram:
+    """A compiled cell and the notebook variables it reads: what a trial runs on a worker (sent with cloudpickle)."""
+
+    source: str
+    filename: str
+    body: CodeType
+    score_code: CodeType | None
+    score: str | None
+    hp_names: tuple[str, ...]  # the names hp goes by in the cell
+    variables: Mapping[str, Any]
+
+    def __call__(self, params: dict[str, Any]) -> Any:
+        """Run the cell with these params in a copy of its variables; return the score."""
+        if self.filename not in linecache.cache:  # the cell's lines in the tracebacks of failed trials
+            lines = self.source.splitlines(keepends=True)
+            linecache.cache[self.filename] = (len(self.source), None, lines, self.filename)
+        return self.run(dict(self.variables), params)
+
+    def run(self, namespace: dict[str, Any], params: dict[str, Any]) -> Any:
+        """Run the cell in this namespace with these params; return the score."""
+        for name in self.hp_names:
+            namespace.setdefault(name, hp)
         with trial_params(params):
-            exec(body_code, namespace)
-            if score_code is not None:
-                return eval(score_code, namespace)
-        if score not in namespace:
-            raise NameError(f"the cell did not set the score variable {score!r} named by --score")
-        return namespace[score]
+            exec(self.body, namespace)
+            if self.score_code is not None:
+                return eval(self.score_code, namespace)
+        if self.score not in namespace:
+            raise NameError(f"the cell did not set the score variable {self.score!r} named by --score")
+        return namespace[self.score]
 
-    return CellObjective(space=space, run=run)
+
+class CellRun:
+    """A cell as an objective: each trial runs it in a copy of the notebook's namespace."""
+
+    def __init__(self, shell: Any, program: CellProgram, reads: set[str]) -> None:
+        self.shell = shell
+        self.program = program
+        self.reads = frozenset(reads)
+
+    def __call__(self, params: dict[str, Any]) -> Any:
+        """Run the cell in a copy of the notebook's namespace with these params; return the score."""
+        return self.program.run(dict(self.shell.user_ns), params)
+
+    def for_workers(self) -> CellProgram:
+        """The cell with the notebook variables it reads, as they are now, to send to worker processes."""
+        if "get_ipython" in self.reads:
+            raise DeclarationError(
+                "the cell uses IPython magics or shell commands (% or !), which only run in the notebook's kernel: "
+                "remove them to run its trials on workers"
+            )
+        hidden = getattr(self.shell, "user_ns_hidden", {})
+        user_ns = self.shell.user_ns
+        variables = {name: user_ns[name] for name in sorted(self.reads) if name in user_ns and name not in hidden}
+        return dataclasses.replace(self.program, variables=variables)
 
 
 def _refuse_aliases(shell: Any, tree: ast.AST, hp_names: set[str]) -> None:
@@ -173,3 +222,119 @@ def _evaluate(shell: Any, name: str, call: ast.Call, hp_names: set[str]) -> Dime
             f"hyperparameter {name!r}: its arguments must be computable before the cell runs "
             f"({type(error).__name__}: {error})"
         ) from None
+
+
+def _reads(tree: ast.Module) -> set[str]:
+    """The names a cell may read from the notebook's namespace.
+
+    A name counts unless it is surely set where it is read: by an earlier top-level assignment, import, def or
+    class, as a function's argument or local, a comprehension's or for loop's target, or a with statement's `as`.
+    Names set only inside a branch still count, as the notebook's value may be the one read.
+    """
+    reader = _Reader()
+    for statement in tree.body:
+        reader.visit(statement)
+        reader.known[0] |= _surely_set(statement)
+    return reader.reads
+
+
+class _Reader(ast.NodeVisitor):
+    """Collects the names read where no enclosing scope or earlier statement has set them."""
+
+    def __init__(self) -> None:
+        self.reads: set[str] = set()
+        self.known: list[set[str]] = [set()]
+
+    def _with(self, names: set[str], nodes: list[Any]) -> None:
+        self.known.append(names)
+        for node in nodes:
+            self.visit(node)
+        self.known.pop()
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and not any(node.id in names for names in self.known):
+            self.reads.add(node.id)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self.visit_Name(ast.Name(node.target.id, ast.Load()))
+        self.generic_visit(node)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> None:
+        args = node.args
+        for default in [*args.defaults, *args.kw_defaults, *getattr(node, "decorator_list", [])]:
+            if default is not None:
+                self.visit(default)
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        local = {a.arg for a in every if a is not None}
+        body = node.body if isinstance(node.body, list) else [node.body]
+        declared = {
+            n
+            for stmt in body
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Global | ast.Nonlocal)
+            for n in sub.names
+        }
+        local |= {
+            sub.id
+            for stmt in body
+            for sub in ast.walk(stmt)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store)
+        }
+        self._with(local - declared, body)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        generators = node.generators
+        self.visit(generators[0].iter)  # evaluated in the enclosing scope
+        local = {sub.id for g in generators for sub in ast.walk(g.target) if isinstance(sub, ast.Name)}
+        rest: list[Any] = (
+            [g.target for g in generators]
+            + [generators[0].ifs]
+            + [part for g in generators[1:] for part in (g.iter, *g.ifs)]
+        )
+        results = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        self._with(local, [*_flatten(rest), *results])
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self._with(_stored(node.target), [*node.body, *node.orelse])
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+        names = set().union(*(_stored(item.optional_vars) for item in node.items if item.optional_vars is not None))
+        self._with(names, node.body)
+
+    visit_AsyncWith = visit_With
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.type is not None:
+            self.visit(node.type)
+        self._with({node.name} if node.name else set(), node.body)
+
+
+def _flatten(nodes: list[Any]) -> list[ast.AST]:
+    return [n for node in nodes for n in (node if isinstance(node, list) else [node])]
+
+
+def _stored(target: ast.AST) -> set[str]:
+    return {node.id for node in ast.walk(target) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+
+
+def _surely_set(statement: ast.stmt) -> set[str]:
+    """The names a top-level statement always sets."""
+    if isinstance(statement, ast.Assign):
+        return set().union(*(_stored(target) for target in statement.targets))
+    if isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        return _stored(statement.target)
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return {alias.asname or alias.name.split(".")[0] for alias in statement.names if alias.name != "*"}
+    return set()

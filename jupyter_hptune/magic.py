@@ -85,6 +85,20 @@ class TuneMagics(Magics):
         help="return at once and search in the background; the panel follows it and NAME is bound when it ends",
     )
     @argument("--no-panel", action="store_true", help="print text progress only, without the control panel and plots")
+    @argument_group("workers (Dask)")
+    @argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="run up to N trials at once in worker processes on this machine (a local Dask cluster)",
+    )
+    @argument(
+        "--cluster",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="run the trials on the Dask cluster at ADDRESS (tcp://host:8786); no address: the current Dask client's",
+    )
     @argument_group("method options")
     @argument("--acq", choices=ACQUISITION_FUNCTIONS, help="bayes: acquisition function (default: EI)")
     @argument(
@@ -216,7 +230,7 @@ class TuneMagics(Magics):
         if job.panel is not None:
             _final_plots(tuner, job.panel)
         error = job.error
-        if isinstance(error, SpaceError):  # the method's plan refused the space before any trial
+        if isinstance(error, SpaceError | StudyError):  # the method's plan or the workers refused before any trial
             raise UsageError(str(error)) from None
         if isinstance(error, ScoreError):
             raise UsageError(f"{error}. The cell's last expression (or --score variable) must be the score")
@@ -236,7 +250,7 @@ class TuneMagics(Magics):
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
         """Check the options and the cell, and create or resume the study; nothing runs yet."""
-        for option in ("trials", "initial_points", "grid_points", "patience", "max_steps"):
+        for option in ("trials", "initial_points", "grid_points", "patience", "max_steps", "jobs"):
             value = getattr(args, option)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
@@ -248,6 +262,13 @@ class TuneMagics(Magics):
                     raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
         if args.prune == "hyperband" and args.max_steps is None:
             raise UsageError("--prune hyperband needs --max-steps N: the steps (e.g. epochs) a trial runs to its end")
+        stopping = [f"--{o.replace('_', '-')}" for o in ("patience", "max_steps") if getattr(args, o) is not None]
+        stopping = ([f"--prune {args.prune}"] if args.prune != "none" else []) + stopping
+        if stopping and (args.jobs is not None or args.cluster is not None):
+            raise UsageError(
+                f"{' and '.join(stopping)} cannot be used with --jobs or --cluster yet: trials on workers do not "
+                "report their steps to the kernel; drop one or the other"
+            )
         if args.method == "manual" and args.trials is not None:
             raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:
@@ -288,6 +309,8 @@ class TuneMagics(Magics):
                 prune=args.prune,
                 patience=args.patience,
                 max_steps=args.max_steps,
+                jobs=args.jobs,
+                cluster=_cluster(args.cluster),
             )
             settings.sampler()  # checks the seed and the method's options now, before anything is shown
         except (SpaceError, StudyError) as error:
@@ -351,10 +374,10 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error))
 
     def run(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen), new_study=True)
+        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=True)
 
     def more(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen), new_study=False)
+        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=False)
 
     def trial(point: dict[str, Any]) -> None:
         if tuner.running:
@@ -386,7 +409,10 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         if not sent:
             panel.show_message(_NO_EXTENSION.format(action="Use best params"), error=True)
 
-    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, tuner.stop
+    def stop() -> None:
+        tuner.stop(cancel=panel.cancel_running.value)
+
+    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, stop
     panel.on_save, panel.on_use_best = save, use_best
     panel.display_handle = display(PanelDisplay(panel), display_id=True)
     return panel
@@ -430,6 +456,17 @@ def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> Non
         panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
     else:
         panel.show_message(summary.splitlines()[0])
+
+
+def _cluster(address: str | None) -> Any:
+    """What --cluster names: None without the option, the current Dask client without an address, else the address."""
+    if address is None:
+        return None
+    if address.strip():
+        return address.strip()
+    from .core.parallel import current_client
+
+    return current_client()
 
 
 _MAGIC_LINE = "%%tune"

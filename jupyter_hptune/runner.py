@@ -37,6 +37,8 @@ class Settings:
     prune: str = "none"  # pruning and early stopping of the trials, from what they report
     patience: int | None = None
     max_steps: int | None = None
+    jobs: int | None = None  # trials at once on Dask workers (None: one at a time, in the kernel)
+    cluster: Any = None  # a distributed.Client or a scheduler address to run the trials on
 
     def sampler(self) -> Sampler:
         """The sampler these settings describe."""
@@ -159,6 +161,8 @@ class CellTuner:
             prune=settings.prune,
             patience=settings.patience,
             max_steps=settings.max_steps,
+            n_jobs=settings.jobs,
+            client=settings.cluster,
         )
         self.study, self.sampler, self.space = study, sampler, space
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
@@ -189,9 +193,9 @@ class CellTuner:
 
         return asyncio.ensure_future(run())
 
-    def stop(self) -> None:
-        """End the running search after its current trial."""
-        self.study.stop()
+    def stop(self, cancel: bool = False) -> None:
+        """End the running search after its current trial; cancel=True also cancels the trials running on workers."""
+        self.study.stop(cancel)
 
 
 def has_running_loop() -> bool:

@@ -17,7 +17,17 @@ import ipywidgets as w
 import numpy as np
 
 from .core.bayes import ACQUISITION_FUNCTIONS
-from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .core.events import (
+    Event,
+    SearchFinished,
+    SearchStarted,
+    StudySnapshot,
+    TrialFinished,
+    TrialReported,
+    TrialStarted,
+    WorkerState,
+    WorkersUpdated,
+)
 from .core.pruners import PRUNERS, step_count
 from .core.samplers import METHODS
 from .core.space import Choice, Dimension, Int, Real, Space, SpaceError
@@ -322,7 +332,8 @@ def progress_text(snapshot: StudySnapshot) -> str:
     running = snapshot.stop_reason is None
     if running and trials:
         per_trial = sum(t.duration or 0.0 for t in trials) / len(trials)
-        parts.append(f"~{_duration(per_trial * max(0, snapshot.n_planned - len(trials)))} left")
+        at_once = max(1, sum(t.state is TrialState.RUNNING for t in snapshot.search_trials))  # workers run several
+        parts.append(f"~{_duration(per_trial * max(0, snapshot.n_planned - len(trials)) / at_once)} left")
     elif snapshot.stop_reason not in (None, "completed"):
         parts.append(f"ended: {snapshot.stop_reason}")
     best = snapshot.best_trial
@@ -331,6 +342,18 @@ def progress_text(snapshot: StudySnapshot) -> str:
             f"best <b>{format_value(best.value)}</b> (trial {best.number}: {html.escape(format_params(best.params))})"
         )
     return " · ".join(parts)
+
+
+def workers_html(workers: Sequence[WorkerState], now: float) -> str:
+    """Which trial each worker runs and for how long, or that it is idle."""
+    parts = []
+    for worker in workers:
+        name = html.escape(worker.name)
+        if worker.trial is None:
+            parts.append(f"{name}: <span style='color:#777'>idle</span>")
+        else:
+            parts.append(f"{name}: trial <b>{worker.trial}</b> · {_duration(now - (worker.since or now))}")
+    return f"<b>workers</b> &nbsp;{' &nbsp;|&nbsp; '.join(parts) or 'none yet'}"
 
 
 def png_image() -> w.Image:
@@ -423,6 +446,15 @@ class TunePanel:
             description="Use best params", icon="arrow-down", tooltip="insert a cell below with the best params"
         )
         self.stop.tooltip = "end after the trial now running; every finished trial is kept"
+        self.workers = w.HTML()
+        self.workers.add_class("hptune-workers")
+        self.cancel_running = w.Checkbox(
+            value=False,
+            description="Stop cancels the running trials",
+            indent=False,
+            layout=w.Layout(width="auto", margin="0 0 0 16px"),
+        )
+        self.workers_row = w.HBox([self.workers, self.cancel_running], layout=w.Layout(display="none"))
         self.message = w.HTML()
         self.message.add_class("hptune-message")
         self.bar = w.IntProgress(value=0, min=0, max=max(1, n_trials or 1), layout=w.Layout(width="220px"))
@@ -472,6 +504,7 @@ class TunePanel:
                 w.HBox([self.run, self.more, self.run_trial, self.stop, self.save, self.use_best]),
                 self.message,
                 w.HBox([self.bar, self.status]),
+                self.workers_row,
                 plots,
                 self.tabs,
             ],
@@ -608,6 +641,7 @@ class TunePanel:
             self.bar.max = max(1, event.study.n_planned)
             self.bar.bar_style = ""
             self.set_running(True)
+            self.workers_row.layout.display = "none"  # until workers report: a search on workers shows them
             self._progress(force=True)
         elif isinstance(event, TrialStarted):
             if self._budget.due():
@@ -625,6 +659,10 @@ class TunePanel:
             self._progress(force=True)
             self.bar.bar_style = "success" if event.study.stop_reason == "completed" else "warning"
             self.set_running(False)
+            self.workers_row.layout.display = "none"
+        elif isinstance(event, WorkersUpdated):
+            self.workers.value = workers_html(event.workers, time.time())
+            self.workers_row.layout.display = None
         self._budget.charge(time.perf_counter() - began)
 
     def _progress(self, force: bool = False) -> None:

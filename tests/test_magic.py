@@ -357,6 +357,29 @@ def test_help_lists_every_option_with_an_example(shell):
         "--point",
         "--score",
         "--storage",
+        "--jobs",
+        "--cluster",
     ):
         assert option in doc
     assert "%%tune --method bayes --trials 30 --maximize" in doc
+
+
+def test_a_cell_for_workers_carries_only_the_notebook_variables_it_reads(shell, capsys):
+    from jupyter_hptune.cell import compile_cell
+
+    run(shell, "import numpy as np\nX = np.ones((3, 2))\ny = [1, 2, 3]\nunused = object()\nx = 7\nk = 2", capsys)
+    run(shell, "def helper(v):\n    return v * k", capsys)
+    cell = """
+    from jupyter_hptune import hp as h
+    alpha = h.real(0.1, 1.0)
+    x = alpha * 2
+    scores = [helper(v) for v in y if v != x]
+    def shifted(k):
+        return k + x
+    sum(scores) + X.sum() + shifted(x)
+    """
+    objective = compile_cell(shell, textwrap.dedent(cell), None)
+    program = objective.run.for_workers()
+    # x is set before it is read, unused and k are not read by the cell (helper takes k with it), h is hp
+    assert sorted(program.variables) == ["X", "helper", "y"]
+    assert program({"alpha": 0.5}) == objective.run({"alpha": 0.5}) == (2 + 3) * 2 + 6 + 2

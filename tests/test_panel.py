@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import ipywidgets as w
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Space, Study, make_sampler
+from jupyter_hptune.core.events import SearchFinished, SearchStarted, WorkerState, WorkersUpdated
 from jupyter_hptune.core.space import SpaceError
 from jupyter_hptune.widgets import ChoiceRow, RangeRow, TunePanel, make_row, progress_text, trials_table_html
 
@@ -210,3 +214,20 @@ def test_progress_and_table_follow_the_study():
     assert f"<td>{study.best_trial.number}</td>" in rows[0] and "background:#fff3b0" in rows[0]
     assert "failed" in rows[-1]
     assert progress_text(snapshot) == p.status.value
+
+
+def test_the_workers_of_a_parallel_search_show_which_trial_each_runs_and_for_how_long():
+    p = panel()
+    study = Study(SPACE)
+    snapshot = study.snapshot()
+    p(SearchStarted(snapshot, None))
+    assert p.workers_row.layout.display == "none", "a search in the kernel shows no workers"
+    now = time.time()
+    workers = (WorkerState("0", 12, now - 75), WorkerState("1", 13, now - 4), WorkerState("2"))
+    p(WorkersUpdated(snapshot, workers))
+    assert p.workers_row.layout.display is None
+    text = re.sub("<[^>]+>", "", p.workers.value).replace("&nbsp;", " ")
+    assert re.sub(" +", " ", text) == "workers 0: trial 12 · 1:15 | 1: trial 13 · 0:04 | 2: idle"
+    assert p.cancel_running.value is False, "Stop lets the running trials finish unless asked"
+    p(SearchFinished(snapshot))
+    assert p.workers_row.layout.display == "none"

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
-from jupyter_hptune.core.samplers import METHODS, GridSampler, make_sampler
-from jupyter_hptune.core.space import SpaceError
-from jupyter_hptune.core.trial import TrialState
+from jupyter_hptune.core.samplers import METHODS, GridSampler, ask_batch, make_sampler
+from jupyter_hptune.core.space import Space, SpaceError
+from jupyter_hptune.core.trial import Trial, TrialState
 
 SPACE = {
     "lr": Real(1e-4, 1e-1, log=True),
@@ -177,3 +177,53 @@ def test_bad_method_options(method, options, message):
 
 def test_grid_default_points():
     assert GridSampler().points == 5
+
+
+def simulate(method: str, seed: int, workers: int, n_trials: int = 12) -> list[Trial]:
+    """The trials of a search on `workers` workers whose trials end in the order they started, driven as the
+    parallel search drives a sampler: a batch for the free workers, asked with the running trials in view."""
+    space = Space(SPACE)
+    sampler = make_sampler(method, seed=seed, **({"grid_points": 2} if method == "grid" else {}))
+    sampler.plan(space, [], n_trials, 0, "minimize")
+    trials: list[Trial] = []
+    while len(trials) < n_trials:
+        free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
+        numbers = list(range(len(trials), len(trials) + free))
+        trials += [Trial(number=n, params=p) for n, p in zip(numbers, ask_batch(sampler, space, trials, numbers))]
+        oldest = next(t for t in trials if t.state is TrialState.RUNNING)
+        trials[oldest.number] = oldest.finish(TrialState.COMPLETE, finished=0.0, value=bowl(oldest.params))
+    return trials
+
+
+@pytest.mark.parametrize("method", ["grid", "random", "bayes"])
+def test_a_batch_for_several_workers_is_distinct_and_seeded(method):
+    first, again = simulate(method, seed=4, workers=3), simulate(method, seed=4, workers=3)
+    assert [t.params for t in first] == [t.params for t in again], "the same seed and workers give the same points"
+    points = [tuple(t.params.values()) for t in first]
+    assert len(set(points)) == len(points), "a batch repeats a point another trial runs"
+    space = Space(SPACE)
+    for trial in first:
+        assert space.includes(trial.params)
+        assert all(type(v) in (float, int, str) for v in trial.params.values())
+
+
+@pytest.mark.parametrize("method", ["grid", "random", "bayes"])
+def test_one_worker_proposes_what_a_search_in_the_kernel_does(method):
+    serial = search(method, seed=2, n_trials=12)
+    assert [t.params for t in simulate(method, seed=2, workers=1)] == [t.params for t in serial.trials]
+
+
+def test_bayes_batches_spread_around_running_trials():
+    space = Space({"x": Real(-5.0, 10.0), "y": Real(0.0, 15.0)})
+    sampler = make_sampler("bayes", seed=0, initial_points=4)
+    sampler.plan(space, [], 20, 0, "minimize")
+    done = [
+        Trial(number=i, params=p).finish(TrialState.COMPLETE, finished=0.0, value=(p["x"] - 2) ** 2 + (p["y"] - 3) ** 2)
+        for i, p in enumerate(ask_batch(sampler, space, [], [0, 1, 2, 3]))
+    ]
+    alone = ask_batch(sampler, space, done, [4])[0]
+    running = [*done, Trial(number=4, params=alone)]
+    batch = ask_batch(sampler, space, running, [5, 6, 7])
+    for point in batch:  # the model believes the running point scored the best: it looks elsewhere
+        assert math.dist(point.values(), alone.values()) > 0.3, (point, alone)
+    assert len({tuple(p.values()) for p in batch}) == 3

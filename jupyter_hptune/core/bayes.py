@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 from skopt import Optimizer
 from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
@@ -51,6 +52,7 @@ class BayesSampler:
         self.optimizer: Optimizer | None = None
         self._sign = 1.0
         self._told: set[int] = set()
+        self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
         self._free: list[str] = []
 
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
@@ -60,6 +62,7 @@ class BayesSampler:
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
+        self._unfitted = ([], [])
         self.optimizer = None
         if self._free:
             self.optimizer = Optimizer(
@@ -86,6 +89,50 @@ class BayesSampler:
         with warnings.catch_warnings(), _THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
+        return self._params(space, x)
+
+    def ask_batch(self, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Points for several trials at once, the running ones counted as well as the finished (constant liar).
+
+        The model learns every finished trial; a copy of it is then told the best score so far at each running
+        trial's point and at each point it proposes, so the points of a batch spread out instead of piling up.
+        The copy's random state depends on the seed and the first trial's number only.
+        """
+        if self.optimizer is None:
+            return [space.defaults() for _ in numbers]
+        self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
+        running = [
+            [_encode(space[name], trial.params[name]) for name in self._free]
+            for trial in trials
+            if trial.state is TrialState.RUNNING and trial.number not in self._told and space.includes(trial.params)
+        ]
+        if not running and len(numbers) == 1:
+            return [self.ask(space, trials, numbers[0])]
+        points = []
+        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
+            for i in range(len(numbers)):
+                x = liar.ask()
+                points.append(x)
+                if i < len(numbers) - 1:
+                    liar.tell(x, lie)
+        return [self._params(space, x) for x in points]
+
+    def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Optimizer, float]:
+        """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
+        model = self.optimizer
+        assert model is not None
+        told_x, told_y = model.Xi, model.yi
+        learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
+        lie = min(learned_y) if learned_y else 0.0
+        model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
+        try:
+            return model.copy(random_state=random_state), lie
+        finally:
+            model.Xi, model.yi = told_x, told_y
+
+    def _params(self, space: Space, x: Sequence[Any]) -> dict[str, Any]:
         params = space.defaults()
         params.update({name: _decode(space[name], value) for name, value in zip(self._free, x)})
         return params
@@ -94,7 +141,7 @@ class BayesSampler:
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
         self._sync(space, trials)
 
-    def _sync(self, space: Space, trials: Sequence[Trial]) -> None:
+    def _sync(self, space: Space, trials: Sequence[Trial], fit: bool = True) -> None:
         if self.optimizer is None:
             return
         learned = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -116,7 +163,11 @@ class BayesSampler:
                 continue
             xs.append([_encode(space[name], trial.params[name]) for name in self._free])
             ys.append(float(y))
-        if xs:
+        self._unfitted[0].extend(xs)
+        self._unfitted[1].extend(ys)
+        if fit and self._unfitted[0]:
+            xs, ys = self._unfitted
+            self._unfitted = ([], [])
             with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)

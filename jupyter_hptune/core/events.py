@@ -14,6 +14,8 @@ __all__ = [
     "TrialFinished",
     "TrialReported",
     "TrialStarted",
+    "WorkerState",
+    "WorkersUpdated",
 ]
 
 
@@ -91,4 +93,21 @@ class SearchFinished:
     study: StudySnapshot
 
 
-Event = SearchStarted | TrialStarted | TrialReported | TrialFinished | SearchFinished
+@dataclass(frozen=True)
+class WorkerState:
+    """One worker of a parallel search: its name, and the trial it runs since when (None for both when idle)."""
+
+    name: str
+    trial: int | None = None
+    since: float | None = None
+
+
+@dataclass(frozen=True)
+class WorkersUpdated:
+    """What each worker of a parallel search runs: sent when that changes, and every second while trials run."""
+
+    study: StudySnapshot
+    workers: tuple[WorkerState, ...]
+
+
+Event = SearchStarted | TrialStarted | TrialReported | TrialFinished | SearchFinished | WorkersUpdated

@@ -21,6 +21,7 @@ __all__ = [
     "Plan",
     "RandomSampler",
     "Sampler",
+    "ask_batch",
     "make_sampler",
 ]
 
@@ -48,6 +49,25 @@ class Sampler(Protocol):
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The params of trial `number`, given every earlier trial."""
         ...
+
+    # A sampler may also define ask_batch(space, trials, numbers) -> list of params: see ask_batch() below.
+
+
+def ask_batch(sampler: Sampler, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
+    """The params of several trials proposed at once (for free workers), given every earlier trial, running included.
+
+    A sampler with its own ask_batch (bayes) is asked once; any other is asked trial by trial, each point it
+    proposes counting as a running trial for the next (so a grid hands out distinct points).
+    """
+    own = getattr(sampler, "ask_batch", None)
+    if own is not None:
+        return own(space, trials, numbers)
+    seen, points = list(trials), []
+    for number in numbers:
+        params = sampler.ask(space, seen, number)
+        points.append(params)
+        seen.append(Trial(number=number, params=params))
+    return points
 
 
 def check_seed(seed: int | None) -> int:

@@ -71,6 +71,7 @@ class Study:
         self._queue: list[tuple[dict[str, Any], str]] = []
         self._observers: list[Observer] = []
         self._stop = threading.Event()
+        self._cancel = False  # whether stop() also cancels the trials running on workers
         self._method = "none"
         self._seed = 0
         self._n_planned = 0
@@ -227,8 +228,9 @@ class Study:
         """Queue a point to evaluate before the method's own; declared defaults fill what it leaves out."""
         self._queue.append((self.space.validate(params, fill_defaults=True), "manual"))
 
-    def stop(self) -> None:
-        """Ask the running search to end after the trial now running."""
+    def stop(self, cancel: bool = False) -> None:
+        """Ask the running search to end after the trial now running; cancel=True also cancels those on workers."""
+        self._cancel = cancel
         self._stop.set()
 
     # -- running -------------------------------------------------------------------------------------------------
@@ -244,6 +246,8 @@ class Study:
         prune: str | Pruner = "none",
         patience: int | None = None,
         max_steps: int | None = None,
+        n_jobs: int | None = None,
+        client: Any = None,
     ) -> Study:
         """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
         for _ in self.search(
@@ -256,6 +260,8 @@ class Study:
             prune=prune,
             patience=patience,
             max_steps=max_steps,
+            n_jobs=n_jobs,
+            client=client,
         ):
             pass
         return self
@@ -272,12 +278,17 @@ class Study:
         prune: str | Pruner = "none",
         patience: int | None = None,
         max_steps: int | None = None,
-    ) -> Iterator[Trial]:
+        n_jobs: int | None = None,
+        client: Any = None,
+    ) -> Iterator[Trial | None]:
         """optimize() one trial at a time: yields each finished trial, so the caller can pause between trials.
 
         `space` narrows the study's space for this search only (tighter ranges, fewer options, a log toggle).
         An objective that takes a second argument, objective(params, trial), gets the RunningTrial to report to;
         `prune`, `patience` and `max_steps` act on what it reports (see RunningTrial).
+        With `n_jobs` or `client`, up to n_jobs trials run at once on Dask workers (core/parallel.py): a local
+        cluster of n_jobs worker processes, or the cluster of `client` (a distributed.Client or a scheduler
+        address). Such a search also yields None whenever no trial finished for a quarter of a second.
         """
         _check_count(n_trials, "n_trials")
         if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
@@ -291,6 +302,25 @@ class Study:
         max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
         run_space = self.space if space is None else self._check_narrowed(Space(space))
         stopping = _Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
+        if n_jobs is not None or client is not None:
+            if pruner.name != "none" or patience is not None or max_steps is not None:
+                raise StudyError(
+                    "pruning and early stopping (prune, patience, max_steps) do not run on workers yet: "
+                    "drop them, or run the trials in the kernel (no n_jobs or client)"
+                )
+            from .parallel import parallel_steps  # imports Dask when it runs, never before
+
+            return parallel_steps(
+                self,
+                objective,
+                n_trials,
+                timeout,
+                sampler or make_sampler("bayes"),
+                run_space,
+                max_initial_failures,
+                n_jobs=n_jobs,
+                client=client,
+            )
         return self._steps(
             objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures, stopping
         )
@@ -387,13 +417,17 @@ class Study:
                 if self._trials[trial.number] is not trial:
                     self._finish(trial)
         finally:
-            if self._stop_reason is None:
-                self._stop_reason = "error"
-            self._queue.clear()
-            self._save_search()
-            self._emit(SearchFinished(self.snapshot()))
+            self._end_search()
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+
+    def _end_search(self) -> None:
+        """Close a search, in the kernel or on workers: its stop reason, no queued point left, its record, the event."""
+        if self._stop_reason is None:
+            self._stop_reason = "error"
+        self._queue.clear()
+        self._save_search()
+        self._emit(SearchFinished(self.snapshot()))
 
     def _save_search(self) -> None:
         """Record how the search that ended went, beside its trials (a search that ran no trial leaves no record)."""
@@ -560,12 +594,16 @@ def tune(
     prune: str | Pruner = "none",
     patience: int | None = None,
     max_steps: int | None = None,
+    n_jobs: int | None = None,
+    client: Any = None,
     **method_options: Any,
 ) -> Study:
     """Search the space for the params that minimize (or maximize) objective(params) and return the study.
 
     An objective(params, trial) may report its progress with trial.report(step, value) and ask trial.should_stop();
     `prune` ("none", "median", "halving", "hyperband"), `patience` and `max_steps` stop trials early from it.
+    n_jobs runs up to that many trials at once in worker processes (a local Dask cluster); client runs them on
+    an existing Dask cluster (a distributed.Client or a scheduler address).
     """
     sampler = make_sampler(method, seed=seed, **method_options)
     study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
@@ -574,7 +612,15 @@ def tune(
     for observer in observers or []:
         study.subscribe(observer)
     study.optimize(
-        objective, n_trials, timeout=timeout, sampler=sampler, prune=prune, patience=patience, max_steps=max_steps
+        objective,
+        n_trials,
+        timeout=timeout,
+        sampler=sampler,
+        prune=prune,
+        patience=patience,
+        max_steps=max_steps,
+        n_jobs=n_jobs,
+        client=client,
     )
     snapshot = study.snapshot()
     if snapshot.all_failed:

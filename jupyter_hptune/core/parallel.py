@@ -1,0 +1,565 @@
+"""Trials in parallel on Dask workers: a local cluster of worker processes, or a cluster of the user's own.
+
+Study.search() imports this module only when a search asks for workers, and this module imports Dask only then.
+The process that runs the search stays the only one that proposes points, records trials, writes the study file
+and sends events; a worker only runs the objective and returns its score, so workers need no shared disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import math
+import pickle
+import queue
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .events import SearchStarted, TrialStarted, WorkerState, WorkersUpdated
+from .samplers import Sampler, ask_batch
+from .space import Space
+from .study import ScoreError, Study, StudyError, format_traceback, score_value
+from .trial import Trial, TrialState
+
+__all__ = ["WorkerPool", "current_client", "pack", "parallel_steps"]
+
+TICK = 0.25  # seconds: the longest a search waits for a result before it yields None, so its caller can pause
+POLL = 0.5  # seconds between two looks at the cluster's workers (which joined, which are gone)
+ACTIVITY_EVERY = 1.0  # seconds between two WorkersUpdated events while trials run
+MAX_OUTPUT = 100_000  # characters of a trial's printed output sent back from its worker
+KEEP_LOADED = 2  # objectives a worker keeps unpickled (of searches sharing a cluster)
+
+NEEDS_DASK = "running trials on workers needs Dask: pip install 'jupyter-hptune[dask]' (or 'dask[distributed]')"
+
+Objective = Callable[[dict[str, Any]], Any]
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise StudyError(NEEDS_DASK) from None
+    return distributed
+
+
+def current_client() -> Any:
+    """The current default distributed.Client; StudyError when there is none."""
+    distributed = _distributed()
+    try:
+        return distributed.default_client()
+    except ValueError:
+        raise StudyError(
+            "no Dask client is running: connect one first (from distributed import Client; "
+            "client = Client('tcp://scheduler:8786')), or give the scheduler's address"
+        ) from None
+
+
+def check_jobs(n_jobs: Any) -> int | None:
+    """n_jobs as an int, or StudyError naming what is wrong."""
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise StudyError(f"n_jobs (trials at once) must be a positive integer, got {n_jobs!r}")
+    return int(n_jobs)
+
+
+# -- sending the objective ----------------------------------------------------------------------------------------
+def pack(objective: Objective) -> bytes:
+    """The objective pickled for the workers; StudyError naming each variable it uses that cannot be sent.
+
+    An objective with a for_workers() method (a notebook cell) is sent as what that returns.
+    """
+    try:
+        import cloudpickle
+    except ImportError:
+        raise StudyError(NEEDS_DASK) from None
+    portable = objective.for_workers() if hasattr(objective, "for_workers") else objective
+    try:
+        return cloudpickle.dumps(portable)
+    except Exception as error:
+        raise StudyError(_unsendable(portable, error)) from None
+
+
+def _unsendable(portable: Any, error: Exception) -> str:
+    """Which variables of an objective could not be pickled, and why."""
+    import cloudpickle
+
+    variables = getattr(portable, "variables", None)
+    if isinstance(variables, Mapping):
+        what, used = "the notebook variable", dict(variables)
+        advice = "create it inside the cell, or leave it out of the cell, to run the trials on workers"
+    else:
+        what, used = "the objective's variable", _function_variables(portable)
+        advice = "create it inside the objective to run the trials on workers"
+    culprits = []
+    for name, value in used.items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception as failure:
+            culprits.append(f"{name!r} ({type(value).__name__}: {failure})")
+    if not culprits:
+        return f"the objective cannot be sent to the workers: {type(error).__name__}: {error}"
+    plural = "s" if len(culprits) > 1 else ""
+    return f"{what}{plural} {', '.join(culprits)} cannot be sent to the workers: {advice}"
+
+
+def _function_variables(function: Any) -> dict[str, Any]:
+    """The globals and closure variables a function uses (its own and its nested functions')."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return {}
+    names, stack = set(), [code]
+    while stack:
+        current = stack.pop()
+        names |= set(current.co_names)
+        stack += [c for c in current.co_consts if hasattr(c, "co_names")]
+    found = {n: function.__globals__[n] for n in sorted(names) if n in getattr(function, "__globals__", {})}
+    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
+        with contextlib.suppress(ValueError):  # an empty cell
+            found[name] = cell.cell_contents
+    return found
+
+
+# -- on a worker --------------------------------------------------------------------------------------------------
+_LOADED: dict[str, Any] = {}  # on a worker: the objectives it unpickled, by search, so each is unpickled once
+
+
+def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, Any]:
+    """Run one trial on a worker: its score or its error, how long it took and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    began = time.perf_counter()
+    result: dict[str, Any] = {}
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            objective = _LOADED.get(token)
+            if objective is None:  # the first trial of a search on this worker unpickles it (and imports)
+                objective = pickle.loads(payload)
+                while len(_LOADED) >= KEEP_LOADED:  # an earlier search's objective and data are let go
+                    del _LOADED[next(iter(_LOADED))]
+                _LOADED[token] = objective
+            began = time.perf_counter()  # a trial's duration is the objective's time, as in the kernel
+            raw = objective(params)
+        result["value"] = score_value(raw)
+    except ScoreError as error:
+        result["score_error"] = str(error)
+    except Exception as error:
+        result.update(error=f"{type(error).__name__}: {error}", traceback=format_traceback(error))
+    result.update(duration=time.perf_counter() - began, stdout=out.getvalue()[-MAX_OUTPUT:])
+    result["stderr"] = err.getvalue()[-MAX_OUTPUT:]
+    return result
+
+
+def _hptune_version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+# -- the workers --------------------------------------------------------------------------------------------------
+class WorkerPool:
+    """The Dask workers of one search: its client, the cluster started for it, and how many trials run at once."""
+
+    def __init__(self, client: Any, *, limit: int | None, where: str, cluster: Any = None, owned: bool = False) -> None:
+        self.client = client
+        self.limit = limit  # None: as many as the workers have threads
+        self.where = where
+        self.cluster = cluster  # the LocalCluster started for this search, closed with it
+        self.owned = owned  # whether the client is ours to close
+        self.threads: dict[str, int] = {}
+        self.names: dict[str, str] = {}
+        self.refresh()
+
+    @classmethod
+    def open(cls, n_jobs: int | None, client: Any = None) -> WorkerPool:
+        """The workers a search asked for: a client's (or an address's) cluster, or a local one of n_jobs processes."""
+        distributed = _distributed()
+        if isinstance(client, str):
+            try:
+                connected = distributed.Client(client, set_as_default=False, timeout=10)
+            except Exception as error:
+                raise StudyError(f"cannot connect to the Dask scheduler at {client}: {error}") from None
+            pool = cls(connected, limit=n_jobs, where=f"the Dask cluster at {client}", owned=True)
+            pool.check_workers()
+            return pool
+        if client is not None:
+            if not hasattr(client, "submit") or not hasattr(client, "scatter"):
+                raise StudyError(f"client must be a distributed.Client or a scheduler address, got {client!r}")
+            pool = cls(client, limit=n_jobs, where=f"the Dask cluster at {client.scheduler.address}")
+            pool.check_workers()
+            return pool
+        assert n_jobs is not None
+        running = _running_local_cluster(distributed)
+        if running is not None:
+            return cls(running, limit=n_jobs, where="the local Dask cluster already running")
+        main = sys.modules.get("__main__")
+        if main is not None and not hasattr(main, "__spec__"):
+            main.__spec__ = None  # spawning a worker reads it; an interactive namespace cleared by %reset lost it
+        try:
+            cluster = distributed.LocalCluster(
+                n_workers=n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port, loopback
+                memory_limit=0,  # no limit of Dask's own: a trial may use the memory it would use in the kernel
+                silence_logs=logging.ERROR,
+            )
+        except Exception as error:
+            raise StudyError(f"cannot start {n_jobs} local worker processes: {error}") from None
+        client = distributed.Client(cluster, set_as_default=False)
+        where = f"{n_jobs} worker process{'es' if n_jobs > 1 else ''} (a local Dask cluster)"
+        return cls(client, limit=n_jobs, where=where, cluster=cluster, owned=True)
+
+    def describe(self) -> str:
+        """Where the trials run and how many at once, for the search's opening note."""
+        if self.cluster is not None:
+            return f"up to {self.limit} trials at once in {self.where}"
+        threads = sum(self.threads.values())
+        at_once = threads if self.limit is None else min(self.limit, threads)
+        return f"up to {at_once} trials at once on {self.where} ({len(self.threads)} workers, {threads} threads now)"
+
+    def check_workers(self) -> None:
+        """StudyError if the cluster's workers cannot import this package."""
+        try:
+            self.client.run(_hptune_version)
+        except Exception as error:
+            raise StudyError(
+                f"the workers of {self.where} cannot run trials ({type(error).__name__}: {error}): "
+                "install jupyter-hptune, and the packages the objective uses, on them"
+            ) from None
+
+    def refresh(self) -> set[str]:
+        """Look at the workers again; returns the addresses of those gone since the last look."""
+        threads = {address: int(n) for address, n in self.client.nthreads().items()}
+        gone = set(self.threads) - set(threads)
+        if set(threads) - set(self.names):
+            info = self.client.scheduler_info()["workers"]
+            for address in threads:
+                self.names.setdefault(address, str(info.get(address, {}).get("name", address)))
+        self.threads = threads
+        return gone
+
+    def free(self, busy: Mapping[str, int], running: int) -> list[str]:
+        """One worker address per trial that can start now, in the workers' order."""
+        room = math.inf if self.limit is None else self.limit - running
+        slots: list[str] = []
+        for address in sorted(self.threads, key=lambda a: (_order(self.names[a]), a)):
+            slots += [address] * max(0, self.threads[address] - busy.get(address, 0))
+        return slots[: int(min(room, len(slots)))]
+
+    def close(self) -> None:
+        """Close the client and the cluster if this search started them (ending any trial still running there)."""
+        if self.owned:
+            with contextlib.suppress(Exception):
+                self.client.close()
+        if self.cluster is not None:
+            with contextlib.suppress(Exception):
+                self.cluster.close()
+
+
+def _running_local_cluster(distributed: Any) -> Any:
+    """The default client when it runs a local cluster of worker processes, to reuse; else None."""
+    try:
+        client = distributed.default_client()
+    except ValueError:
+        return None
+    cluster = getattr(client, "cluster", None)
+    if not isinstance(cluster, distributed.LocalCluster):
+        return None
+    specs = getattr(cluster, "worker_spec", {}).values()
+    if not specs or not all(spec.get("cls") is distributed.Nanny for spec in specs):
+        return None  # a cluster of threads would run the trials inside this process
+    return client
+
+
+def _order(name: str) -> tuple[float, str]:
+    """Workers named 0, 1, 2... in that order, then the others by name."""
+    return (int(name), "") if name.isdigit() else (math.inf, name)
+
+
+# -- the search ---------------------------------------------------------------------------------------------------
+@dataclass
+class _Running:
+    trial: Trial
+    future: Any
+    worker: str
+    since: float
+
+
+def parallel_steps(
+    study: Study,
+    objective: Objective,
+    n_trials: int | None,
+    timeout: float | None,
+    sampler: Sampler,
+    space: Space,
+    max_initial_failures: int,
+    *,
+    n_jobs: int | None,
+    client: Any,
+) -> Iterator[Trial | None]:
+    """The steps of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
+    n_jobs = check_jobs(n_jobs)
+    payload = pack(objective)  # an unsendable variable is named now, before anything starts
+    search = _ParallelSearch(study, payload, n_trials, timeout, sampler, space, max_initial_failures, n_jobs, client)
+    return search.steps()
+
+
+class _ParallelSearch:
+    """One search on workers: proposes points for free workers, records what comes back, ends as asked."""
+
+    def __init__(
+        self,
+        study: Study,
+        payload: bytes,
+        n_trials: int | None,
+        timeout: float | None,
+        sampler: Sampler,
+        space: Space,
+        max_initial_failures: int,
+        n_jobs: int | None,
+        client: Any,
+    ) -> None:
+        self.study = study
+        self.payload = payload
+        self.token = uuid.uuid4().hex
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.sampler = sampler
+        self.space = space
+        self.max_initial_failures = max_initial_failures
+        self.n_jobs = n_jobs
+        self.client = client
+        self.running: dict[str, _Running] = {}
+        self.done: queue.Queue[Any] = queue.Queue()
+        self.sent: Any = None  # the payload's future once scattered to the workers
+        self.pool: WorkerPool | None = None
+        self.last_activity = 0.0
+        self.gone: set[str] = set()  # addresses of workers that went away during the search
+
+    def steps(self) -> Iterator[Trial | None]:
+        study = self.study
+        study._stop.clear()
+        study._cancel = False
+        study._stop_reason = None
+        study._method = self.sampler.method
+        study._seed = self.sampler.seed
+        study._prune, study._patience, study._max_steps = "none", None, None  # no early stopping on workers yet
+        study._search_started = time.time()
+        study._n_planned = 0
+        study._first_number = len(study._trials)
+        try:
+            plan = self.sampler.plan(self.space, study.trials, self.n_trials, len(study._queue), study.direction)
+            self.pool = pool = WorkerPool.open(self.n_jobs, self.client)
+        except BaseException:
+            study._queue.clear()
+            raise
+        study._n_planned = plan.n_trials
+        note = f"{plan.note}; {pool.describe()}" if plan.note else pool.describe()
+        study._emit(SearchStarted(study.snapshot(), note))
+        launched = completes = failures = 0
+        ending: str | None = None
+        score_error: ScoreError | None = None
+        last_poll = time.monotonic()
+        try:
+            while True:
+                left = plan.n_trials - launched
+                if ending is None and study._stop.is_set() and (left or study._cancel):
+                    ending = "stopped"
+                elif ending is None and left:
+                    if self.timeout is not None and time.time() - study._search_started >= self.timeout:
+                        ending = "timeout"
+                    else:
+                        launched += self._launch(left)
+                if ending is not None and study._cancel and self.running:
+                    self._abandon("cancelled when the search was stopped")
+                if not self.running and (ending is not None or launched >= plan.n_trials):
+                    break
+                finished = self._collect(max(0.0, min(TICK, last_poll + POLL - time.monotonic())))
+                if time.monotonic() - last_poll >= POLL:
+                    last_poll = time.monotonic()
+                    finished += self._lost_workers(self._refresh())
+                for trial, error in finished:
+                    study._finish(trial)
+                    completes += trial.state is TrialState.COMPLETE
+                    failures += trial.state is not TrialState.COMPLETE
+                    if error is not None and score_error is None:
+                        score_error = ScoreError(f"trial {trial.number}: {error}")
+                if score_error is not None and ending != "error":
+                    ending = "error"
+                    self._abandon("cancelled: another trial's score was not a number")
+                elif ending is None and completes == 0 and failures >= self.max_initial_failures:
+                    ending = "failures"  # the trials running now still end, as they may tell what goes wrong
+                self._activity()
+                if not finished:
+                    yield None  # nothing finished: the caller may pause (e.g. to handle a click)
+                for trial, _ in finished:
+                    yield trial
+            study._stop_reason = ending or "completed"
+        except KeyboardInterrupt:
+            study._stop_reason = "interrupted"
+            self._abandon("interrupted by the user")
+        finally:
+            self._abandon("the search ended before this trial finished")
+            self._activity(force=True)
+            if self.sent is not None:  # the workers may let the objective and its data go
+                with contextlib.suppress(Exception):
+                    self.sent.release()
+            pool.close()  # a cluster started for the search ends with it, and any trial still running there
+            study._end_search()
+        if score_error is not None:
+            raise score_error
+
+    # -- starting trials ------------------------------------------------------------------------------------------
+    def _launch(self, left: int) -> int:
+        """Start a trial on each free worker (at most `left`); the number started."""
+        study, pool = self.study, self.pool
+        assert pool is not None
+        busy: dict[str, int] = {}
+        for running in self.running.values():
+            busy[running.worker] = busy.get(running.worker, 0) + 1
+        workers = pool.free(busy, len(self.running))[:left]
+        if not workers:
+            return 0
+        payload = self._payload()
+        points: list[tuple[dict[str, Any], str]] = []
+        while study._queue and len(points) < len(workers):
+            points.append(study._queue.pop(0))
+        first = len(study._trials)
+        numbers = list(range(first + len(points), first + len(workers)))
+        if numbers:
+            trials = study.trials + [Trial(number=first + i, params=p) for i, (p, _) in enumerate(points)]
+            asked = ask_batch(self.sampler, self.space, trials, numbers)
+            points += [(study.space.validate(params), "search") for params in asked]
+        for worker, (params, source) in zip(workers, points):
+            trial = Trial(number=len(study._trials), params=params, started=time.time(), source=source)
+            study._record(trial)
+            study._emit(TrialStarted(study.snapshot(), trial))
+            future = pool.client.submit(
+                run_trial,
+                self.token,
+                payload,
+                dict(trial.params),
+                key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
+                workers=[worker],
+                allow_other_workers=False,
+                pure=False,
+            )
+            self.running[future.key] = _Running(trial, future, worker, time.time())
+            future.add_done_callback(self.done.put)
+        self._activity(force=True)
+        return len(points)
+
+    def _payload(self) -> Any:
+        """The objective's future on the workers: sent once to every worker, again only if the cluster lost it."""
+        if self.sent is None or self.sent.status != "finished":
+            assert self.pool is not None
+            self.sent = self.pool.client.scatter(self.payload, broadcast=True, hash=False)
+        return self.sent
+
+    # -- collecting results ---------------------------------------------------------------------------------------
+    def _collect(self, wait: float) -> list[tuple[Trial, ScoreError | None]]:
+        """The trials whose futures finished within `wait` seconds (all those finished, once one has)."""
+        futures = []
+        try:
+            futures.append(self.done.get(timeout=wait) if wait > 0 else self.done.get_nowait())
+            while True:
+                futures.append(self.done.get_nowait())
+        except queue.Empty:
+            pass
+        finished = []
+        for future in futures:
+            running = self.running.pop(future.key, None)
+            if running is not None:  # else abandoned already
+                finished.append(self._outcome(running, future))
+        return finished
+
+    def _outcome(self, running: _Running, future: Any) -> tuple[Trial, ScoreError | None]:
+        """A finished future as the trial's final record (and the ScoreError that ends the search, if any)."""
+        trial, now = running.trial, time.time()
+        if future.status != "finished":
+            error = future.exception() if future.status == "error" else None
+            if type(error).__name__ == "KilledWorker" or running.worker in self._refresh():
+                message = f"the worker process running this trial died ({running.worker})"
+            elif error is not None:
+                message = f"{type(error).__name__}: {error}"
+            else:
+                message = f"the Dask scheduler dropped this trial ({future.status})"
+            return trial.finish(TrialState.FAILED, finished=now, error=message), None
+        result = future.result()
+        _echo(result)
+        trial = replace(trial, started=now - result["duration"])  # the objective's time, on the kernel's clock
+        if "error" in result:
+            failed = trial.finish(TrialState.FAILED, finished=now, error=result["error"], traceback=result["traceback"])
+            return failed, None
+        if "score_error" in result:
+            error = ScoreError(result["score_error"])
+            return trial.finish(TrialState.FAILED, finished=now, error=str(error)), error
+        value = result["value"]
+        if not math.isfinite(value):
+            return trial.finish(TrialState.FAILED, finished=now, error=f"the score is {value}"), None
+        return trial.finish(TrialState.COMPLETE, finished=now, value=value), None
+
+    def _refresh(self) -> set[str]:
+        """The addresses of the workers gone since the last look (their trials failed by the next _lost_workers)."""
+        assert self.pool is not None
+        before = set(self.pool.threads)
+        self.pool.refresh()
+        self.gone = (self.gone | (before - set(self.pool.threads))) - set(self.pool.threads)
+        return self.gone
+
+    def _lost_workers(self, gone: set[str]) -> list[tuple[Trial, ScoreError | None]]:
+        """The trials of workers that went away, failed (a worker that dies takes its trial with it)."""
+        lost = [key for key, running in self.running.items() if running.worker in gone]
+        failed = []
+        for key in lost:
+            running = self.running.pop(key)
+            running.future.cancel()
+            error = f"the worker process running this trial died ({running.worker})"
+            failed.append((running.trial.finish(TrialState.FAILED, finished=time.time(), error=error), None))
+        return failed
+
+    def _abandon(self, reason: str) -> None:
+        """Cancel every running trial and record it as interrupted, with the reason."""
+        futures = [running.future for running in self.running.values()]
+        self.running.clear()
+        if futures and self.pool is not None:
+            with contextlib.suppress(Exception):
+                self.pool.client.cancel(futures)
+        study = self.study
+        for trial in study._trials[study._first_number :]:
+            if trial.state is TrialState.RUNNING:  # started, or recorded but not yet sent when an interrupt came
+                study._finish(trial.finish(TrialState.INTERRUPTED, finished=time.time(), error=reason))
+
+    # -- what the workers do --------------------------------------------------------------------------------------
+    def _activity(self, force: bool = False) -> None:
+        """Tell observers which trial each worker runs: when that changed (force) or once a second meanwhile."""
+        now = time.monotonic()
+        if not force and (not self.running or now - self.last_activity < ACTIVITY_EVERY):
+            return
+        self.last_activity = now
+        pool = self.pool
+        assert pool is not None
+        states = []
+        by_worker: dict[str, list[_Running]] = {}
+        for running in sorted(self.running.values(), key=lambda r: r.trial.number):
+            by_worker.setdefault(running.worker, []).append(running)
+        for address in sorted(pool.threads, key=lambda a: (_order(pool.names[a]), a)):
+            name = pool.names[address]
+            trials = by_worker.get(address, [])
+            states += [WorkerState(name, r.trial.number, r.since) for r in trials] or [WorkerState(name)]
+        self.study._emit(WorkersUpdated(self.study.snapshot(), tuple(states)))
+
+
+def _echo(result: Mapping[str, Any]) -> None:
+    """Print what a trial printed on its worker, as a trial in the kernel would have."""
+    if result.get("stdout"):
+        sys.stdout.write(result["stdout"])
+    if result.get("stderr"):
+        sys.stderr.write(result["stderr"])
