@@ -7,8 +7,7 @@ its requests (stop a study, write a cell) go to the same tuner the panel's butto
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ class _Entry:
     loaded: Study | None = None
     stopping: bool = False
     last_sent: float = 0.0
-    unsubscribe: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def study(self) -> Study:
@@ -44,8 +42,8 @@ class _Entry:
     def running(self) -> bool:
         return self.tuner is not None and self.tuner.running
 
-    def info(self, snapshot: StudySnapshot | None = None) -> dict[str, Any]:
-        running = self.running
+    def info(self, snapshot: StudySnapshot | None = None, running: bool | None = None) -> dict[str, Any]:
+        running = self.running if running is None else running
         if not running:
             self.stopping = False
         return protocol.study_info(
@@ -101,11 +99,6 @@ class Sidebar:
         if self._comm is comm:
             self._comm = None
 
-    @property
-    def connected(self) -> bool:
-        """Whether a frontend with the extension is listening."""
-        return self._comm is not None
-
     def send(self, message: dict[str, Any]) -> bool:
         """Send a message to the frontend; False when none is listening."""
         if self._comm is None:
@@ -149,10 +142,7 @@ class Sidebar:
 
     def track(self, name: str, tuner: Any, *, cell_id: str | None, panel: Any = None) -> None:
         """List the study of a %%tune cell and follow its searches (a re-run cell replaces its study)."""
-        old = self._entries.pop(name, None)
-        if old is not None:
-            for unsubscribe in old.unsubscribe:
-                unsubscribe()
+        self._entries.pop(name, None)  # the old entry's observer sees it is no longer listed and stays quiet
         entry = _Entry(name, cell_id, tuner=tuner, panel=panel)
         self._entries[name] = entry
         tuner.observe(lambda event: self._follow(entry, event))
@@ -165,15 +155,7 @@ class Sidebar:
         if not final and now - entry.last_sent < SEND_EVERY:
             return
         entry.last_sent = now
-        snapshot = event.study
-        running = not isinstance(event, SearchFinished)
-        if not running:
-            entry.stopping = False
-        self.send(
-            protocol.study(
-                protocol.study_info(snapshot, cell_id=entry.cell_id, running=running, stopping=entry.stopping)
-            )
-        )
+        self.send(protocol.study(entry.info(event.study, running=not isinstance(event, SearchFinished))))
 
     def load_saved(self, folder: str | Path = ".") -> None:
         """List the studies saved in `folder`/.hptune that no cell of this kernel has run yet."""
@@ -187,10 +169,6 @@ class Sidebar:
             except (StudyError, OSError, ValueError):
                 continue
             self._entries[name] = _Entry(name, None, loaded=loaded)
-
-    def studies(self) -> list[dict[str, Any]]:
-        """What the sidebar lists now."""
-        return [entry.info() for entry in self._entries.values()]
 
     # -- requests ------------------------------------------------------------------------------------------------
     def stop(self, name: str) -> None:

@@ -205,10 +205,6 @@ export class TuningSidebar extends Widget {
     this._notice.style.display = text ? '' : 'none';
   }
 
-  get studies(): IStudyInfo[] {
-    return [...this._views.values()].map(view => view.study);
-  }
-
   protected onBeforeDetach(): void {
     window.clearInterval(this._timer);
     this._timer = undefined;
