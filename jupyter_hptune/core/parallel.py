@@ -345,15 +345,7 @@ class _ParallelSearch:
 
     def steps(self) -> Iterator[Trial | None]:
         study = self.study
-        study._stop.clear()
-        study._cancel = False
-        study._stop_reason = None
-        study._method = self.sampler.method
-        study._seed = self.sampler.seed
-        study._prune, study._patience, study._max_steps = "none", None, None  # no early stopping on workers yet
-        study._search_started = time.time()
-        study._n_planned = 0
-        study._first_number = len(study._trials)
+        study._begin_search(self.sampler, None)  # no early stopping on workers yet
         try:
             plan = self.sampler.plan(self.space, study.trials, self.n_trials, len(study._queue), study.direction)
             self.pool = pool = WorkerPool.open(self.n_jobs, self.client)

@@ -359,15 +359,7 @@ class Study:
         max_initial_failures: int,
         stopping: _Stopping,
     ) -> Iterator[Trial]:
-        self._stop.clear()
-        self._stop_reason = None
-        self._method = sampler.method
-        self._seed = sampler.seed
-        self._prune, self._patience, self._max_steps = stopping.pruner.name, stopping.patience, stopping.max_steps
-        stopping.pruner.plan(self.direction, sampler.seed)
-        self._search_started = time.time()
-        self._n_planned = 0
-        self._first_number = len(self._trials)
+        self._begin_search(sampler, stopping)
         failures = completes = 0
         trial: Trial | None = None
         score_error: ScoreError | None = None
@@ -420,6 +412,22 @@ class Study:
             self._end_search()
         if score_error is not None:
             raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+
+    def _begin_search(self, sampler: Sampler, stopping: _Stopping | None) -> None:
+        """Open a search, in the kernel or on workers (no stopping: none): what its snapshots say about it so far."""
+        self._stop.clear()
+        self._cancel = False
+        self._stop_reason = None
+        self._method = sampler.method
+        self._seed = sampler.seed
+        if stopping is None:
+            self._prune, self._patience, self._max_steps = "none", None, None
+        else:
+            self._prune, self._patience, self._max_steps = stopping.pruner.name, stopping.patience, stopping.max_steps
+            stopping.pruner.plan(self.direction, sampler.seed)
+        self._search_started = time.time()
+        self._n_planned = 0
+        self._first_number = len(self._trials)
 
     def _end_search(self) -> None:
         """Close a search, in the kernel or on workers: its stop reason, no queued point left, its record, the event."""
