@@ -524,7 +524,8 @@ class TunePanel:
         self.on_stop: Request | None = None
         self.on_save: Request | None = None
         self.on_use_best: Request | None = None
-        self.method.observe(lambda _: self._show_method(), names="value")
+        self._trials_outside_grid = ""
+        self.method.observe(self._method_changed, names="value")
         self.run.on_click(lambda _: self._request(self.on_run, self.settings))
         self.more.on_click(lambda _: self._request(self.on_continue, self.settings))
         self.run_trial.on_click(lambda _: self._request(self.on_trial, self.point))
@@ -604,6 +605,15 @@ class TunePanel:
         """Show a message above the progress bar (red for an error)."""
         colour = "#c0392b" if error else "#555"
         self.message.value = f"<span style='color:{colour}'>{html.escape(text, quote=False)}</span>" if text else ""
+
+    def _method_changed(self, change: Mapping[str, Any]) -> None:
+        # Switching to grid clears the trials, so it runs the whole grid (its placeholder says so) rather than a
+        # subset of the size the last method used; switching back brings that number back.
+        if change["new"] == "grid" and change["old"] != "grid":
+            self._trials_outside_grid, self.trials.value = self.trials.value, ""
+        elif change["old"] == "grid" and not self.trials.value.strip():
+            self.trials.value = self._trials_outside_grid
+        self._show_method()
 
     def _show_method(self) -> None:
         method = self.method.value

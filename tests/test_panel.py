@@ -231,3 +231,17 @@ def test_the_workers_of_a_parallel_search_show_which_trial_each_runs_and_for_how
     assert p.cancel_running.value is False, "Stop lets the running trials finish unless asked"
     p(SearchFinished(snapshot))
     assert p.workers_row.layout.display == "none"
+
+
+def test_switching_to_grid_runs_the_whole_grid_and_back_restores_the_trials():
+    p = panel()
+    assert p.trials.value == "12"
+    p.method.value = "grid"
+    assert p.trials.value == "" and p.trials.placeholder == "whole grid"
+    assert p.settings()["n_trials"] is None
+    p.method.value = "random"
+    assert p.trials.value == "12" and p.settings()["n_trials"] == 12
+    p.method.value = "grid"
+    p.trials.value = "5"  # a subset the user asks for is kept
+    p.method.value = "bayes"
+    assert p.trials.value == "5"
