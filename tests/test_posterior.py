@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from skopt.acquisition import gaussian_ei, gaussian_lcb
 
-from jupyter_hptune import Choice, Int, Real, Study
+from jupyter_hptune import Choice, Int, Real, Space, Study
 from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.posterior import Posterior, posterior
 from jupyter_hptune.core.samplers import RandomSampler
@@ -282,3 +282,24 @@ def test_a_display_gp_over_many_trials_fits_a_sample_but_shows_every_trial():
     best = study.best_trial.params["x"]
     i = int(np.argmin([abs(v - best) for v in slice_a.x]))
     assert slice_a.mean[i] == pytest.approx(study.best_value, abs=0.05), "the best trial is always in the fit"
+
+
+def test_the_display_model_shows_a_trend_not_a_dip_at_each_trial():
+    # Six grid-like trials: a maximum-likelihood fit alone picks a length scale along lr so short that the mean is
+    # flat between the trials with a dip at each one.
+    space = Space({"lr": Real(1e-4, 0.1, log=True), "depth": Int(1, 8), "kind": Choice(["a", "b", "c"])})
+    rows = [
+        (0.003162, 5, "c", 1.1548),
+        (0.1, 1, "a", 0.5914),
+        (0.1, 8, "a", 1.3173),
+        (0.000562, 7, "b", 3.0665),
+        (0.000562, 7, "a", 3.0952),
+        (0.003162, 6, "b", 1.216),
+    ]
+    trials = [
+        Trial(i, {"lr": lr, "depth": d, "kind": k}, TrialState.COMPLETE, value=v, started=0.0, finished=1.0)
+        for i, (lr, d, k, v) in enumerate(rows)
+    ]
+    mean = np.round(np.asarray(posterior(space, trials, "minimize", None, seed=0).slice("lr").mean), 2)
+    _, counts = np.unique(mean, return_counts=True)
+    assert counts.max() < len(mean) / 4, f"the mean along lr is flat between the trials: {mean[::10]}"

@@ -225,10 +225,15 @@ def posterior(
     with warnings.catch_warnings(), _THREADS.limit(limits=1):
         warnings.simplefilter("ignore")
         model = cook_estimator("GP", space=model_space, random_state=seed, noise="gaussian")
+        if "kernel__k2__length_scale_bounds" in model.get_params():
+            # With few trials the fit may pick length scales so short that the mean is flat with a dip at each
+            # trial; a display should show the trend, so a length scale is at least a tenth of a range.
+            model.set_params(kernel__k2__length_scale_bounds=(DISPLAY_MIN_LENGTH_SCALE, 100.0))
         model.fit(model_space.transform(xs), ys)
     return Posterior(space, trials, direction, model, model_space, names, DISPLAY_SOURCE)
 
 
+DISPLAY_MIN_LENGTH_SCALE = 0.1  # of the display GP, in units of each range scaled to [0, 1]
 DISPLAY_FIT_LIMIT = 100  # trials the display GP is fitted on: its fit grows with the cube of the trials
 
 
