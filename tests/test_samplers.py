@@ -147,6 +147,27 @@ def test_bayes_on_hartmann6_improves_on_its_initial_design():
     assert study.best_value < initial - 0.3
 
 
+def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
+    from problems import BRANIN
+
+    from jupyter_hptune.core.bayes import BayesSampler
+
+    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 12)
+    sampler = BayesSampler(seed=0)
+    study = Study(BRANIN.space)
+    study.optimize(BRANIN.objective, 30, sampler=sampler)
+    model = sampler.optimizer.models[-1]
+    assert len(model.X_train_) == 29, "the model is conditioned on every trial told, not only the 12 fitted"
+    assert study.best_value < 0.5
+
+
+def test_bayes_tries_each_acquisition_function_on_a_mixed_space():
+    for acq in ("EI", "PI", "LCB", "gp_hedge"):
+        study = search("bayes", n_trials=12, acq=acq)
+        assert len({tuple(t.params.values()) for t in study.trials}) == 12
+        assert study.best_value < min(t.value for t in study.trials[:3])
+
+
 def test_bayes_steers_away_from_failing_regions():
     def fails_above_half(params):
         if params["x"] > 0.8:

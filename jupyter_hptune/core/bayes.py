@@ -7,7 +7,11 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.optimize
+from sklearn.base import clone
 from skopt import Optimizer
+from skopt.acquisition import _gaussian_acquisition, gaussian_acquisition_1D
+from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
@@ -33,9 +37,18 @@ class BayesSampler:
     """
 
     method = "bayes"
-    # The model's settings, in one place. Only the latest model is used (and plotted): keeping every earlier one,
-    # as scikit-optimize does by default, held 9.6 MB after 120 trials of a 6-D problem (growing as trials³).
-    optimizer_options: ClassVar[dict[str, Any]] = {"base_estimator": "GP", "model_queue_size": 1}
+    # The model's settings, in one place (benchmarks/README.md says what each was measured to do).
+    settings: ClassVar[dict[str, Any]] = {
+        "initial_points": 5,  # random points before the first model (at most a quarter of the trials)
+        "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
+        "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
+        "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
+        "candidates": 500,  # random points the acquisition function is evaluated at
+        "local": 250,  # points near the best trials, in the same first round, and in each later round
+        "rounds": 3,  # rounds of points near the best candidates so far, each half as far
+        "top": 5,  # the best trials, and in later rounds the best candidates, searched around
+        "polish": 20,  # gradient steps from the best candidate (spaces of real ranges only)
+    }
 
     def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
         if acq not in ACQUISITION_FUNCTIONS:
@@ -58,19 +71,19 @@ class BayesSampler:
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
-        initial = self.initial_points or min(5, max(1, n // 4))
+        initial = self.initial_points or min(self.settings["initial_points"], max(1, n // 4))
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
         self._unfitted = ([], [])
         self.optimizer = None
         if self._free:
-            self.optimizer = Optimizer(
+            self.optimizer = _Engine(
                 [_dimension(space[name]) for name in self._free],
+                self.settings,
                 acq_func=self.acq,
                 n_initial_points=initial,
                 random_state=self.seed,
-                **self.optimizer_options,
             )
         self._sync(space, trials)
         learned, random = len(self._told), max(0, initial - len(self._told))
@@ -171,6 +184,157 @@ class BayesSampler:
             with warnings.catch_warnings(), _THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
+
+
+class _Engine(Optimizer):
+    """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
+
+    scikit-optimize keeps the trials, draws the initial points and provides the model and the acquisition
+    functions; this class changes how often and on what the model's hyperparameters are fitted (warm-started from
+    the previous fit, capped noise, at most `fit_limit` trials) and where the acquisition function is evaluated
+    (random points plus rounds of points near the best trials and candidates, all in vectorised batches).
+    """
+
+    def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
+        super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
+        self.settings = dict(settings)
+        gp = self.base_estimator_
+        cap = float(self.settings["noise_cap"])
+        gp.set_params(
+            kernel=gp.kernel + WhiteKernel(noise_level=min(1e-3, cap), noise_level_bounds=(1e-8, cap)),
+            n_restarts_optimizer=int(self.settings["fit_restarts"]),
+            optimizer=_fit_with_prior,
+        )
+        self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
+        self._only_reals = all(isinstance(d, SkReal) for d in self.space.dimensions)
+
+    def copy(self, random_state: Any = None) -> _Engine:
+        """A copy that has been told the same trials (and fits its own model on them)."""
+        twin = _Engine(
+            self.space.dimensions,
+            self.settings,
+            n_initial_points=self.n_initial_points_,
+            acq_func=self.acq_func,
+            acq_func_kwargs=self.acq_func_kwargs,
+            random_state=random_state,
+        )
+        twin._theta = None if self._theta is None else self._theta.copy()
+        if hasattr(self, "gains_"):
+            twin.gains_ = np.copy(self.gains_)
+        if self.Xi:
+            twin._tell(self.Xi, self.yi)
+        return twin
+
+    def _tell(self, x: Any, y: Any, fit: bool = True) -> Any:
+        result = super()._tell(x, y, fit=False)  # scikit-optimize's bookkeeping only
+        if fit and self._n_initial_points <= 0:
+            self._propose()
+        return result
+
+    def _propose(self) -> None:
+        """Fit the model to every trial told and choose the next point."""
+        X = np.asarray(self.space.transform(self.Xi), dtype=float)
+        y = np.asarray(self.yi, dtype=float)
+        model = self._fit(X, y)
+        if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
+            self.gains_ -= model.predict(np.vstack(self.next_xs_))
+        self.models = [model]
+        self.next_xs_ = [self._maximise(model, acq, X, y) for acq in self.cand_acq_funcs_]
+        if self.acq_func == "gp_hedge":
+            logits = np.array(self.gains_) - np.max(self.gains_)
+            probs = np.exp(self.eta * logits)
+            next_x = self.next_xs_[int(np.argmax(self.rng.multinomial(1, probs / probs.sum())))]
+        else:
+            next_x = self.next_xs_[0]
+        self._next_x = self.space.inverse_transform(next_x.reshape((1, -1)))[0]
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> Any:
+        """The Gaussian process on all trials, its hyperparameters fitted on at most `fit_limit` of them."""
+        base = self.base_estimator_
+        kernel = base.kernel if self._theta is None else base.kernel.clone_with_theta(self._theta)
+        limit = int(self.settings["fit_limit"])
+        subset = np.arange(len(y))
+        if len(y) > limit:
+            order = np.argsort(y, kind="stable")
+            rest = self.rng.choice(order[limit // 2 :], limit - limit // 2, replace=False)
+            subset = np.sort(np.concatenate([order[: limit // 2], rest]))
+        model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
+        model.fit(X[subset], y[subset])
+        # the fitted hyperparameters, the noise level restored (the model zeroes it for its predictions)
+        self._theta = np.append(model.kernel_.k1.theta, np.log(model.noise_))
+        if len(subset) < len(y):
+            model = clone(base).set_params(kernel=base.kernel.clone_with_theta(self._theta), optimizer=None)
+            model.fit(X, y)
+        return model
+
+    def _maximise(self, model: Any, acq: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """The best point found for one acquisition function, in the model's (transformed) coordinates."""
+        s, rng = self.settings, self.rng
+        bounds = np.asarray(self.space.transformed_bounds, dtype=float)
+        low, high = bounds[:, 0], bounds[:, 1]
+        width = high - low
+        y_opt = float(np.min(y))
+
+        def snap(Z: np.ndarray) -> np.ndarray:
+            Z = np.clip(Z, low, high)
+            if self._only_reals:
+                return Z
+            return np.asarray(self.space.transform(self.space.inverse_transform(Z)), dtype=float)
+
+        def near(centres: np.ndarray, count: int, scale: float) -> np.ndarray:
+            picks = centres[rng.randint(len(centres), size=count)]
+            return snap(picks + rng.normal(size=picks.shape) * scale * width)
+
+        top = int(s["top"])
+        candidates = np.vstack(
+            [
+                np.asarray(self.space.transform(self.space.rvs(int(s["candidates"]), random_state=rng)), dtype=float),
+                near(X[np.argsort(y, kind="stable")[:top]], int(s["local"]), 0.1),
+            ]
+        )
+        values = _gaussian_acquisition(candidates, model, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
+        scale = 0.1
+        for _ in range(int(s["rounds"])):
+            scale /= 2
+            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
+            more_values = _gaussian_acquisition(more, model, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
+            candidates, values = np.vstack([candidates, more]), np.concatenate([values, more_values])
+        best = candidates[int(np.argmin(values))]
+        if self._only_reals and s["polish"]:  # the model's gradient needs every dimension continuous
+            x, value, _ = scipy.optimize.fmin_l_bfgs_b(
+                gaussian_acquisition_1D,
+                best,
+                args=(model, y_opt, acq, self.acq_func_kwargs),
+                bounds=self.space.transformed_bounds,
+                maxiter=int(s["polish"]),
+            )
+            if value < values.min():
+                best = np.clip(x, low, high)
+        return best
+
+
+def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
+    """A weak prior on [log amplitude, log length scales..., log noise], and its gradient.
+
+    Length scales (in a range scaled to [0, 1]) are drawn towards 1, the amplitude (of scores scaled to unit
+    variance) towards 1, and the noise towards 0: few trials then give a smooth model, many can overrule it.
+    """
+    amplitude, scales, noise = np.exp(theta[0]), np.exp(theta[1:-1]), np.exp(theta[-1])
+    value = np.log(amplitude) - amplitude - np.sum(0.1 * scales**2 + 0.1 / scales**2) + 0.1 * np.log(noise) - 30 * noise
+    grad = np.concatenate([[1 - amplitude], -0.2 * scales**2 + 0.2 / scales**2, [0.1 - 30 * noise]])
+    return float(value), grad
+
+
+def _fit_with_prior(objective: Any, theta: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, float]:
+    """The hyperparameters that maximise the model's likelihood times the prior (scikit-learn's optimizer hook)."""
+
+    def loss(t: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = objective(t, eval_gradient=True)
+        prior, prior_grad = _log_prior(t)
+        return value - prior, grad - prior_grad
+
+    result = scipy.optimize.minimize(loss, theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"gtol": 1e-2})
+    return result.x, float(result.fun)
 
 
 def _dimension(dim: Any) -> Any:
