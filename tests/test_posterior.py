@@ -50,7 +50,9 @@ def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():
     np.testing.assert_allclose(cut.mean, mu)
     np.testing.assert_allclose(cut.std, sd)
     y_opt = min(sampler.optimizer.yi)
-    np.testing.assert_allclose(cut.acquisition, gaussian_ei(X, model, y_opt=y_opt, xi=0.01))
+    np.testing.assert_allclose(
+        cut.acquisition, gaussian_ei(X, model, y_opt=y_opt, xi=sampler.optimizer.acq_func_kwargs["xi"])
+    )
     assert cut.acq_name == "EI"
     assert cut.source == "model of the Bayesian search"
     assert cut.direction == "minimize"
