@@ -161,6 +161,23 @@ def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
     assert study.best_value < 0.5
 
 
+def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
+    from problems import BRANIN
+
+    from jupyter_hptune.core.bayes import BayesSampler
+
+    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 10)
+    monkeypatch.setitem(BayesSampler.settings, "model_limit", 16)
+    sampler = BayesSampler(seed=0)
+    study = Study(BRANIN.space)
+    study.optimize(BRANIN.objective, 30, sampler=sampler)
+    model = sampler.optimizer.models[-1]
+    assert len(model.X_train_) == 16
+    best = sorted(t.value for t in study.trials[:29])[:8]
+    assert sorted(model.y_train_ * model._y_train_std + model._y_train_mean)[:8] == pytest.approx(best)
+    assert study.best_value < 1.0
+
+
 def test_bayes_tries_each_acquisition_function_on_a_mixed_space():
     for acq in ("EI", "PI", "LCB", "gp_hedge"):
         study = search("bayes", n_trials=12, acq=acq)

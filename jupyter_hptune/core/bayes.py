@@ -44,6 +44,7 @@ class BayesSampler:
         "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
         "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
         "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
+        "model_limit": 500,  # trials the model is conditioned on, at most (the same way): its time stops growing
         "candidates": 500,  # random points the acquisition function is evaluated at
         "local": 250,  # points near the best trials, in the same first round, and in each later round
         "rounds": 3,  # rounds of points near the best candidates so far, each half as far
@@ -252,23 +253,29 @@ class _Engine(Optimizer):
         self._next_x = self.space.inverse_transform(next_x.reshape((1, -1)))[0]
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> Any:
-        """The Gaussian process on all trials, its hyperparameters fitted on at most `fit_limit` of them."""
+        """The Gaussian process on at most `model_limit` trials, its hyperparameters fitted on `fit_limit` of them."""
         base = self.base_estimator_
         kernel = base.kernel if self._theta is None else base.kernel.clone_with_theta(self._theta)
-        limit = int(self.settings["fit_limit"])
-        subset = np.arange(len(y))
-        if len(y) > limit:
-            order = np.argsort(y, kind="stable")
-            rest = self.rng.choice(order[limit // 2 :], limit - limit // 2, replace=False)
-            subset = np.sort(np.concatenate([order[: limit // 2], rest]))
+        fitted, shown = (
+            self._subset(y, int(self.settings["fit_limit"])),
+            self._subset(y, int(self.settings["model_limit"])),
+        )
         model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
-        model.fit(X[subset], y[subset])
+        model.fit(X[fitted], y[fitted])
         # the fitted hyperparameters, the noise level restored (the model zeroes it for its predictions)
         self._theta = np.append(model.kernel_.k1.theta, np.log(model.noise_))
-        if len(subset) < len(y):
+        if len(fitted) < len(shown):
             model = clone(base).set_params(kernel=base.kernel.clone_with_theta(self._theta), optimizer=None)
-            model.fit(X, y)
+            model.fit(X[shown], y[shown])
         return model
+
+    def _subset(self, y: np.ndarray, limit: int) -> np.ndarray:
+        """Every trial's index, or past `limit` trials the best half of the limit and a random rest."""
+        if len(y) <= limit:
+            return np.arange(len(y))
+        order = np.argsort(y, kind="stable")
+        rest = self.rng.choice(order[limit // 2 :], limit - limit // 2, replace=False)
+        return np.sort(np.concatenate([order[: limit // 2], rest]))
 
     def _maximise(self, model: Any, acq: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The best point found for one acquisition function, in the model's (transformed) coordinates."""
