@@ -193,9 +193,10 @@ class _Engine(Optimizer):
     """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
 
     scikit-optimize keeps the trials, draws the initial points and provides the model and the acquisition
-    functions; this class changes how often and on what the model's hyperparameters are fitted (warm-started from
-    the previous fit, capped noise, at most `fit_limit` trials) and where the acquisition function is evaluated
-    (random points plus rounds of points near the best trials and candidates, all in vectorised batches).
+    functions; this class changes how the model is fitted (weak priors, warm-started from the previous fit, capped
+    noise, hyperparameters on at most `fit_limit` trials, the model on at most `model_limit`) and where the
+    acquisition function is evaluated (random points, rounds of points near the best trials and candidates, all in
+    vectorised batches, then gradient steps).
     """
 
     def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
