@@ -304,13 +304,16 @@ class _Engine(Optimizer):
             ]
         )
         fast = _Predictor(model)
-        values = _gaussian_acquisition(candidates, fast, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
+
+        def score(Z: np.ndarray) -> np.ndarray:
+            return _gaussian_acquisition(Z, fast, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
+
+        values = score(candidates)
         scale = 0.1
         for _ in range(int(s["rounds"])):
             scale /= 2
             more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
-            more_values = _gaussian_acquisition(more, fast, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
-            candidates, values = np.vstack([candidates, more]), np.concatenate([values, more_values])
+            candidates, values = np.vstack([candidates, more]), np.concatenate([values, score(more)])
         best = candidates[int(np.argmin(values))]
         if self._only_reals and s["polish"]:  # the model's gradient needs every dimension continuous
 
