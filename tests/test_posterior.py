@@ -35,10 +35,12 @@ def trials_at(xs, scores, name="x"):
 
 
 def skopt_prediction(sampler, rows):
+    """The search's model at rows: the model, its input, and its mean and std mapped back to scores."""
     optimizer = sampler.optimizer
-    model = optimizer.models[-1]
+    model, warp = optimizer.models[-1], optimizer.warp_
     X = optimizer.space.transform(rows)
-    return model, X, model.predict(X, return_std=True)
+    mu, sd = model.predict(X, return_std=True)
+    return model, X, (warp.inverse(mu), (warp.inverse(mu + 2 * sd) - warp.inverse(mu - 2 * sd)) / 4)
 
 
 def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():
@@ -49,7 +51,7 @@ def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():
     model, X, (mu, sd) = skopt_prediction(sampler, [[x] for x in cut.x])
     np.testing.assert_allclose(cut.mean, mu)
     np.testing.assert_allclose(cut.std, sd)
-    y_opt = min(sampler.optimizer.yi)
+    y_opt = sampler.optimizer.warp_(min(sampler.optimizer.yi))  # the search's best, in its model's units
     np.testing.assert_allclose(
         cut.acquisition, gaussian_ei(X, model, y_opt=y_opt, xi=sampler.optimizer.acq_func_kwargs["xi"])
     )
@@ -58,6 +60,20 @@ def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():
     assert cut.direction == "minimize"
     assert len(cut.x) == 100 and cut.x[0] == 0.0 and cut.x[-1] == 1.0
     assert abs(cut.x[int(np.argmin(cut.mean))] - 0.3) < 0.05, "the model has found the bowl's bottom"
+
+
+def test_a_bayes_slice_passes_through_the_scores_of_a_long_tailed_objective():
+    # Scores from 0 to about 1e4: the search models them power-transformed, and the plot shows them back as scores.
+    study, sampler = bayes_study(lambda p: 10 ** (4 * abs(p["x"] - 0.3)) - 1, n_trials=12)
+    assert sampler.optimizer.warp_.power < 1, "a long tail of bad scores is compressed"
+    post = posterior(study.space, study.trials, "minimize", sampler)
+    done = post.trials
+    mean = post._mean(post._model_space.transform([[t.params["x"]] for t in done]))
+    scores = np.array([t.value for t in done])
+    np.testing.assert_allclose(mean, scores, atol=0.05 * np.ptp(scores))
+    cut = post.slice("x")
+    assert np.all(np.isfinite(cut.mean)) and np.all(np.isfinite(cut.std)) and np.all(cut.std >= 0)
+    assert abs(cut.x[int(np.argmin(cut.mean))] - 0.3) < 0.1
 
 
 def test_the_next_point_is_the_models_proposal_and_names_the_trial_that_ran_it():
@@ -75,7 +91,7 @@ def test_the_acquisition_follows_the_searchs_acquisition_function():
     cut = posterior(study.space, study.trials, "minimize", sampler).slice("x", points=30)
     model, X, _ = skopt_prediction(sampler, [[x] for x in cut.x])
     assert cut.acq_name == "LCB"
-    np.testing.assert_allclose(cut.acquisition, -gaussian_lcb(X, model, kappa=1.96))
+    np.testing.assert_allclose(cut.acquisition, -gaussian_lcb(X, model, kappa=1.96))  # in the model's units
 
 
 def test_gp_hedge_shows_the_acquisition_function_it_drew():

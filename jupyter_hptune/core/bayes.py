@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
+from scipy.special import erfcx, log_ndtr
 from sklearn.base import clone
 from sklearn.gaussian_process import GaussianProcessRegressor as SkLearnGP
 from skopt import Optimizer
-from skopt.acquisition import _gaussian_acquisition, gaussian_acquisition_1D
+from skopt.acquisition import _gaussian_acquisition
 from skopt.learning.gaussian_process.kernels import WhiteKernel
 from skopt.space import Categorical as SkCategorical
 from skopt.space import Integer as SkInteger
@@ -49,8 +51,11 @@ class BayesSampler:
         "local": 250,  # points near the best trials, in the same first round, and in each later round
         "rounds": 3,  # rounds of points near the best candidates so far, each half as far
         "top": 5,  # the best trials, and in later rounds the best candidates, searched around
-        "polish": 20,  # gradient steps from the best candidate (spaces of real ranges only)
+        "starts": 10,  # gradient searches: from the best candidate and from others drawn by acquisition value
+        "polish": 20,  # gradient steps of each (on the real-valued params; the others stay as drawn)
         "xi": 0.0,  # EI's and PI's margin over the best score (scikit-optimize's 0.01 depends on the scores' scale)
+        "warp": True,  # scores power-transformed (Yeo-Johnson) to look normal before the model sees them
+        "prior_quantile": 1.0,  # far from any trial the model expects this quantile of the scores (1: the worst)
     }
 
     def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
@@ -193,10 +198,11 @@ class _Engine(Optimizer):
     """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
 
     scikit-optimize keeps the trials, draws the initial points and provides the model and the acquisition
-    functions; this class changes how the model is fitted (weak priors, warm-started from the previous fit, capped
-    noise, hyperparameters on at most `fit_limit` trials, the model on at most `model_limit`) and where the
-    acquisition function is evaluated (random points, rounds of points near the best trials and candidates, all in
-    vectorised batches, then gradient steps).
+    functions; this class changes how the model is fitted (scores warped to look normal, weak priors, warm-started
+    from the previous fit, capped noise, a prior mean at the worst score, hyperparameters on at most `fit_limit`
+    trials, the model on at most `model_limit`) and where the acquisition function is evaluated (random points,
+    rounds of points near the best trials and candidates, all in vectorised batches, then gradient searches from
+    several of the best).
     """
 
     def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
@@ -211,7 +217,12 @@ class _Engine(Optimizer):
             optimizer=_fit_with_prior,
         )
         self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
-        self._only_reals = all(isinstance(d, SkReal) for d in self.space.dimensions)
+        self.warp_: _Warp | None = None  # the latest fit's map from scores to the model's units
+        # the model's input columns that are real-valued params, which gradient steps move
+        self._continuous = np.concatenate(
+            [np.full(d.transformed_size, isinstance(d, SkReal)) for d in self.space.dimensions]
+        )
+        self._only_reals = bool(self._continuous.all())
 
     def copy(self, random_state: Any = None) -> _Engine:
         """A copy that has been told the same trials (and fits its own model on them)."""
@@ -239,7 +250,8 @@ class _Engine(Optimizer):
     def _propose(self) -> None:
         """Fit the model to every trial told and choose the next point."""
         X = np.asarray(self.space.transform(self.Xi), dtype=float)
-        y = np.asarray(self.yi, dtype=float)
+        self.warp_ = _Warp(np.asarray(self.yi, dtype=float), enabled=bool(self.settings["warp"]))
+        y = self.warp_(np.asarray(self.yi, dtype=float))
         model = self._fit(X, y)
         if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
             self.gains_ -= model.predict(np.vstack(self.next_xs_))
@@ -268,6 +280,12 @@ class _Engine(Optimizer):
         if len(fitted) < len(shown):
             model = clone(base).set_params(kernel=base.kernel.clone_with_theta(self._theta), optimizer=None)
             model.fit(X[shown], y[shown])
+        # far from every trial the model reverts to its prior mean: the worst score, not the average, so that
+        # unexplored corners draw trials by their uncertainty alone
+        prior_mean = float(np.quantile(y[shown], float(self.settings["prior_quantile"])))
+        model._y_train_mean = model.y_train_mean_ = prior_mean
+        model.y_train_ = (y[shown] - prior_mean) / model._y_train_std
+        model.alpha_ = scipy.linalg.cho_solve((model.L_, True), model.y_train_)
         return model
 
     def _subset(self, y: np.ndarray, limit: int) -> np.ndarray:
@@ -277,6 +295,17 @@ class _Engine(Optimizer):
         order = np.argsort(y, kind="stable")
         rest = self.rng.choice(order[limit // 2 :], limit - limit // 2, replace=False)
         return np.sort(np.concatenate([order[: limit // 2], rest]))
+
+    def _draw(self, values: np.ndarray, best: int, count: int, acq: str) -> np.ndarray:
+        """Up to `count` candidates other than the best, drawn with the seed, each as likely as its acquisition value."""
+        # LCB is a bound in score units, scaled by its spread; EI and PI (negated) count by their own value
+        gain = -values / max(float(np.std(values)), 1e-12) if acq == "LCB" else np.log(np.maximum(-values, 1e-300))
+        weights = np.exp(gain - gain.max())
+        weights[best] = 0.0
+        count = min(count, int(np.count_nonzero(weights)))
+        if count <= 0:
+            return np.empty(0, dtype=int)
+        return self.rng.choice(len(values), size=count, replace=False, p=weights / weights.sum())
 
     def _maximise(self, model: Any, acq: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The best point found for one acquisition function, in the model's (transformed) coordinates."""
@@ -314,25 +343,31 @@ class _Engine(Optimizer):
             scale /= 2
             more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
             candidates, values = np.vstack([candidates, more]), np.concatenate([values, score(more)])
-        best = candidates[int(np.argmin(values))]
-        if self._only_reals and s["polish"]:  # the model's gradient needs every dimension continuous
+        order = np.argsort(values, kind="stable")
+        best = candidates[order[0]]
+        free = self._continuous
+        if free.any() and s["polish"]:
+            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s["starts"]) - 1, acq)])
+            fixed = candidates[starts]
+            count = len(starts)
 
-            def loss(x: np.ndarray) -> tuple[float, np.ndarray]:
-                value, grad = gaussian_acquisition_1D(x, model, y_opt, acq, self.acq_func_kwargs)
-                value, grad = float(np.ravel(value)[0]), np.ravel(grad)
-                if acq == "LCB":
-                    return value, grad
-                # EI and PI (negated) vanish far from the best: their logarithm keeps a usable gradient
-                gain = max(-value, 1e-300)
-                return -np.log(gain), grad / gain
+            def points(flat: np.ndarray) -> np.ndarray:
+                Z = fixed.copy()
+                Z[:, free] = flat.reshape(count, -1)
+                return Z
 
-            x, _, _ = scipy.optimize.fmin_l_bfgs_b(
-                loss, best, bounds=self.space.transformed_bounds, maxiter=int(s["polish"])
+            def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
+                value, grad = _acquisition_loss(model, points(flat), y_opt, acq, self.acq_func_kwargs)
+                return float(value.sum()), grad[:, free].ravel()
+
+            # one L-BFGS-B run over all starts at once: the loss is their sum, so each moves on its own gradient
+            flat, _, _ = scipy.optimize.fmin_l_bfgs_b(
+                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s["polish"])
             )
-            x = np.clip(x, low, high)
-            value = _gaussian_acquisition(x[None], model, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
-            if value[0] < values.min():
-                best = x
+            found = np.clip(points(flat), low, high)
+            found_values = score(found)
+            if found_values.min() < values[order[0]]:
+                best = found[int(np.argmin(found_values))]
         return best
 
 
@@ -349,6 +384,89 @@ class _Predictor:
     def predict(self, X: np.ndarray, return_std: bool = False) -> Any:
         """The model's mean (and standard deviation) at each row of X."""
         return SkLearnGP.predict(self.model, X, return_std=return_std)
+
+
+class _Warp:
+    """Scores standardised, then power-transformed (Yeo-Johnson) to look most normal, and back.
+
+    A few very bad scores (a loss that explodes, a diverged run) otherwise set the model's whole scale, and the
+    differences among good scores look like noise to it.
+    """
+
+    POWERS = np.round(np.linspace(-2.0, 2.0, 41), 10)  # the powers tried (1 leaves the scores as they are)
+
+    def __init__(self, y: np.ndarray, enabled: bool = True) -> None:
+        self.centre = float(np.mean(y))
+        self.scale = float(np.std(y)) or 1.0
+        self.power = 1.0
+        if enabled and len(y) >= 3 and np.ptp(y) > 0:
+            z = self._standard(y)
+            warped = _yeo_johnson(z, self.POWERS[:, None])
+            jacobian = np.sum(np.sign(z) * np.log1p(np.abs(z)))  # of the transform, per unit of (power - 1)
+            likelihood = -0.5 * len(z) * np.log(np.maximum(warped.var(axis=1), 1e-300)) + (self.POWERS - 1) * jacobian
+            self.power = float(self.POWERS[int(np.argmax(likelihood))])
+        seen = self(y)
+        span = float(np.ptp(seen)) or 1.0
+        self._bounds = (float(seen.min()) - span, float(seen.max()) + span)  # where inverse() is asked for scores
+
+    def _standard(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, dtype=float) - self.centre) / self.scale
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        """Scores in the model's units."""
+        return _yeo_johnson(self._standard(y), self.power)
+
+    def inverse(self, t: np.ndarray) -> np.ndarray:
+        """The model's units as scores (within a range of the scores seen, beyond which the power may diverge)."""
+        t, power = np.clip(np.asarray(t, dtype=float), *self._bounds), self.power
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            up = np.expm1(t) if power == 0 else np.expm1(np.log1p(np.maximum(power * t, -1 + 1e-12)) / power)
+            down = -np.expm1(-t) if power == 2 else -np.expm1(np.log1p(-(2 - power) * t) / (2 - power))
+        return np.where(t >= 0, up, down) * self.scale + self.centre
+
+
+def _yeo_johnson(z: np.ndarray, power: Any) -> np.ndarray:
+    """The Yeo-Johnson transform of z by a power (an array of powers broadcasts against z)."""
+    up, down = np.log1p(np.maximum(z, 0)), np.log1p(-np.minimum(z, 0))
+    power = np.asarray(power, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        positive = np.where(power == 0, up, np.expm1(power * up) / np.where(power == 0, 1, power))
+        negative = np.where(power == 2, -down, -np.expm1((2 - power) * down) / np.where(power == 2, 1, 2 - power))
+    return np.where(z >= 0, positive, negative)
+
+
+def _acquisition_loss(
+    model: Any, Z: np.ndarray, y_opt: float, acq: str, kwargs: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """-log EI, -log PI or LCB at each row of Z, with its gradient, for our Matern 5/2 model (vectorised)."""
+    amplitude = model.kernel_.k1.k1.constant_value
+    scales = np.asarray(model.kernel_.k1.k2.length_scale, dtype=float)
+    diff = (Z[:, None, :] - model.X_train_[None, :, :]) / scales  # points x trials x dimensions
+    r = np.sqrt(np.maximum((diff**2).sum(axis=-1), 1e-300))
+    decay = np.exp(-np.sqrt(5) * r)
+    k = amplitude * (1 + np.sqrt(5) * r + 5 / 3 * r**2) * decay
+    dk = (-amplitude * 5 / 3 * (1 + np.sqrt(5) * r) * decay)[:, :, None] * diff / scales
+    unit = model._y_train_std
+    mean = k @ model.alpha_ * unit + model._y_train_mean
+    dmean = np.einsum("bnd,n->bd", dk, model.alpha_) * unit
+    v = scipy.linalg.solve_triangular(model.L_, k.T, lower=True)
+    var = np.maximum(amplitude - (v**2).sum(axis=0), 1e-18)
+    weights = scipy.linalg.solve_triangular(model.L_.T, v, lower=False)
+    std = np.sqrt(var) * unit
+    dstd = -np.einsum("bnd,nb->bd", dk, weights) / np.sqrt(var)[:, None] * unit
+    if acq == "LCB":
+        kappa = kwargs.get("kappa", 1.96)
+        return mean - kappa * std, dmean - kappa * dstd
+    z = (y_opt - kwargs.get("xi", 0.01) - mean) / std
+    dz = (-dmean - z[:, None] * dstd) / std[:, None]
+    ratio = np.sqrt(np.pi / 2) * erfcx(-z / np.sqrt(2))  # Phi(z) / phi(z), without underflow far below the best
+    if acq == "PI":
+        return -log_ndtr(z), -dz / ratio[:, None]
+    # EI = std * phi(z) * (1 + z * ratio)
+    tail = np.maximum(1 + z * ratio, 1e-300)
+    log_ei = np.log(std) - 0.5 * z**2 - 0.5 * np.log(2 * np.pi) + np.log(tail)
+    # d log EI = d std / std + Phi(z) / (phi(z) * tail) * dz
+    return -log_ei, -(dstd / std[:, None] + (ratio / tail)[:, None] * dz)
 
 
 def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:

@@ -82,6 +82,7 @@ class Posterior:
         y_opt: float | None = None,
         next_params: Mapping[str, Any] | None = None,
         n_fitted: int | None = None,
+        warp: Any | None = None,
     ) -> None:
         self.space = space
         self.direction = direction
@@ -97,6 +98,7 @@ class Posterior:
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._acq_kwargs = dict(acq_kwargs or {})
         self._y_opt = y_opt
+        self._warp = warp  # the map from scores to the model's units, when the model was fitted on warped scores
         pick = max if direction == "maximize" else min
         self.best: Trial | None = pick(self.trials, key=lambda t: t.value) if self.trials else None
         defaults = space.defaults()
@@ -182,8 +184,10 @@ class Posterior:
         """The posterior mean in score units (cheaper than with the std)."""
         with warnings.catch_warnings(), _THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            mean = self._model.predict(rows)
-        return self._sign * np.asarray(mean, dtype=float)
+            mean = np.asarray(self._model.predict(rows), dtype=float)
+        if self._warp is not None:
+            mean = self._warp.inverse(mean)
+        return self._sign * mean
 
     def _predict(self, rows: np.ndarray, *, acquisition: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Mean and std in score units, and the acquisition (higher = more promising) when the model has one."""
@@ -198,7 +202,13 @@ class Posterior:
                     ),
                     dtype=float,
                 )
-        return self._sign * np.asarray(mean, dtype=float), np.asarray(std, dtype=float), acq
+        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+        if self._warp is not None:  # the ±2σ band mapped back to scores, shown as a mean and a quarter of its width
+            mean, std = (
+                self._warp.inverse(mean),
+                (self._warp.inverse(mean + 2 * std) - self._warp.inverse(mean - 2 * std)) / 4,
+            )
+        return self._sign * mean, std, acq
 
 
 def posterior(
@@ -260,7 +270,7 @@ def _bayes_posterior(
         return None
     if [_shape(d) for d in optimizer.space.dimensions] != [_shape(_dimension(space[name])) for name in names]:
         return None  # a model of another space (e.g. before a search narrowed it)
-    model = optimizer.models[-1]
+    model, warp = optimizer.models[-1], getattr(optimizer, "warp_", None)
     acq_name = _acquisition_used(optimizer)
     next_params = None
     next_x = getattr(optimizer, "_next_x", None)
@@ -277,9 +287,10 @@ def _bayes_posterior(
         BAYES_SOURCE,
         acq_name=acq_name,
         acq_kwargs=optimizer.acq_func_kwargs,
-        y_opt=float(np.min(optimizer.yi)),
+        y_opt=float(np.min(optimizer.yi) if warp is None else warp(np.min(optimizer.yi))),
         next_params=next_params,
         n_fitted=len(optimizer.yi),
+        warp=warp,
     )
 
 
