@@ -39,8 +39,7 @@ def skopt_prediction(sampler, rows):
     optimizer = sampler.optimizer
     model, warp = optimizer.models[-1], optimizer.warp_
     X = optimizer.space.transform(rows)
-    mu, sd = model.predict(X, return_std=True)
-    return model, X, (warp.inverse(mu), (warp.inverse(mu + 2 * sd) - warp.inverse(mu - 2 * sd)) / 4)
+    return model, X, warp.band(*model.predict(X, return_std=True))
 
 
 def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
@@ -266,3 +267,45 @@ def test_bayes_batches_spread_around_running_trials():
     for point in batch:  # the model believes the running point scored the best: it looks elsewhere
         assert math.dist(point.values(), alone.values()) > 0.3, (point, alone)
     assert len({tuple(p.values()) for p in batch}) == 3
+
+
+def fitted_engine(**settings):
+    """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
+    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+
+    engine = _Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
+    rng = np.random.default_rng(0)
+    X = (rng.uniform(size=(12, 2)) * 0.3).tolist()
+    engine.tell(X, [float(np.exp(4 * x[0]) + np.sin(9 * x[1])) for x in X])
+    return engine
+
+
+@pytest.mark.parametrize("quantile", [1.0, 0.5])
+def test_far_from_every_trial_the_bayes_model_expects_its_prior_quantile_of_the_scores(quantile):
+    engine = fitted_engine(prior_quantile=quantile)
+    far = engine.warp_.inverse(engine.models[-1].predict(np.array([[1.0, 1.0]])))[0]
+    assert far == pytest.approx(np.quantile(engine.yi, quantile), rel=0.02)
+
+
+def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_where_ei_underflows():
+    from skopt.acquisition import gaussian_acquisition_1D
+
+    from jupyter_hptune.core.bayes import _acquisition_loss
+
+    engine = fitted_engine()
+    model, y_opt = engine.models[-1], float(engine.warp_(np.min(engine.yi)))
+    points = np.random.default_rng(1).uniform(size=(8, 2)) * 0.5
+    underflows = 0
+    for acq, options in (("EI", {"xi": 0.0}), ("PI", {"xi": 0.01}), ("LCB", {"kappa": 1.96})):
+        values, grads = _acquisition_loss(model, points, y_opt, acq, options)
+        assert np.all(np.isfinite(values)) and np.all(np.isfinite(grads)), acq
+        for point, value, grad in zip(points, values, grads):
+            theirs, their_grad = (np.ravel(a) for a in gaussian_acquisition_1D(point, model, y_opt, acq, options))
+            if acq != "LCB":  # ours is -log of the (negated) EI or PI scikit-optimize gives
+                if theirs[0] == 0:  # scikit-optimize's value underflowed: no gradient left to climb
+                    underflows += 1
+                    continue
+                theirs, their_grad = -np.log(-theirs), their_grad / -theirs
+            assert value == pytest.approx(theirs[0], rel=1e-6), acq
+            np.testing.assert_allclose(grad, their_grad, rtol=1e-5, atol=1e-8, err_msg=acq)
+    assert underflows, "some points lie far enough from the best for EI or PI to underflow"

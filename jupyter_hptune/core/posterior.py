@@ -203,11 +203,8 @@ class Posterior:
                     dtype=float,
                 )
         mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
-        if self._warp is not None:  # the ±2σ band mapped back to scores, shown as a mean and a quarter of its width
-            mean, std = (
-                self._warp.inverse(mean),
-                (self._warp.inverse(mean + 2 * std) - self._warp.inverse(mean - 2 * std)) / 4,
-            )
+        if self._warp is not None:
+            mean, std = self._warp.band(mean, std)
         return self._sign * mean, std, acq
 
 
@@ -270,7 +267,7 @@ def _bayes_posterior(
         return None
     if [_shape(d) for d in optimizer.space.dimensions] != [_shape(_dimension(space[name])) for name in names]:
         return None  # a model of another space (e.g. before a search narrowed it)
-    model, warp = optimizer.models[-1], getattr(optimizer, "warp_", None)
+    model, warp = optimizer.models[-1], optimizer.warp_  # the scores' warp of the fit that made this model
     acq_name = _acquisition_used(optimizer)
     next_params = None
     next_x = getattr(optimizer, "_next_x", None)
@@ -287,7 +284,7 @@ def _bayes_posterior(
         BAYES_SOURCE,
         acq_name=acq_name,
         acq_kwargs=optimizer.acq_func_kwargs,
-        y_opt=float(np.min(optimizer.yi) if warp is None else warp(np.min(optimizer.yi))),
+        y_opt=float(warp(np.min(optimizer.yi))),
         next_params=next_params,
         n_fitted=len(optimizer.yi),
         warp=warp,
