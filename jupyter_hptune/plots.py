@@ -159,6 +159,14 @@ def plot_curves(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figur
     return fig
 
 
+def _band_limits(mean: np.ndarray, low: np.ndarray, high: np.ndarray, observed: list[float]) -> tuple[float, float]:
+    """The scores a posterior plot spans: the trials, the mean, and the band up to half their range beyond them."""
+    seen = [*mean, *observed]
+    near, far = min(seen), max(seen)
+    reach = 0.5 * (far - near)
+    return min(near, max(float(np.min(low)), near - reach)), max(far, min(float(np.max(high)), far + reach))
+
+
 def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     """The model's predicted score along one hyperparameter (mean and ±2σ), the trials, and its acquisition."""
     has_acq = slice.acquisition is not None
@@ -170,32 +178,34 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
         ax, acq_ax = fig.subplots(2, 1, sharex=True, gridspec_kw=layout)
     else:
         ax, acq_ax = fig.subplots(gridspec_kw=layout), None
-    mean, std = np.asarray(slice.mean, dtype=float), np.asarray(slice.std, dtype=float)
+    mean, low, high = (np.asarray(a, dtype=float) for a in (slice.mean, slice.low, slice.high))
     best = _best_index(slice.observed_y, slice.direction)
     if choice:
         positions = np.arange(len(slice.x))
         observed = [Choice(slice.x).index(v) for v in slice.observed_x]
-        low = min([*(mean - 2 * std), *slice.observed_y])
-        high = max([*(mean + 2 * std), *slice.observed_y])
-        pad = 0.06 * (high - low) or 0.5
-        base = low - pad  # bars rise from the bottom of the axes, not from zero, so differences stay visible
+        bottom, top = _band_limits(mean, low, high, slice.observed_y)
+        pad = 0.06 * (top - bottom) or 0.5
+        base = bottom - pad  # bars rise from the bottom of the axes, not from zero, so differences stay visible
         ax.bar(
             positions,
             mean - base,
             bottom=base,
             width=0.6,
-            yerr=2 * std,
+            yerr=[mean - low, high - mean],
             capsize=4,
             color=MODEL,
             alpha=0.35,
             error_kw={"elinewidth": 1, "ecolor": "0.3"},
             label="mean ±2σ",
         )
-        ax.set_ylim(base, high + pad)
+        ax.set_ylim(base, top + pad)
         xs = np.asarray(observed, dtype=float) + _jitter(len(observed))
         _set_option_ticks(acq_ax or ax, slice.x)
     else:
-        ax.fill_between(slice.x, mean - 2 * std, mean + 2 * std, color=MODEL, alpha=0.2, lw=0, label="±2σ")
+        ax.fill_between(slice.x, low, high, color=MODEL, alpha=0.2, lw=0, label="±2σ")
+        bottom, top = _band_limits(mean, low, high, slice.observed_y)
+        pad = 0.06 * (top - bottom) or 0.5
+        ax.set_ylim(bottom - pad, top + pad)
         ax.plot(slice.x, mean, color=MODEL, lw=1.5, label="mean")
         xs = np.asarray(slice.observed_x, dtype=float)
         if slice.log:

@@ -173,6 +173,30 @@ def test_posterior_of_a_log_range_has_a_log_axis_and_its_acquisition(bayes_poste
     assert list(best.get_ydata()) == [min(cut.observed_y)]
 
 
+def test_posterior_of_long_tailed_scores_keeps_the_trials_in_view():
+    # Scores from 0 to 10^4: the model's band far from the trials runs to huge values; the axes stay on the trials.
+    study, sampler = Study({"x": Real(0, 1)}), BayesSampler(seed=0)
+    study.optimize(lambda p: 10 ** (4 * abs(p["x"] - 0.3)) - 1, 12, sampler=sampler)
+    cut = posterior(study.space, study.trials, "minimize", sampler).slice("x")
+    assert cut.high.max() > 100 * max(cut.observed_y)
+    ax = plot_posterior(cut).axes[0]
+    bottom, top = ax.get_ylim()
+    seen = [*cut.observed_y, *cut.mean]
+    assert bottom <= min(seen) and max(seen) <= top < 2 * max(seen)
+    assert bottom < 0, "the band below the trials shows, up to half their range"
+    band = next(c for c in ax.collections if c.get_label() == "±2σ")
+    drawn = band.get_paths()[0].vertices[:, 1]
+    assert drawn.max() == pytest.approx(cut.high.max()) and drawn.min() == pytest.approx(cut.low.min())
+
+
+def test_posterior_keeps_every_trial_in_view_however_far_from_the_band(bayes_posterior):
+    cut = bayes_posterior.slice("lr")
+    outlying = [*cut.observed_y[:-2], float(cut.low.min()) - 50, float(cut.high.max()) + 50]  # a diverged run or two
+    ax = plot_posterior(dataclasses.replace(cut, observed_y=outlying)).axes[0]
+    bottom, top = ax.get_ylim()
+    assert bottom < min(outlying) and max(outlying) < top
+
+
 def test_posterior_without_acquisition_has_one_axes(display_posterior):
     cut = display_posterior.slice("units")
     assert cut.acquisition is None

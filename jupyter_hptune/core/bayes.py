@@ -424,9 +424,9 @@ class _Warp:
             down = -np.expm1(-t) if power == 2 else -np.expm1(np.log1p(-(2 - power) * t) / (2 - power))
         return np.where(t >= 0, up, down) * self.scale + self.centre
 
-    def band(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """A prediction in the model's units as scores: the mean mapped back, and a quarter of the ±2σ band's width."""
-        return self.inverse(mean), (self.inverse(mean + 2 * std) - self.inverse(mean - 2 * std)) / 4
+    def band(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A prediction in the model's units as scores: the mean, and the two ends of the ±2σ band, mapped back."""
+        return self.inverse(mean), self.inverse(mean - 2 * std), self.inverse(mean + 2 * std)
 
 
 def _yeo_johnson(z: np.ndarray, power: Any) -> np.ndarray:

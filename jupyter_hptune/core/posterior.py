@@ -31,7 +31,9 @@ class Slice:
     log: bool
     x: list
     mean: np.ndarray
-    std: np.ndarray
+    std: np.ndarray  # a quarter of the band's width (the model's σ itself unless it models warped scores)
+    low: np.ndarray  # the ±2σ band in score units: asymmetric about the mean when the model warps the scores
+    high: np.ndarray
     acquisition: np.ndarray | None
     acq_name: str | None
     next_x: Any | None
@@ -110,7 +112,7 @@ class Posterior:
         """The posterior along one hyperparameter, the others held at the best trial's values."""
         dim = self._dim(name)
         xs = _grid(dim, _check_points(points))
-        mean, std, acq = self._predict(self._grid_rows([(name, xs)]), acquisition=True)
+        mean, low, high, acq = self._predict(self._grid_rows([(name, xs)]), acquisition=True)
         fixed = {k: v for k, v in self.fixed.items() if k != name}
         next_x = None if self.next_params is None else self.next_params.get(name)
         return Slice(
@@ -119,7 +121,9 @@ class Posterior:
             log=bool(getattr(dim, "log", False)),
             x=xs,
             mean=mean,
-            std=std,
+            std=(high - low) / 4,
+            low=low,
+            high=high,
             acquisition=acq,
             acq_name=self.acq_name if acq is not None else None,
             next_x=next_x,
@@ -189,8 +193,10 @@ class Posterior:
             mean = self._warp.inverse(mean)
         return self._sign * mean
 
-    def _predict(self, rows: np.ndarray, *, acquisition: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Mean and std in score units, and the acquisition (higher = more promising) when the model has one."""
+    def _predict(
+        self, rows: np.ndarray, *, acquisition: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Mean and ±2σ band in score units, and the acquisition (higher = more promising) when the model has one."""
         with warnings.catch_warnings(), _THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             mean, std = self._model.predict(rows, return_std=True)
@@ -203,9 +209,13 @@ class Posterior:
                     dtype=float,
                 )
         mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
-        if self._warp is not None:
-            mean, std = self._warp.band(mean, std)
-        return self._sign * mean, std, acq
+        if self._warp is None:
+            mean, low, high = mean, mean - 2 * std, mean + 2 * std
+        else:
+            mean, low, high = self._warp.band(mean, std)
+        if self._sign < 0:  # the model minimises the negated score: its band's low end is the score's high end
+            low, high = high, low
+        return self._sign * mean, self._sign * low, self._sign * high, acq
 
 
 def posterior(
