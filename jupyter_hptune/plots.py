@@ -179,12 +179,12 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     else:
         ax, acq_ax = fig.subplots(gridspec_kw=layout), None
     mean, low, high = (np.asarray(a, dtype=float) for a in (slice.mean, slice.low, slice.high))
+    bottom, top = _band_limits(mean, low, high, slice.observed_y)
+    pad = 0.06 * (top - bottom) or 0.5
     best = _best_index(slice.observed_y, slice.direction)
     if choice:
         positions = np.arange(len(slice.x))
         observed = [Choice(slice.x).index(v) for v in slice.observed_x]
-        bottom, top = _band_limits(mean, low, high, slice.observed_y)
-        pad = 0.06 * (top - bottom) or 0.5
         base = bottom - pad  # bars rise from the bottom of the axes, not from zero, so differences stay visible
         ax.bar(
             positions,
@@ -203,8 +203,6 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
         _set_option_ticks(acq_ax or ax, slice.x)
     else:
         ax.fill_between(slice.x, low, high, color=MODEL, alpha=0.2, lw=0, label="±2σ")
-        bottom, top = _band_limits(mean, low, high, slice.observed_y)
-        pad = 0.06 * (top - bottom) or 0.5
         ax.set_ylim(bottom - pad, top + pad)
         ax.plot(slice.x, mean, color=MODEL, lw=1.5, label="mean")
         xs = np.asarray(slice.observed_x, dtype=float)

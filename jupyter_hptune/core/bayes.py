@@ -250,8 +250,9 @@ class _Engine(Optimizer):
     def _propose(self) -> None:
         """Fit the model to every trial told and choose the next point."""
         X = np.asarray(self.space.transform(self.Xi), dtype=float)
-        self.warp_ = _Warp(np.asarray(self.yi, dtype=float), enabled=bool(self.settings["warp"]))
-        y = self.warp_(np.asarray(self.yi, dtype=float))
+        scores = np.asarray(self.yi, dtype=float)
+        self.warp_ = _Warp(scores, enabled=bool(self.settings["warp"]))
+        y = self.warp_(scores)
         model = self._fit(X, y)
         if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
             self.gains_ -= model.predict(np.vstack(self.next_xs_))
