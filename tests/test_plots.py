@@ -176,7 +176,7 @@ def test_posterior_of_a_log_range_has_a_log_axis_and_its_acquisition(bayes_poste
 def test_posterior_of_long_tailed_scores_keeps_the_trials_in_view():
     # Scores from 0 to 10^4: the model's band far from the trials runs to huge values; the axes stay on the trials.
     study, sampler = Study({"x": Real(0, 1)}), BayesSampler(seed=0)
-    study.optimize(lambda p: 10 ** (4 * abs(p["x"] - 0.3)) - 1, 12, sampler=sampler)
+    study.optimize(lambda p: 10 ** (4 * abs(p["x"] - 0.3)) - 1, 8, sampler=sampler)  # x above 0.75 not yet tried
     cut = posterior(study.space, study.trials, "minimize", sampler).slice("x")
     assert cut.high.max() > 100 * max(cut.observed_y)
     ax = plot_posterior(cut).axes[0]

@@ -182,9 +182,9 @@ def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
 
 def test_bayes_tries_each_acquisition_function_on_a_mixed_space():
     for acq in ("EI", "PI", "LCB", "gp_hedge"):
-        study = search("bayes", n_trials=12, acq=acq)
-        assert len({tuple(t.params.values()) for t in study.trials}) == 12
-        assert study.best_value < min(t.value for t in study.trials[:3])
+        study = search("bayes", n_trials=16, acq=acq)  # 4 initial points, then 12 from the model
+        assert len({tuple(t.params.values()) for t in study.trials}) == 16
+        assert study.best_value < min(t.value for t in study.trials[:4])
 
 
 def test_bayes_steers_away_from_failing_regions():

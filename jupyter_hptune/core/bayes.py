@@ -42,7 +42,8 @@ class BayesSampler:
     method = "bayes"
     # The model's settings, in one place (benchmarks/README.md says what each was measured to do).
     settings: ClassVar[dict[str, Any]] = {
-        "initial_points": 5,  # random points before the first model (at most a quarter of the trials)
+        "initial_points": 5,  # points before the first model (at most a quarter of the trials)
+        "initial_design": "sobol",  # how they are spread: a Sobol sequence shifted by the seed (or "random", "lhs")
         "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
         "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
         "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
@@ -94,10 +95,11 @@ class BayesSampler:
                 random_state=self.seed,
             )
         self._sync(space, trials)
-        learned, random = len(self._told), max(0, initial - len(self._told))
+        learned, first = len(self._told), max(0, initial - len(self._told))
         note = f"Bayesian optimisation ({self.acq}"
-        if random:
-            note += f", {random} initial random point{'s' if random > 1 else ''}"
+        if first:
+            design = _DESIGNS.get(self.settings["initial_design"], self.settings["initial_design"])
+            note += f", {first} initial {design} point{'s' if first > 1 else ''}"
         if learned:
             note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"
         return Plan(n, note + ")")
@@ -197,7 +199,7 @@ class BayesSampler:
 class _Engine(Optimizer):
     """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
 
-    scikit-optimize keeps the trials, draws the initial points and provides the model and the acquisition
+    scikit-optimize keeps the trials, spreads the initial points and provides the model and the acquisition
     functions; this class changes how the model is fitted (scores warped to look normal, weak priors, warm-started
     from the previous fit, capped noise, a prior mean at the worst score, hyperparameters on at most `fit_limit`
     trials, the model on at most `model_limit`) and where the acquisition function is evaluated (random points,
@@ -207,7 +209,12 @@ class _Engine(Optimizer):
 
     def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
         options.setdefault("acq_func_kwargs", {"xi": float(settings["xi"])})
-        super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
+        options.setdefault("initial_point_generator", settings["initial_design"])
+        with warnings.catch_warnings():
+            # a Sobol sequence is best balanced at a power of 2 points; its first few are still better spread
+            # than random ones (benchmarks/README.md)
+            warnings.filterwarnings("ignore", message="The balance properties of Sobol")
+            super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
         self.settings = dict(settings)
         gp = self.base_estimator_
         cap = float(self.settings["noise_cap"])
@@ -234,6 +241,7 @@ class _Engine(Optimizer):
             acq_func_kwargs=self.acq_func_kwargs,
             random_state=random_state,
         )
+        twin._initial_samples = self._initial_samples  # a batch's initial points continue the same design
         twin._theta = None if self._theta is None else self._theta.copy()
         if hasattr(self, "gains_"):
             twin.gains_ = np.copy(self.gains_)
@@ -428,6 +436,9 @@ class _Warp:
     def band(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A prediction in the model's units as scores: the mean, and the two ends of the ±2σ band, mapped back."""
         return self.inverse(mean), self.inverse(mean - 2 * std), self.inverse(mean + 2 * std)
+
+
+_DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
 
 
 def _yeo_johnson(z: np.ndarray, power: Any) -> np.ndarray:
