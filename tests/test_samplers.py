@@ -309,3 +309,24 @@ def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_whe
             assert value == pytest.approx(theirs[0], rel=1e-6), acq
             np.testing.assert_allclose(grad, their_grad, rtol=1e-5, atol=1e-8, err_msg=acq)
     assert underflows, "some points lie far enough from the best for EI or PI to underflow"
+
+
+def test_between_refits_of_its_hyperparameters_the_bayes_model_still_learns_every_trial():
+    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+
+    engine = _Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
+    kept = []  # the trial counts at which the model kept the previous hyperparameters
+    for n in range(1, 41):
+        x = engine.ask()
+        y = float(np.sin(5 * x[0]) + x[1] ** 2)
+        before = None if engine._theta is None else engine._theta.copy()
+        engine.tell(x, y)
+        if n <= 5:
+            continue
+        model = engine.models[-1]
+        assert len(model.X_train_) == n  # every trial, the newest included
+        assert engine.warp_.inverse(model.predict(np.array([x])))[0] == pytest.approx(y, abs=0.02 * np.ptp(engine.yi))
+        if before is not None and np.array_equal(before, engine._theta):
+            kept.append(n)
+    # refitted at every trial up to 25, then once 4% of the trials are new (every second trial here)
+    assert kept and min(kept) > 25 and 5 <= len(kept) <= 8

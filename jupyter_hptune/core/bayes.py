@@ -47,6 +47,7 @@ class BayesSampler:
         "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
         "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
         "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
+        "refit_share": 0.04,  # hyperparameters refitted once this share of the trials is new (each trial up to 25)
         "model_limit": 500,  # trials the model is conditioned on, at most (the same way): its time stops growing
         "candidates": 500,  # random points the acquisition function is evaluated at
         "local": 250,  # points near the best trials, in the same first round, and in each later round
@@ -202,9 +203,9 @@ class _Engine(Optimizer):
     scikit-optimize keeps the trials, spreads the initial points and provides the model and the acquisition
     functions; this class changes how the model is fitted (scores warped to look normal, weak priors, warm-started
     from the previous fit, capped noise, a prior mean at the worst score, hyperparameters on at most `fit_limit`
-    trials, the model on at most `model_limit`) and where the acquisition function is evaluated (random points,
-    rounds of points near the best trials and candidates, all in vectorised batches, then gradient searches from
-    several of the best).
+    trials and refitted once `refit_share` of the trials is new, the model on at most `model_limit`) and where the
+    acquisition function is evaluated (random points, rounds of points near the best trials and candidates, all in
+    vectorised batches, then gradient searches from several of the best).
     """
 
     def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
@@ -224,6 +225,7 @@ class _Engine(Optimizer):
             optimizer=_fit_with_prior,
         )
         self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
+        self._fitted_at = 0  # the number of trials the hyperparameters were last fitted at
         self.warp_: _Warp | None = None  # the latest fit's map from scores to the model's units
         # the model's input columns that are real-valued params, which gradient steps move
         self._continuous = np.concatenate(
@@ -243,6 +245,7 @@ class _Engine(Optimizer):
         )
         twin._initial_samples = self._initial_samples  # a batch's initial points continue the same design
         twin._theta = None if self._theta is None else self._theta.copy()
+        twin._fitted_at = self._fitted_at
         if hasattr(self, "gains_"):
             twin.gains_ = np.copy(self.gains_)
         if self.Xi:
@@ -282,10 +285,14 @@ class _Engine(Optimizer):
             self._subset(y, int(self.settings["fit_limit"])),
             self._subset(y, int(self.settings["model_limit"])),
         )
-        model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
-        model.fit(X[fitted], y[fitted])
-        # the fitted hyperparameters, the noise level restored (the model zeroes it for its predictions)
-        self._theta = np.append(model.kernel_.k1.theta, np.log(model.noise_))
+        if self._theta is not None and len(y) - self._fitted_at < float(self.settings["refit_share"]) * len(y):
+            fitted = np.empty(0, dtype=int)  # the last fit's hyperparameters, conditioned on every trial below
+        else:
+            model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
+            model.fit(X[fitted], y[fitted])
+            # the fitted hyperparameters, the noise level restored (the model zeroes it for its predictions)
+            self._theta = np.append(model.kernel_.k1.theta, np.log(model.noise_))
+            self._fitted_at = len(y)
         if len(fitted) < len(shown):
             model = clone(base).set_params(kernel=base.kernel.clone_with_theta(self._theta), optimizer=None)
             model.fit(X[shown], y[shown])
