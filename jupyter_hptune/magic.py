@@ -105,7 +105,7 @@ class TuneMagics(Magics):
         "--initial-points",
         type=int,
         metavar="N",
-        help="bayes: random trials before the model takes over (default: trials/4, at most 5)",
+        help="bayes: trials spread by a Sobol sequence before the model takes over (default: trials/4, at most 5)",
     )
     @argument("--grid-points", type=int, metavar="N", help="grid: points per real range (default: 5)")
     @argument(
