@@ -9,12 +9,14 @@ far is read at each budget (20 and 50) from that same run. Prints two markdown t
 2. optimiser overhead: each method's own time per trial (a trial's wall time less the objective's), in ms,
    averaged over trials 46-50, 96-100 and 196-200 of one 200-trial run on Hartmann6 (seed 0).
 
---growth adds our bayes overhead at trials 50, 100, 200 and 300 (one run to 300). --json PATH saves every
-raw curve and timing with the package versions, so two versions can be compared; --from-json PATH reprints
-the tables of a saved run. Progress goes to stderr.
+With 20 seeds or more (twice --block), a steadiness table counts, per problem and budget, the blocks of 10
+seeds (0-9, 10-19, ...) in which each method has the lowest median: how much the quality table's winner
+depends on which seeds were drawn. --growth adds our bayes overhead at trials 50, 100, 200 and 300 (one run
+to 300). --json PATH saves every raw curve and timing with the package versions, so two versions can be
+compared; --from-json PATH reprints the tables of a saved run. Progress goes to stderr.
 
 Run: python benchmarks/compare.py [--seeds 10] [--methods ...] [--problems ...] [--json out.json]
-                                  [--timing/--no-timing] [--growth] [--jobs N]
+                                  [--timing/--no-timing] [--growth] [--jobs N] [--block 10]
 """
 
 from __future__ import annotations
@@ -257,6 +259,30 @@ def fmt(value: float) -> str:
     return f"{value:.3g}"
 
 
+def median_scores(
+    runs: list[dict[str, Any]], method: str, name: str, budget: int, seeds: range | None = None
+) -> tuple[float | None, int, int]:
+    """The median regret (or best objective) of one method on one problem at a budget, and of how many seeds."""
+    minimum = PROBLEMS[name].minimum
+    chosen = [
+        r for r in runs if r["problem"] == name and r["method"] == method and (seeds is None or r["seed"] in seeds)
+    ]
+    scores = [
+        r["best_so_far"][budget - 1] - (minimum or 0.0)
+        for r in chosen
+        if not r["error"] and len(r["best_so_far"]) >= budget and r["best_so_far"][budget - 1] is not None
+    ]
+    return (statistics.median(scores) if scores else None), len(scores), len(chosen)
+
+
+def lowest(medians: dict[str, float | None]) -> set[str]:
+    """The methods whose median is the lowest (all of them on a tie)."""
+    known = [v for v in medians.values() if v is not None]
+    if not known:
+        return set()
+    return {m for m, v in medians.items() if v is not None and math.isclose(v, min(known), rel_tol=1e-9, abs_tol=1e-12)}
+
+
 def quality_table(
     runs: list[dict[str, Any]], methods: Sequence[str], problems: Sequence[str], budgets: Sequence[int]
 ) -> str:
@@ -267,35 +293,49 @@ def quality_table(
     ]
     notes = []
     for name in problems:
-        minimum = PROBLEMS[name].minimum
         for budget in budgets:
             medians: dict[str, float | None] = {}
             for method in methods:
-                chosen = [r for r in runs if r["problem"] == name and r["method"] == method]
-                scores = [
-                    r["best_so_far"][budget - 1] - (minimum or 0.0)
-                    for r in chosen
-                    if not r["error"] and len(r["best_so_far"]) >= budget and r["best_so_far"][budget - 1] is not None
-                ]
-                medians[method] = statistics.median(scores) if scores else None
-                if len(scores) < len(chosen):
-                    notes.append(
-                        f"{name} @{budget}, {method}: median of {len(scores)} of {len(chosen)} seeds (the rest failed)"
-                    )
-            known = [v for v in medians.values() if v is not None]
-            best = min(known) if known else None
+                medians[method], found, chosen = median_scores(runs, method, name, budget)
+                if found < chosen:
+                    notes.append(f"{name} @{budget}, {method}: median of {found} of {chosen} seeds (the rest failed)")
+            best = lowest(medians)
             cells = []
             for method in methods:
                 value = medians[method]
                 if value is None:
                     cells.append("n/a")
-                elif best is not None and math.isclose(value, best, rel_tol=1e-9, abs_tol=1e-12):
+                elif method in best:
                     cells.append(f"**{fmt(value)}**")
                 else:
                     cells.append(fmt(value))
-            measure = "regret" if minimum is not None else "best 1-acc"
+            measure = "regret" if PROBLEMS[name].minimum is not None else "best 1-acc"
             lines.append(f"| {name} @{budget} | {measure} | " + " | ".join(cells) + " |")
     return "\n".join(lines + [f"\n- {note}" for note in notes])
+
+
+def block_table(
+    runs: list[dict[str, Any]],
+    methods: Sequence[str],
+    problems: Sequence[str],
+    budgets: Sequence[int],
+    seeds: int,
+    block: int,
+) -> str:
+    """The markdown table of how many blocks of `block` seeds each method has the lowest median in (ties count)."""
+    blocks = [range(start, start + block) for start in range(0, seeds - block + 1, block)]
+    lines = [
+        "| problem @ trials | " + " | ".join(methods) + " |",
+        "| --- | " + " | ".join("---:" for _ in methods) + " |",
+    ]
+    for name in problems:
+        for budget in budgets:
+            wins = Counter[str]()
+            for seeds_of_block in blocks:
+                wins.update(lowest({m: median_scores(runs, m, name, budget, seeds_of_block)[0] for m in methods}))
+            cells = [f"{wins[m]} of {len(blocks)}" for m in methods]
+            lines.append(f"| {name} @{budget} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def window_mean(values: Sequence[float], first: int, last: int) -> float | None:
@@ -325,7 +365,7 @@ def overhead_table(timing: dict[str, dict[str, Any]], windows: Sequence[tuple[in
     return "\n".join(lines)
 
 
-def print_tables(data: dict[str, Any]) -> None:
+def print_tables(data: dict[str, Any], block: int = 10) -> None:
     """Print every table a result (fresh or loaded from JSON) holds."""
     settings = data["settings"]
     if data.get("runs"):
@@ -335,6 +375,23 @@ def print_tables(data: dict[str, Any]) -> None:
         )
         print(quality_table(data["runs"], settings["methods"], settings["problems"], settings["budgets"]))
         print()
+        if block > 0 and settings["seeds"] >= 2 * block:
+            count = settings["seeds"] // block
+            print(
+                f"## Steadiness: in how many of the {count} blocks of {block} seeds (0-{block - 1}, "
+                f"{block}-{2 * block - 1}, ...) each method has the lowest median (a tie counts for each)\n"
+            )
+            print(
+                block_table(
+                    data["runs"],
+                    settings["methods"],
+                    settings["problems"],
+                    settings["budgets"],
+                    settings["seeds"],
+                    block,
+                )
+            )
+            print()
     if data.get("timing"):
         print(
             f"## Optimiser overhead per trial: one {settings['timing_trials']}-trial run on {TIMING_PROBLEM}, seed 0\n"
@@ -390,6 +447,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes for the quality searches (default: one per CPU); the timing runs run alone")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="BLAS/torch threads per process (default 1)")
+    parser.add_argument("--block", type=int, default=10,
+                        help="with twice this many seeds or more, also count the blocks of this many seeds in which "
+                             "each method has the lowest median (default 10; 0: no such table)")  # fmt: skip
     parser.add_argument("--json", metavar="PATH", help="write every raw result here")
     parser.add_argument("--from-json", metavar="PATH", help="print the tables of a saved run and exit")
     args = parser.parse_args(argv)
@@ -397,6 +457,8 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error(f"budgets must lie in 1..--trials ({args.trials})")
     if args.seeds < 1 or args.jobs < 1 or args.threads < 1:
         parser.error("--seeds, --jobs and --threads must be positive")
+    if args.block < 0:
+        parser.error(f"--block must be 0 or more, got {args.block}")
     return args
 
 
@@ -404,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the searches, print the tables, save the JSON."""
     args = parse(argv)
     if args.from_json:
-        print_tables(json.loads(Path(args.from_json).read_text()))
+        print_tables(json.loads(Path(args.from_json).read_text()), args.block)
         return
     began = time.perf_counter()
     skipped = {m: reason for m in args.methods if (reason := missing_package(m))}
@@ -469,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     data["meta"]["seconds"] = time.perf_counter() - began
     report_oddities(data)
-    print_tables(data)
+    print_tables(data, args.block)
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=1))
         log(f"wrote {args.json}")
