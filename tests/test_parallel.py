@@ -109,6 +109,23 @@ def fragile(params) -> float:
     return score(params)
 
 
+def slow_first_option(params) -> float:
+    time.sleep(1.5 if params["kind"] == "a" else 0.1)
+    return 1.0
+
+
+def test_on_a_tie_the_log_names_the_same_best_trial_as_the_summary(client) -> None:
+    events: list = []
+    study = tune(
+        slow_first_option, {"kind": Choice(["a", "b"])}, method="grid", client=client, observers=[events.append]
+    )
+    finished = [e for e in events if isinstance(e, TrialFinished)]
+    assert [e.trial.number for e in finished] == [1, 0], "trial 1 finishes first"
+    assert study.best_trial.number == 0, "the earliest trial among equals"
+    assert [e.is_best for e in finished] == [True, True]
+    assert finished[-1].study.best_trial.number == 0
+
+
 def test_a_trial_that_raises_on_a_worker_fails_and_the_search_goes_on(client) -> None:
     study = tune(fragile, SPACE, method="grid", grid_points=3, client=client)
     failed = [t for t in study.trials if t.state is TrialState.FAILED]

@@ -522,12 +522,10 @@ class Study:
             self.storage.save_trial(self.name, self.space, trial)
 
     def _finish(self, trial: Trial) -> None:
-        best = self._best()
         self._record(trial)
-        is_best = trial.state is TrialState.COMPLETE and (
-            best is None or self.is_better(trial.value, best.value)  # type: ignore[arg-type]
-        )
-        self._emit(TrialFinished(self.snapshot(), trial, is_best))
+        # the same rule as best_trial: on a tie with workers, a later-finishing earlier trial takes the lead
+        best = self._best()
+        self._emit(TrialFinished(self.snapshot(), trial, best is not None and best.number == trial.number))
 
     def _emit(self, event: Event) -> None:
         for observer in list(self._observers):
