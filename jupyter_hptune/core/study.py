@@ -174,10 +174,6 @@ class Study:
         pick = min if self.direction == "minimize" else max
         return pick(done, key=lambda t: t.value)
 
-    def is_better(self, a: float, b: float) -> bool:
-        """Whether score a beats score b in this study's direction."""
-        return a < b if self.direction == "minimize" else a > b
-
     def snapshot(self) -> StudySnapshot:
         """An immutable view of the study now."""
         return StudySnapshot(
