@@ -44,6 +44,25 @@ def parse_point(text: str) -> dict[str, Any]:
         ) from None
 
 
+class SearchInterrupted(KeyboardInterrupt):
+    """An interrupted search: ends the cell as KeyboardInterrupt does (queued cells are cancelled), shown in one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows what this returns instead of a traceback through the package's own frames.
+        return [f"KeyboardInterrupt: {self}"]
+
+
+SearchInterrupted.__name__ = SearchInterrupted.__qualname__ = "KeyboardInterrupt"  # what the notebook names it
+
+
+def first_failure(snapshot: Any) -> str:
+    """Why every trial failed, from the first one: its traceback, or its error where it has none (a NaN score)."""
+    first = snapshot.search_trials[0]
+    if first.traceback:
+        return f"Every trial failed. The first one's traceback:\n{first.traceback}"
+    return f"Every trial failed. The first one: {first.error}"
+
+
 @magics_class
 class TuneMagics(Magics):
     """The %%tune magic."""
@@ -240,12 +259,9 @@ class TuneMagics(Magics):
         if snapshot.stop_reason == "interrupted" or isinstance(error, KeyboardInterrupt):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
             kept = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
-            raise KeyboardInterrupt(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None
+            raise SearchInterrupted(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None
         if snapshot.all_failed:
-            first = snapshot.search_trials[0]
-            print(
-                f"\nEvery trial failed. The first one's traceback:\n{first.traceback or first.error}", file=sys.stderr
-            )
+            print(f"\n{first_failure(snapshot)}", file=sys.stderr)
             raise UsageError(f"all {len(snapshot.search_trials)} trials failed; fix the cell and run it again")
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
@@ -451,8 +467,7 @@ def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> Non
     elif error is not None:
         panel.show_message(f"{type(error).__name__}: {error}", error=True)
     elif snapshot.all_failed:
-        first = snapshot.search_trials[0]
-        panel.log.append_stderr(f"Every trial failed. The first one's traceback:\n{first.traceback or first.error}\n")
+        panel.log.append_stderr(f"{first_failure(snapshot)}\n")
         panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
     else:
         panel.show_message(summary.splitlines()[0])

@@ -81,6 +81,8 @@ def test_interrupt_keeps_finished_trials(kernel: Kernel, tmp_path: Path) -> None
 
     assert [e["ename"] for e in output.errors] == ["KeyboardInterrupt"], output.describe()
     assert "finished trials are kept in `s`" in output.errors[0]["evalue"]
+    shown = output.errors[0]["traceback"]  # what the notebook shows and saves: one line, none of the package's frames
+    assert len(shown) == 1 and shown[0].startswith("KeyboardInterrupt: search interrupted"), shown
     assert reply["content"]["status"] == "aborted", "the cell queued after an interrupted search still ran"
     assert "Best score" in output.stdout, output.describe()
     assert "interrupted" in output.stdout.split("Best score")[-1], output.describe()
@@ -175,6 +177,7 @@ def test_an_interrupt_between_two_trials_ends_the_search_the_same_way(kernel: Ke
     collect(kc, output)
     assert [e["ename"] for e in output.errors] == ["KeyboardInterrupt"], output.describe()
     assert "finished trials are kept in `p`" in output.errors[0]["evalue"]
+    assert output.errors[0]["traceback"] == [f"KeyboardInterrupt: {output.errors[0]['evalue']}"], output.errors[0]
     states = evaluate(kc, "[t.state.value for t in p.trials]")
     assert states[0] == "complete" and len(states) <= 2, states
     assert set(states[1:]) <= {"interrupted"}, states

@@ -296,6 +296,13 @@ def test_when_every_trial_fails_the_first_traceback_is_shown_in_full(shell, caps
     assert len(shell.user_ns["study"].trials) == 5
 
 
+def test_when_every_score_is_nan_the_first_failure_is_named_without_a_traceback_heading(shell, capsys):
+    result, out, err = tune(shell, "--method random --trials 3", "x = hp.real(0, 1)\nfloat('nan')", capsys)
+    assert "all 3 trials failed" in usage_error(result)
+    assert "Every trial failed. The first one: the score is nan" in err
+    assert "traceback" not in err.lower()
+
+
 def test_a_score_that_is_not_a_number(shell, capsys):
     result, _, _ = tune(shell, "--method random --trials 5", "x = hp.real(0, 1)\nprint(x)", capsys)
     assert "the score must be a number, got NoneType None" in usage_error(result)
