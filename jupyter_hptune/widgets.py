@@ -580,6 +580,16 @@ class TunePanel:
     def cell_settings(self) -> dict[str, Any]:
         """What Save to cell writes: the next search's settings and, in the manual method, the point chosen."""
         settings = self.settings()
+        snapshot = self._snapshot
+        # After Continue the trials box holds the last batch: the cell gets the study's own trials instead, so that
+        # re-running it repeats the search that was run (unless the user has typed another number since).
+        if (
+            snapshot is not None
+            and snapshot.first_number
+            and settings["method"] == snapshot.method != "manual"
+            and settings["n_trials"] in (None, snapshot.n_planned)
+        ):
+            settings["n_trials"] = sum(t.source == "search" for t in snapshot.trials)
         return {**settings, "point": self.point() if settings["method"] == "manual" else None}
 
     def point(self) -> dict[str, Any]:

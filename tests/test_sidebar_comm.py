@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kernels import TIMEOUT, Kernel, Output, Widgets, execute, set_state, start
+from kernels import TIMEOUT, Kernel, Output, Widgets, click, execute, set_state, start
 
 pytestmark = pytest.mark.slow
 
@@ -182,6 +182,24 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     point = dict(item.split("=") for item in manual["line"]["point"].split(", "))
     assert set(point) == {"lr", "units", "act"} and ast.literal_eval(point["act"]) in ("relu", "tanh")
     assert 16 <= ast.literal_eval(point["units"]) <= 32
+
+
+def test_save_to_cell_after_continue_writes_the_trials_of_the_whole_study(kernel: Kernel) -> None:
+    frontend = Frontend(kernel.kc)
+    frontend.run(QUICK)  # 3 trials
+    widgets = frontend.widgets
+    set_state(kernel.kc, widgets.find("TextModel", description="trials"), value="2")
+    click(kernel.kc, widgets.button("Continue"))
+    frontend.wait(study_of("quick", total=5, state="finished"), "the Continue to end")
+    frontend.messages.clear()
+    frontend.request(type="write_cell", study="quick")
+    saved = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")
+    assert saved["line"]["trials"] == 5, "re-running the saved cell must repeat the 3 + 2 trials that ran"
+
+    set_state(kernel.kc, widgets.find("TextModel", description="trials"), value="7")  # a number typed afterwards
+    frontend.messages.clear()
+    frontend.request(type="write_cell", study="quick")
+    assert frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")["line"]["trials"] == 7
 
 
 def test_use_best_params_sends_python_literals(kernel: Kernel) -> None:
