@@ -18,6 +18,7 @@ from .core.posterior import Slice, Surface
 from .core.pruners import step_count
 from .core.space import Choice, Space
 from .core.trial import Trial, TrialState
+from .report import format_value
 
 __all__ = [
     "figure_png",
@@ -83,7 +84,7 @@ def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figu
             )
     title = f"Scores ({snapshot.direction})"
     if snapshot.best_trial is not None and snapshot.best_trial.value is not None:
-        title += f": best {_fmt(snapshot.best_trial.value)} at trial {snapshot.best_trial.number}"
+        title += f": best {format_value(snapshot.best_trial.value)} at trial {snapshot.best_trial.number}"
     ax.set_title(title, fontsize=TITLE)
     ax.set_xlabel("trial", fontsize=LABEL)
     ax.set_ylabel("score", fontsize=LABEL)

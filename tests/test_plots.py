@@ -17,6 +17,8 @@ from jupyter_hptune.core.posterior import posterior
 from jupyter_hptune.core.samplers import RandomSampler
 from jupyter_hptune.core.trial import Trial, TrialState
 from jupyter_hptune.plots import figure_png, plot_history, plot_params, plot_posterior, plot_surface
+from jupyter_hptune.report import format_value
+from jupyter_hptune.widgets import progress_text
 
 SPACE = {
     "lr": Real(1e-4, 1e-1, log=True),
@@ -134,6 +136,13 @@ def test_history_draws_scores_best_so_far_failures_and_manual_trials(bayes):
     assert list(manual.get_xdata()) == [1] and list(manual.get_ydata()) == [study.trials[1].value]
     assert list(line(ax, "trial").get_xdata()) == [t.number for t in done if t.source != "manual"]
     assert ax.get_title().startswith("Scores (minimize)")
+
+
+def test_the_best_score_in_the_title_reads_as_in_the_progress_line_and_summary():
+    snapshot = snapshot_of([trial(0, 0.9), trial(1, 0.97551)], direction="maximize")
+    [ax] = plot_history(snapshot).axes
+    assert f"best {format_value(0.97551)} at trial 1" in ax.get_title()
+    assert "0.9755" in progress_text(snapshot) and "0.9755" in ax.get_title()
 
 
 def test_history_of_a_maximize_study_tracks_the_running_max():

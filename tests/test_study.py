@@ -285,3 +285,14 @@ def test_a_narrowed_space_must_lie_inside_the_study(space, message):
     with pytest.raises(StudyError, match=message):
         study.search(lambda p: p["x"], 2, space=space)
     assert study.trials == []
+
+
+def test_the_time_a_search_took_stays_what_its_summary_said(tmp_path):
+    study = Study({"x": Real(0.0, 1.0)}, storage=tmp_path / "s.sqlite")
+    seen: list[float] = []
+    study.subscribe(lambda event: seen.append(event.study.elapsed) if isinstance(event, SearchFinished) else None)
+    study.optimize(lambda p: time.sleep(0.05) or p["x"], 3, sampler=make_sampler("random", seed=0))
+    time.sleep(0.3)  # e.g. the panel drawing its final plots before the final display's summary
+    assert study.snapshot().elapsed == seen[0]
+    assert 0.15 <= seen[0] < 0.3
+    assert Study.load(tmp_path / "s.sqlite").snapshot().elapsed == pytest.approx(seen[0], abs=0.05)

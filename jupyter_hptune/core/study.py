@@ -78,6 +78,7 @@ class Study:
         self._first_number = 0
         self._started = time.time()
         self._search_started = self._started
+        self._search_ended: float | None = None  # None while the search runs (or before any)
         self._stop_reason: str | None = None
         self._prune, self._patience, self._max_steps = "none", None, None
         self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
@@ -108,6 +109,8 @@ class Study:
             study._method, study._seed, study._n_planned = search.method, search.seed, search.planned
             study._first_number, study._search_started = search.first_trial, search.started
             study._stop_reason = search.stop_reason or "interrupted"
+            finished = [t.finished for t in study._trials[search.first_trial :] if t.finished is not None]
+            study._search_ended = max(finished, default=search.started)
         return study
 
     def _resume(self) -> None:
@@ -186,7 +189,7 @@ class Study:
             trials=tuple(self._trials),
             best_trial=self._best(),
             started=self._search_started,
-            elapsed=time.time() - self._search_started,
+            elapsed=(self._search_ended or time.time()) - self._search_started,
             stop_reason=self._stop_reason,
             storage=None if self.storage is None else str(self.storage.path),
             prune=self._prune,
@@ -421,7 +424,7 @@ class Study:
         else:
             self._prune, self._patience, self._max_steps = stopping.pruner.name, stopping.patience, stopping.max_steps
             stopping.pruner.plan(self.direction, sampler.seed)
-        self._search_started = time.time()
+        self._search_started, self._search_ended = time.time(), None
         self._n_planned = 0
         self._first_number = len(self._trials)
 
@@ -430,6 +433,7 @@ class Study:
         if self._stop_reason is None:
             self._stop_reason = "error"
         self._queue.clear()
+        self._search_ended = time.time()  # the time a search took stays what its summary said
         self._save_search()
         self._emit(SearchFinished(self.snapshot()))
 
