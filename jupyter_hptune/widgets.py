@@ -476,12 +476,17 @@ class TunePanel:
         self.sort = w.ToggleButtons(options=[("by trial", "trial"), ("by score", "score")], value="trial")
         self.table = w.HTML()
         self.log = w.Output(layout=w.Layout(max_height="240px", overflow="auto"))
+        self.log_note = w.HTML(
+            "<span style='color:#777'>When a search runs from this panel's buttons (or in the background), what its "
+            "trials print, a line per finished trial with its score, and the summary appear here. A search run by "
+            "the cell itself prints below the cell.</span>"
+        )
         self.tabs = w.Tab(
             children=[
                 w.VBox([w.HBox([self.surface_x, self.surface_y]), self.surface]),
                 self.params_plot,
                 w.VBox([self.sort, self.table]),
-                self.log,
+                w.VBox([self.log_note, self.log]),
                 self.curves,
             ]
         )

@@ -245,3 +245,11 @@ def test_switching_to_grid_runs_the_whole_grid_and_back_restores_the_trials():
     p.trials.value = "5"  # a subset the user asks for is kept
     p.method.value = "bayes"
     assert p.trials.value == "5"
+
+
+def test_the_log_tab_says_what_will_appear_in_it_before_anything_does():
+    p = panel()
+    log_tab = p.tabs.children[p.tabs.titles.index("Log")]
+    note = log_tab.children[0]
+    assert isinstance(note, w.HTML) and "a line per finished trial with its score" in note.value
+    assert p.log in log_tab.children
