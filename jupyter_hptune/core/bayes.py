@@ -30,6 +30,8 @@ __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
 
 ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
 
+FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
+
 # The model's matrices are tiny (one row per trial): BLAS threads only contend, ten times slower on a busy machine.
 _THREADS = ThreadpoolController()
 
@@ -37,8 +39,10 @@ _THREADS = ThreadpoolController()
 class BayesSampler:
     """A Gaussian-process model of the score that proposes the point with the best acquisition value.
 
-    Failed trials are shown to the model as the worst score seen so far, steering it away from them; pruned
-    trials as their last reported value, so the model learns where pruning found the search unpromising.
+    Failed trials are shown to the model as worse than the worst score, steering it away from them (before any
+    trial succeeds, the next points are spread away from the failed ones); pruned trials as their last reported
+    value, so the model learns where pruning found the search unpromising. A failed trial still counts as one of
+    the initial points, so the initial design moves on past it.
     """
 
     method = "bayes"
@@ -151,7 +155,8 @@ class BayesSampler:
         assert model is not None
         told_x, told_y = model.Xi, model.yi
         learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
-        lie = min(learned_y) if learned_y else 0.0
+        scores = [y for y in learned_y if not np.isnan(y)]
+        lie = min(scores) if scores else (FAILED if learned_y else 0.0)  # none succeeded: avoid them like failures
         model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
         try:
             return model.copy(random_state=random_state), lie
@@ -171,8 +176,6 @@ class BayesSampler:
         if self.optimizer is None:
             return
         learned = (TrialState.COMPLETE, TrialState.PRUNED)
-        values = [t.value for t in trials if t.state in learned and t.value is not None]
-        worst = max((self._sign * v for v in values), default=None)
         xs, ys = [], []
         for trial in trials:
             if trial.number in self._told:
@@ -182,8 +185,8 @@ class BayesSampler:
                 continue
             if trial.state in learned and trial.value is not None:  # a pruned trial at its last reported value
                 y = self._sign * trial.value
-            elif trial.state in (TrialState.FAILED, TrialState.PRUNED) and worst is not None:
-                y = worst
+            elif trial.state in (TrialState.FAILED, TrialState.PRUNED):
+                y = FAILED  # the model scores it once it is fitted, worse than the worst score then
             else:
                 self._told.discard(trial.number)  # a running trial is told once it has finished
                 continue
@@ -261,10 +264,22 @@ class _Engine(Optimizer):
             self._propose()
         return result
 
+    def _ask(self) -> Any:
+        if self._n_initial_points <= 0 and not self.models and getattr(self, "_next_x", None) is not None:
+            return self._next_x  # every trial failed: no model yet, the point farthest from them
+        return super()._ask()
+
     def _propose(self) -> None:
         """Fit the model to every trial told and choose the next point."""
         X = np.asarray(self.space.transform(self.Xi), dtype=float)
         scores = np.asarray(self.yi, dtype=float)
+        failed = np.isnan(scores)
+        if failed.all():
+            self._next_x = self._spread(X)
+            return
+        if failed.any():  # worse than the worst score, by the scores' spread (or their scale, for one score)
+            worst, spread = float(scores[~failed].max()), float(np.ptp(scores[~failed]))
+            scores = np.where(failed, worst + (spread or max(abs(worst), 1.0)), scores)
         self.warp_ = _Warp(scores, enabled=bool(self.settings["warp"]))
         y = self.warp_(scores)
         model = self._fit(X, y)
@@ -279,6 +294,15 @@ class _Engine(Optimizer):
         else:
             next_x = self.next_xs_[0]
         self._next_x = self.space.inverse_transform(next_x.reshape((1, -1)))[0]
+
+    def _spread(self, X: np.ndarray) -> list[Any]:
+        """Of random candidates drawn with the seed, the one farthest from every trial (all of which failed)."""
+        count = int(self.settings["candidates"])
+        candidates = np.asarray(self.space.transform(self.space.rvs(count, random_state=self.rng)), dtype=float)
+        width = np.asarray(self.space.transformed_bounds, dtype=float) @ np.array([-1.0, 1.0])
+        scaled = (candidates[:, None, :] - X[None, :, :]) / np.where(width > 0, width, 1.0)
+        best = candidates[int(np.argmax((scaled**2).sum(axis=-1).min(axis=1)))]
+        return self.space.inverse_transform(best.reshape((1, -1)))[0]
 
     def _fit(self, X: np.ndarray, y: np.ndarray) -> Any:
         """The Gaussian process on at most `model_limit` trials, its hyperparameters fitted on `fit_limit` of them."""

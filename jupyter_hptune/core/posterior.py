@@ -294,7 +294,7 @@ def _bayes_posterior(
         BAYES_SOURCE,
         acq_name=acq_name,
         acq_kwargs=optimizer.acq_func_kwargs,
-        y_opt=float(warp(np.min(optimizer.yi))),
+        y_opt=float(warp(np.nanmin(optimizer.yi))),  # failed trials are told as NaN
         next_params=next_params,
         n_fitted=len(optimizer.yi),
         warp=warp,
