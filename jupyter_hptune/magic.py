@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 from IPython.core.magic_arguments import argument, argument_group, magic_arguments, parse_argstring
 
+from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
 from .comm import current_cell_id, sidebar
 from .core.bayes import ACQUISITION_FUNCTIONS
@@ -183,25 +184,27 @@ class TuneMagics(Magics):
         to NAME (default `study`) and each hyperparameter name to its best value. Without %%tune, the same
         cell runs once with every hp call returning its default.
         """
-        job = self._start(line, cell)
-        if job is None:
-            return
-        try:
-            drive(job.steps)
-        except BaseException as error:
-            job.failed(error)
-        self._end(job)
+        with kernel_busy(getattr(self.shell, "kernel", None)):  # no "idle" status while the search runs
+            job = self._start(line, cell)
+            if job is None:
+                return
+            try:
+                drive(job.steps)
+            except BaseException as error:
+                job.failed(error)
+            self._end(job)
 
     async def tune_async(self, line: str, cell: str) -> None:
         """%%tune as an async cell: widget clicks (Stop) are handled between trials while the search runs."""
-        job = self._start(line, cell)
-        if job is None:
-            return
-        try:
-            await drive_async(job.steps)
-        except BaseException as error:
-            job.failed(error)
-        self._end(job)
+        with kernel_busy(getattr(self.shell, "kernel", None)):  # no "idle" status while the search runs
+            job = self._start(line, cell)
+            if job is None:
+                return
+            try:
+                await drive_async(job.steps)
+            except BaseException as error:
+                job.failed(error)
+            self._end(job)
 
     def _start(self, line: str, cell: str) -> _Job | None:
         """Check the cell, create the study, show the panel and begin the search; None when it runs in the background."""
