@@ -3,8 +3,8 @@
 While a search awaits between trials (an async cell), and on other threads even while a trial runs, the kernel
 handles other messages: requests on the control channel and on subshells (which JupyterLab sends, e.g. for the
 extension's sidebar and the debugger). The kernel publishes "busy" then "idle" around each of them, and JupyterLab
-shows the last status it received: "idle", though the cell still runs. While a search runs, the kernel publishes
-"busy" where it would publish "idle"; the cell's own "idle" follows its reply, once the search has ended.
+shows the last status it received: "idle", though the cell still runs. While a search runs, each such "idle" is
+followed at once by "busy"; the cell's own "idle" follows its reply, once the search has ended.
 """
 
 from __future__ import annotations
@@ -20,19 +20,24 @@ _lock = threading.Lock()
 _searches = 0  # foreground searches running now
 
 
-def _publishing(status: str) -> str:
+def _searching() -> bool:
     with _lock:
-        return "busy" if status == "idle" and _searches else status
+        return _searches > 0
 
 
 def _install(kernel: Any) -> None:
-    """Wrap the kernel's status publishing (once) so "idle" reads "busy" while a search runs."""
+    """Wrap the kernel's status publishing (once) so that while a search runs, every "idle" is followed by "busy"."""
     original = getattr(kernel, "_publish_status", None)
     if original is None or getattr(original, "_hptune_busy", False):
         return
 
     def publish_status(status, channel, parent=None):
-        return original(_publishing(status), channel, parent)
+        # The request's own "idle" must go out: a frontend counts a request done on its reply and that idle (a
+        # request left without it is cancelled with an error on restart). The "busy" after it is what it shows.
+        result = original(status, channel, parent)
+        if status == "idle" and _searching():
+            original("busy", channel, parent)
+        return result
 
     publish_status._hptune_busy = True  # type: ignore[attr-defined]
     kernel._publish_status = publish_status
