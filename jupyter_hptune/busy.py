@@ -45,7 +45,7 @@ def _install(kernel: Any) -> None:
 
 @contextlib.contextmanager
 def kernel_busy(kernel: Any) -> Iterator[None]:
-    """While the block runs, the kernel (if any) publishes no "idle" status; afterwards it does again."""
+    """While the block runs, the kernel (if any) follows each "idle" it publishes with "busy"; afterwards it stops."""
     global _searches
     if kernel is None:
         yield
