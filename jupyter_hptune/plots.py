@@ -228,6 +228,7 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     ax.set_ylabel("score", fontsize=LABEL)
     ax.tick_params(labelsize=TICK)
     ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+    _clipped_note(ax, slice.clipped)
     if acq_ax is not None:
         acq = np.asarray(slice.acquisition, dtype=float)
         grid = np.arange(len(slice.x)) if choice else np.asarray(slice.x, dtype=float)
@@ -291,6 +292,7 @@ def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
     ax.set_xlabel(surface.x_name, fontsize=LABEL)
     ax.set_ylabel(surface.y_name, fontsize=LABEL)
     ax.tick_params(labelsize=TICK)
+    _clipped_note(ax, surface.clipped)
     return fig
 
 
@@ -455,6 +457,25 @@ def _log_scale(ax: Any, axis: str, low: float, high: float) -> None:
     target.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 2 else (1.0,), numticks=8))
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_locator(NullLocator())
+
+
+def _clipped_note(ax: Any, share: float) -> None:
+    """Say where the model's mean left the scores' range and was drawn at its edge instead."""
+    if share > 0:
+        text = f"model beyond the scores seen at {share:.0%} of points: drawn at their range's edge"
+        if share < 0.005:
+            text = "model beyond the scores seen at a few points: drawn at their range's edge"
+        ax.text(
+            0.01,
+            0.01,
+            text,
+            transform=ax.transAxes,
+            ha="left",
+            va="bottom",
+            fontsize=LEGEND,
+            color="0.3",
+            bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 1},
+        )
 
 
 def _note(ax: Any, text: str) -> None:

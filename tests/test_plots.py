@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from jupyter_hptune import Choice, Int, Real, Study
+from jupyter_hptune import Choice, Int, Real, Space, Study
 from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.events import StudySnapshot
 from jupyter_hptune.core.posterior import posterior
@@ -183,11 +183,12 @@ def test_posterior_of_a_log_range_has_a_log_axis_and_its_acquisition(bayes_poste
 
 
 def test_posterior_of_long_tailed_scores_keeps_the_trials_in_view():
-    # Scores from 0 to 10^4: the model's band far from the trials runs to huge values; the axes stay on the trials.
+    # Scores from 0 to 10^4: the model's band far from the trials runs to its limit; the axes stay on the trials.
     study, sampler = Study({"x": Real(0, 1)}), BayesSampler(seed=0)
     study.optimize(lambda p: 10 ** (4 * abs(p["x"] - 0.3)) - 1, 8, sampler=sampler)  # x above 0.75 not yet tried
     cut = posterior(study.space, study.trials, "minimize", sampler).slice("x")
-    assert cut.high.max() > 100 * max(cut.observed_y)
+    spread = max(cut.observed_y) - min(cut.observed_y)
+    assert cut.high.max() == pytest.approx(max(cut.observed_y) + spread / 2), "the band runs to the scores' limit"
     ax = plot_posterior(cut).axes[0]
     bottom, top = ax.get_ylim()
     seen = [*cut.observed_y, *cut.mean]
@@ -282,3 +283,22 @@ def test_plots_of_a_random_search_use_the_display_gp():
     for fig in (plot_posterior(post.slice("act")), plot_surface(post.surface("units", "act", points=10))):
         assert "GP fitted to the trials (for display)" in fig.axes[0].get_title()
         png_size(figure_png(fig))
+
+
+def test_a_clipped_model_view_says_so_and_an_unclipped_one_does_not():
+    from test_posterior import outlier_trials
+
+    space = Space({"x": Real(0, 1), "y": Real(0, 1)})
+    trials = outlier_trials(1)
+    sampler = BayesSampler(seed=0)
+    sampler.plan(space, [], 20, 0, "maximize")
+    sampler.ask(space, trials, len(trials))
+    model = posterior(space, trials, "maximize", sampler)
+
+    def texts(fig):
+        return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
+
+    assert "beyond the scores seen" in texts(plot_surface(model.surface("x", "y")))
+    assert "beyond the scores seen" not in texts(
+        plot_surface(posterior(space, trials, "maximize").surface("x", "y"))  # the display GP, unwarped
+    )

@@ -34,12 +34,12 @@ def trials_at(xs, scores, name="x"):
     ]
 
 
-def skopt_prediction(sampler, rows):
-    """The search's model at rows: the model, its input, and its mean and std mapped back to scores."""
+def skopt_prediction(sampler, rows, limits=(-np.inf, np.inf)):
+    """The search's model at rows: the model, its input, and its mean and std mapped back to scores (within limits)."""
     optimizer = sampler.optimizer
     model, warp = optimizer.models[-1], optimizer.warp_
     X = optimizer.space.transform(rows)
-    mean, low, high = warp.band(*model.predict(X, return_std=True))
+    mean, low, high = np.clip(warp.band(*model.predict(X, return_std=True)), *limits)
     return model, X, (mean, (high - low) / 4)
 
 
@@ -48,7 +48,7 @@ def test_a_bayes_slice_is_the_search_models_own_prediction_and_acquisition():
     post = posterior(study.space, study.trials, "minimize", sampler)
     assert isinstance(post, Posterior)
     cut = post.slice("x")
-    model, X, (mu, sd) = skopt_prediction(sampler, [[x] for x in cut.x])
+    model, X, (mu, sd) = skopt_prediction(sampler, [[x] for x in cut.x], post.limits)
     np.testing.assert_allclose(cut.mean, mu)
     np.testing.assert_allclose(cut.std, sd)
     y_opt = sampler.optimizer.warp_(min(sampler.optimizer.yi))  # the search's best, in its model's units
@@ -117,8 +117,9 @@ def test_a_model_of_another_space_is_not_used():
 
 def test_a_maximize_study_gets_means_in_the_users_direction():
     study, sampler = bayes_study(lambda p: 5 - (p["x"] - 0.3) ** 2, direction="maximize")
-    cut = posterior(study.space, study.trials, "maximize", sampler).slice("x")
-    _, _, (mu, sd) = skopt_prediction(sampler, [[x] for x in cut.x])
+    post = posterior(study.space, study.trials, "maximize", sampler)
+    cut = post.slice("x")
+    _, _, (mu, sd) = skopt_prediction(sampler, [[x] for x in cut.x], (-post.limits[1], -post.limits[0]))
     np.testing.assert_allclose(cut.mean, -mu)
     np.testing.assert_allclose(cut.std, sd)
     assert abs(cut.x[int(np.argmax(cut.mean))] - 0.3) < 0.05
@@ -325,3 +326,33 @@ def test_the_display_model_shows_a_trend_not_a_dip_at_each_trial():
     mean = np.round(np.asarray(posterior(space, trials, "minimize", None, seed=0).slice("lr").mean), 2)
     _, counts = np.unique(mean, return_counts=True)
     assert counts.max() < len(mean) / 4, f"the mean along lr is flat between the trials: {mean[::10]}"
+
+
+def outlier_trials(seed):
+    """Trials of a smooth score near 0.9 and one diverged trial at 0.19 (a warp of the scores bends hard there)."""
+    rng = np.random.default_rng(seed)
+    points = [(0.02, 0.05), *rng.uniform(size=(14, 2))]
+    scores = [0.19, *(0.9 - 0.05 * ((a - 0.7) ** 2 + (b - 0.6) ** 2) for a, b in points[1:])]
+    return [
+        Trial(
+            number=i, params={"x": float(a), "y": float(b)}, state=TrialState.COMPLETE, value=s, started=0, finished=1
+        )
+        for i, ((a, b), s) in enumerate(zip(points, scores))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(1, 6))
+def test_predictions_stay_in_the_range_of_the_scores_and_say_where_they_were_clipped(seed):
+    space = Space({"x": Real(0, 1), "y": Real(0, 1)})
+    trials = outlier_trials(seed)
+    sampler = BayesSampler(seed=0)
+    sampler.plan(space, [], 20, 0, "maximize")
+    sampler.ask(space, trials, len(trials))
+    model = posterior(space, trials, "maximize", sampler)
+    assert model.source == "model of the Bayesian search"
+    surface, slice_ = model.surface("x", "y"), model.slice("x")
+    spread = 0.9 - 0.19
+    for values in (surface.mean, slice_.mean, slice_.low, slice_.high):
+        assert 0.19 - spread / 2 < values.min() and values.max() < 0.9 + spread / 2
+    assert 0 < surface.clipped < 0.2  # the corner of the diverged trial
+    assert model.surface("x", "y").clipped == surface.clipped

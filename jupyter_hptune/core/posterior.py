@@ -43,6 +43,7 @@ class Slice:
     source: str
     direction: str
     next_trial: int | None = None  # the trial that already ran next_x: the model has not been told its score yet
+    clipped: float = 0.0  # the share of points whose mean the model put outside the scores' range (drawn at its edge)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Surface:
     fixed: dict[str, Any]
     source: str
     direction: str
+    clipped: float = 0.0  # the share of points whose mean the model put outside the scores' range (drawn at its edge)
 
 
 class Posterior:
@@ -107,12 +109,14 @@ class Posterior:
         held = self.best.params if self.best is not None else {}
         self.fixed = {name: to_python(held.get(name, defaults[name])) for name in space}
         self._held = [_encode(space[name], self.fixed[name]) for name in self.names]
+        self.limits = _limits([float(t.value) for t in self.trials])  # type: ignore[arg-type]
 
     def slice(self, name: str, points: int = 100) -> Slice:
         """The posterior along one hyperparameter, the others held at the best trial's values."""
         dim = self._dim(name)
         xs = _grid(dim, _check_points(points))
         mean, low, high, acq = self._predict(self._grid_rows([(name, xs)]), acquisition=True)
+        clipped, (mean, low, high) = self._clip(mean, low, high)
         fixed = {k: v for k, v in self.fixed.items() if k != name}
         next_x = None if self.next_params is None else self.next_params.get(name)
         return Slice(
@@ -133,6 +137,7 @@ class Posterior:
             source=self.source,
             direction=self.direction,
             next_trial=self.next_trial if next_x is not None else None,
+            clipped=clipped,
         )
 
     def surface(self, x_name: str, y_name: str, points: int = 40) -> Surface:
@@ -142,7 +147,7 @@ class Posterior:
             raise ValueError(f"a surface needs two different hyperparameters, got {x_name!r} twice")
         points = _check_points(points)
         xs, ys = _grid(x_dim, points), _grid(y_dim, points)
-        mean = self._mean(self._grid_rows([(y_name, ys), (x_name, xs)]))
+        clipped, (mean,) = self._clip(self._mean(self._grid_rows([(y_name, ys), (x_name, xs)])))
         return Surface(
             x_name=x_name,
             y_name=y_name,
@@ -159,10 +164,17 @@ class Posterior:
             fixed={k: v for k, v in self.fixed.items() if k not in (x_name, y_name)},
             source=self.source,
             direction=self.direction,
+            clipped=clipped,
         )
 
     def __repr__(self) -> str:
         return f"<Posterior {self.direction} over {', '.join(self.space)}: {self.source}, {len(self.trials)} trials>"
+
+    def _clip(self, mean: np.ndarray, *bands: np.ndarray) -> tuple[float, tuple[np.ndarray, ...]]:
+        """The share of means outside the scores' range, and the mean and bands clipped to it."""
+        low, high = self.limits
+        outside = float(np.mean((mean < low) | (mean > high))) if len(mean) else 0.0
+        return outside, tuple(np.clip(a, low, high) for a in (mean, *bands))
 
     def _dim(self, name: str) -> Real | Int | Choice:
         if name not in self.space:
@@ -318,6 +330,20 @@ def _acquisition_used(optimizer: Any) -> str:
             if np.allclose(np.asarray(candidate, dtype=float), chosen):
                 return str(name)
     return "EI"
+
+
+LIMIT_MARGIN = 0.5  # how far beyond the scores seen a plotted prediction may go, as a share of their range
+
+
+def _limits(scores: Sequence[float]) -> tuple[float, float]:
+    """The range a plotted prediction stays in: the scores seen, widened by LIMIT_MARGIN of their spread.
+
+    A model that warps the scores maps its predictions back through a power that can diverge far from the trials
+    (an accuracy of -180000); a display clips there rather than draw what no score can be.
+    """
+    low, high = min(scores), max(scores)
+    margin = LIMIT_MARGIN * (high - low) or 0.1 * abs(high) or 1.0
+    return low - margin, high + margin
 
 
 def _observations(space: Space, trials: Sequence[Trial]) -> list[Trial]:
