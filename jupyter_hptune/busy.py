@@ -5,6 +5,9 @@ handles other messages: requests on the control channel and on subshells (which 
 extension's sidebar and the debugger). The kernel publishes "busy" then "idle" around each of them, and JupyterLab
 shows the last status it received: "idle", though the cell still runs. While a search runs, each such "idle" is
 followed at once by "busy"; the cell's own "idle" follows its reply, once the search has ended.
+
+A search that runs as a task (`--background`, the panel's buttons) has no request of its own: the "idle" of the cell
+or click that started it is followed by "busy" too, and when the task ends the kernel publishes "idle" again.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any
 __all__ = ["kernel_busy"]
 
 _lock = threading.Lock()
-_searches = 0  # foreground searches running now
+_searches = 0  # searches running now
+_followed: list[tuple[Any, Any]] = []  # the channel and parent of the latest "busy" that followed an "idle"
 
 
 def _searching() -> bool:
@@ -37,15 +41,20 @@ def _install(kernel: Any) -> None:
         result = original(status, channel, parent)
         if status == "idle" and _searching():
             original("busy", channel, parent)
+            _followed[:] = [(channel, parent)]
         return result
 
     publish_status._hptune_busy = True  # type: ignore[attr-defined]
+    publish_status._hptune_original = original  # type: ignore[attr-defined]
     kernel._publish_status = publish_status
 
 
 @contextlib.contextmanager
-def kernel_busy(kernel: Any) -> Iterator[None]:
-    """While the block runs, the kernel (if any) follows each "idle" it publishes with "busy"; afterwards it stops."""
+def kernel_busy(kernel: Any, task: bool = False) -> Iterator[None]:
+    """While the block runs, the kernel (if any) follows each "idle" it publishes with "busy"; afterwards it stops.
+
+    task=True: the block is a search running as a task, so when the last search ends the kernel publishes "idle".
+    """
     global _searches
     if kernel is None:
         yield
@@ -62,3 +71,9 @@ def kernel_busy(kernel: Any) -> Iterator[None]:
     finally:
         with _lock:
             _searches -= 1
+            last = _searches == 0
+        if task and last and _followed:  # nobody else publishes the "idle" that ends the task's "busy"
+            channel, parent = _followed.pop()
+            kernel._publish_status._hptune_original("idle", channel, parent)
+        elif last:
+            _followed.clear()

@@ -240,7 +240,8 @@ class TuneMagics(Magics):
             raise UsageError(str(error)) from None
         if args.background:
             output = None if panel is None else stream_writer(panel.log.append_stdout)
-            tuner.launch(steps, output, lambda error: _task_done(tuner, panel, error))
+            busy = kernel_busy(kernel, task=True)
+            tuner.launch(steps, output, lambda error: _task_done(tuner, panel, error), busy)
             print(f"Searching in the background: `{args.name}` is bound when the search ends.")
             return None
         return _Job(args.name, tuner, panel, steps)
@@ -390,7 +391,8 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
             panel.show_message(str(error), error=True)
             return
         panel.log.clear_output()
-        tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error))
+        busy = kernel_busy(getattr(_shell(), "kernel", None), task=True)
+        tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error), busy)
 
     def run(chosen: dict[str, Any]) -> None:
         start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=True)

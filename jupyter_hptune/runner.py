@@ -177,9 +177,19 @@ class CellTuner:
             self._bind(self.study)
 
     def launch(
-        self, steps: Iterator[Trial], output: TextIO | None, done: Callable[[BaseException | None], None]
+        self,
+        steps: Iterator[Trial],
+        output: TextIO | None,
+        done: Callable[[BaseException | None], None],
+        busy: contextlib.AbstractContextManager[Any] | None = None,
     ) -> asyncio.Future[None]:
-        """Run the steps as a task of the kernel's event loop; the cell (or click) that started it returns at once."""
+        """Run the steps as a task of the kernel's event loop; the cell (or click) that started it returns at once.
+
+        busy: held from now until the task ends (the kernel's Busy status).
+        """
+        hold = contextlib.ExitStack()
+        if busy is not None:
+            hold.enter_context(busy)
 
         async def run() -> None:
             error: BaseException | None = None
@@ -189,7 +199,8 @@ class CellTuner:
                 error = caught
             finally:
                 self.end()
-            done(error)
+            with hold:  # the kernel reads idle once the search has ended and been reported
+                done(error)
 
         return asyncio.ensure_future(run())
 

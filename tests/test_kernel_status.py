@@ -6,7 +6,7 @@ import queue
 import time
 
 import pytest
-from kernels import TIMEOUT, Kernel, Widgets, evaluate, set_state
+from kernels import TIMEOUT, Kernel, Widgets, click, evaluate, set_state
 
 pytestmark = pytest.mark.slow
 
@@ -118,3 +118,59 @@ def test_status_reads_idle_again_after_a_search_that_did_not_finish(kernel: Kern
     late, _ = statuses_while(kc, kc.execute("1 + 1"), lambda widgets: None)
     assert ("idle", "kernel_info_request") in late, late
     assert late[-1] == ("idle", "execute_request"), late
+
+
+def statuses_until_ended(kc, widgets: Widgets) -> list[tuple[str, str]]:
+    """(status, parent msg_type) of every status published until the panel's search has ended and the kernel settled.
+
+    Once the search runs, a request on the control channel is sent (JupyterLab sends such requests meanwhile).
+    """
+    seen: list[tuple[str, str]] = []
+    stop, ran, ended = widgets.button("Stop"), False, None
+    deadline = time.monotonic() + TIMEOUT
+
+    def settled() -> bool:  # 1 s after the end with idle last (the final plots come first), or 15 s after it
+        waited = time.monotonic() - ended
+        return waited > 15 or (waited > 1 and bool(seen) and seen[-1][0] == "idle")
+
+    while time.monotonic() < deadline and (ended is None or not settled()):
+        try:
+            msg = kc.get_iopub_msg(timeout=0.1)
+        except queue.Empty:
+            continue
+        widgets.feed(msg)
+        if msg["msg_type"] == "status":
+            seen.append((msg["content"]["execution_state"], msg["parent_header"].get("msg_type", "")))
+        if not ran and widgets.state(stop)["disabled"] is False:
+            ran = True
+            kc.control_channel.send(kc.session.msg("kernel_info_request", {}))
+        if ran and ended is None and widgets.state(stop)["disabled"] is True:
+            ended = time.monotonic()  # the panel's Stop button is disabled again: the search has ended
+    return seen
+
+
+@pytest.mark.parametrize("started_by", ["background", "panel"])
+def test_status_stays_busy_while_a_search_runs_as_a_task_and_reads_idle_when_it_ends(
+    kernel: Kernel, started_by: str
+) -> None:
+    kc = kernel.kc
+    if started_by == "background":
+        seen, widgets = statuses_while(kc, kc.execute(CELL.replace("--trials 10", "--trials 8 --background")), noop)
+        start = seen.index(("idle", "execute_request"))  # the cell returned at once; its search goes on
+    else:
+        _, widgets = statuses_while(kc, kc.execute(CELL.replace("--trials 10", "--trials 8")), noop)
+        click(kc, widgets.button("Run"))  # a new study of 8 trials, started from the panel
+        seen, start = [], 0
+    seen += statuses_until_ended(kc, widgets)
+    after = seen[start:]
+    idles = [i for i, s in enumerate(after) if s[0] == "idle"]
+    # Every idle published while the search ran is followed by busy: the last status before it ended was busy.
+    assert all(("busy", after[i][1]) in after[i + 1 :] for i in idles[:-1]), seen
+    assert after[idles[0] + 1][0] == "busy", f"the kernel read idle while the search ran: {seen}"
+    assert ("idle", "kernel_info_request") in after, seen
+    assert after[-1][0] == "idle", f"the kernel still reads busy after the search ended: {seen}"
+    assert evaluate(kc, "len(s.trials)") == 8, "the search had ended when the kernel read idle again"
+
+
+def noop(widgets: Widgets) -> None:
+    """Nothing to do while waiting."""
