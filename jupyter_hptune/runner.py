@@ -83,11 +83,16 @@ async def drive_async(steps: Iterator[Trial], output: TextIO | None = None) -> N
     last_pause = time.perf_counter()
     while True:
         began = time.perf_counter()
-        with _interrupt_raises(), _redirect(output):
-            try:
-                next(steps)
-            except StopIteration:
-                return
+        try:
+            with _interrupt_raises(), _redirect(output):
+                try:
+                    next(steps)
+                except StopIteration:
+                    return
+        except KeyboardInterrupt:  # also one that lands just outside the steps: they end the search as interrupted
+            with _redirect(output):
+                _interrupt(steps)
+            raise
         try:
             # A click takes several turns of the kernel's event loop (and a hop from a subshell) to reach its
             # handler: pause 2% of the trial's time (PAUSE to MAX_PAUSE; 10 ms let a click in JupyterLab land
