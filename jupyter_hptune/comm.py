@@ -136,7 +136,7 @@ class Sidebar:
         """Answer a request from the frontend."""
         if request.type == "refresh":
             if request.notebook:
-                self._told_notebook = notebook_name(request.notebook)
+                self.set_notebook(request.notebook)
             self.send(self._studies())
             return
         entry = self._entries.get(request.study or "")
@@ -152,6 +152,23 @@ class Sidebar:
                 self.insert_cell(entry.name)
         except ValueError as error:  # SpaceError included: a panel setting that does not check
             self.send(protocol.notice(f"{str(error)[:1].upper()}{str(error)[1:]}.", error=True))
+
+    def set_notebook(self, path: str) -> None:
+        """The frontend says which notebook this kernel runs (e.g. after a rename): its cells' studies are that one's."""
+        name = notebook_name(path)
+        if name == self._told_notebook:
+            return
+        self._told_notebook = name
+        for entry in self._entries.values():
+            study = entry.tuner.study if entry.tuner is not None else None
+            if study is None or study.notebook == name:
+                continue
+            study.notebook = name
+            if study.storage is not None and study.storage.exists(study.name):
+                try:
+                    study.storage.set_notebook(study.name, name)
+                except Exception:  # a file gone or read-only: it keeps the name it had
+                    pass
 
     # -- the studies ---------------------------------------------------------------------------------------------
     def _studies(self) -> dict[str, Any]:

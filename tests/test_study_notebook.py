@@ -65,3 +65,24 @@ def test_the_kernel_knows_its_notebook_from_its_session_or_its_frontend(monkeypa
     assert sidebar.notebook == "renamed.ipynb"
     monkeypatch.delenv("JPY_SESSION_NAME")
     assert session_notebook() is None  # a kernel not started by a server: the frontend's word alone
+
+
+class _Tuner:
+    """What the sidebar reads of a cell's tuner."""
+
+    running = False
+
+    def __init__(self, study: Study) -> None:
+        self.study = study
+
+    def observe(self, observer: object) -> None:
+        pass
+
+
+def test_a_renamed_notebook_s_studies_follow_it(tmp_path: Path) -> None:
+    study = run(tmp_path, "ours", "old.ipynb")
+    sidebar = Sidebar()
+    sidebar.track("ours", _Tuner(study), cell_id="c1")
+    sidebar.handle(parse_request({"version": 1, "type": "refresh", "notebook": "dir/new.ipynb"}))
+    assert [s["notebook"] for s in sidebar._studies()["studies"]] == ["new.ipynb"]
+    assert Study.load(tmp_path / ".hptune" / "ours.sqlite", "ours").notebook == "new.ipynb"

@@ -169,6 +169,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       });
       const unwatch = watchPanels(panel.content.node, () => link.kernelToken);
+      panel.context.pathChanged.connect(() => {
+        link.send(request('refresh', panel.context.path)); // a renamed notebook: its kernel records the new name
+        if (tracker.currentWidget === panel) {
+          refresh();
+        }
+      });
       link.message.connect((_, message) => applyKernelMessage(panel, message));
       link.problem.connect((_, text) => sidebar.notify(text));
       panel.disposed.connect(() => {
