@@ -76,12 +76,32 @@ def test_panels_of_a_restarted_kernel_say_so_and_disable_their_buttons(lab, page
     assert not page.errors, page.errors
 
 
-def test_the_sidebar_lists_this_notebook_s_studies_and_the_others_apart(lab, page) -> None:  # noqa: F811
-    page.set_viewport_size({"width": 1024, "height": 768})
-    open_notebook(page, lab.notebook("b.ipynb", [LOAD, search("beta")]))
+def test_panels_of_a_shut_down_kernel_say_so(lab, page) -> None:  # noqa: F811
+    open_notebook(page, lab.notebook("shutdown.ipynb", [LOAD, search("gone")]))
     run_all(page)
     wait_idle(page)
-    a = lab.notebook("a.ipynb", [LOAD, search("alpha", sleep=1.5)])
+    panel = page.locator(".hptune-panel").first
+    panel.locator("button", has_text="Continue").wait_for()
+    page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel", has_text=re.compile("^Shut Down Kernel")).first.click()
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    try:
+        accept.wait_for(timeout=3_000)
+        accept.click()
+    except Exception:
+        pass  # no confirmation asked
+    panel.locator(".hptune-stale-notice").wait_for(timeout=30_000)
+    assert panel.locator("button", has_text="Continue").is_disabled()
+    assert not page.errors, page.errors
+
+
+def test_the_sidebar_lists_this_notebook_s_studies_and_the_others_apart(lab, page) -> None:  # noqa: F811
+    page.set_viewport_size({"width": 1024, "height": 768})
+    (lab.root / "pair").mkdir()  # a folder of its own: the other tests' studies are in the served folder's .hptune/
+    open_notebook(page, lab.notebook("pair/b.ipynb", [LOAD, search("beta")]))
+    run_all(page)
+    wait_idle(page)
+    a = lab.notebook("pair/a.ipynb", [LOAD, search("alpha", sleep=1.5)])
     open_notebook(page, a)
     sidebar = open_sidebar(page)
     run_all(page)
