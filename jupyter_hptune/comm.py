@@ -6,7 +6,9 @@ its requests (stop a study, write a cell) go to the same tuner the panel's butto
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,11 @@ from .core.storage import default_storage_path
 from .core.study import Study, StudyError
 from .protocol import ProtocolError, Request
 
-__all__ = ["Sidebar", "current_cell_id", "sidebar"]
+__all__ = ["KERNEL_TOKEN", "Sidebar", "current_cell_id", "session_notebook", "sidebar"]
 
+# This kernel process, as its panels (a CSS class) and its `studies` messages name it: a panel whose token is not
+# the one the notebook's kernel sends is from a kernel since restarted or shut down (a restart keeps the kernel id).
+KERNEL_TOKEN = uuid.uuid4().hex
 SEND_EVERY = 0.25  # seconds: a study's updates at most this often while it runs; its start and end always
 
 
@@ -47,7 +52,11 @@ class _Entry:
         if not running:
             self.stopping = False
         return protocol.study_info(
-            snapshot or self.study.snapshot(), cell_id=self.cell_id, running=running, stopping=self.stopping
+            snapshot or self.study.snapshot(),
+            cell_id=self.cell_id,
+            running=running,
+            stopping=self.stopping,
+            notebook=self.study.notebook,
         )
 
 
@@ -58,6 +67,12 @@ class Sidebar:
         self._entries: dict[str, _Entry] = {}
         self._comm: Any = None
         self._installed = False
+        self._told_notebook: str | None = None
+
+    @property
+    def notebook(self) -> str | None:
+        """This kernel's notebook (its file name): as the frontend said, else as the server said at kernel start."""
+        return self._told_notebook or session_notebook()
 
     # -- the comm ------------------------------------------------------------------------------------------------
     def install(self, folder: str | Path = ".") -> None:
@@ -120,6 +135,8 @@ class Sidebar:
     def handle(self, request: Request) -> None:
         """Answer a request from the frontend."""
         if request.type == "refresh":
+            if request.notebook:
+                self.set_notebook(request.notebook)
             self.send(self._studies())
             return
         entry = self._entries.get(request.study or "")
@@ -136,9 +153,26 @@ class Sidebar:
         except ValueError as error:  # SpaceError included: a panel setting that does not check
             self.send(protocol.notice(f"{str(error)[:1].upper()}{str(error)[1:]}.", error=True))
 
+    def set_notebook(self, path: str) -> None:
+        """The frontend says which notebook this kernel runs (e.g. after a rename): its cells' studies are that one's."""
+        name = notebook_name(path)
+        if name == self._told_notebook:
+            return
+        self._told_notebook = name
+        for entry in self._entries.values():
+            study = entry.tuner.study if entry.tuner is not None else None
+            if study is None or study.notebook == name:
+                continue
+            study.notebook = name
+            if study.storage is not None and study.storage.exists(study.name):
+                try:
+                    study.storage.set_notebook(study.name, name)
+                except Exception:  # a file gone or read-only: it keeps the name it had
+                    pass
+
     # -- the studies ---------------------------------------------------------------------------------------------
     def _studies(self) -> dict[str, Any]:
-        return protocol.studies([entry.info() for entry in self._entries.values()])
+        return protocol.studies([entry.info() for entry in self._entries.values()], kernel=KERNEL_TOKEN)
 
     def track(self, name: str, tuner: Any, *, cell_id: str | None, panel: Any = None) -> None:
         """List the study of a %%tune cell and follow its searches (a re-run cell replaces its study)."""
@@ -241,6 +275,25 @@ def sidebar() -> Sidebar:
     if _sidebar is None:
         _sidebar = Sidebar()
     return _sidebar
+
+
+def notebook_name(path: str) -> str:
+    """A notebook's file name, the part of its path that tells it from the other notebooks of its folder."""
+    return path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def session_notebook() -> str | None:
+    """The notebook this kernel was started for, from the session the server started it in (None: unknown)."""
+    path = os.environ.get("JPY_SESSION_NAME")  # jupyter-server sets it; ipykernel copies it to `__session__`
+    if not path:
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+        except ImportError:
+            shell = None
+        path = getattr(shell, "user_ns", {}).get("__session__")
+    return notebook_name(path) if isinstance(path, str) and path.strip() else None
 
 
 def current_cell_id(shell: Any) -> str | None:

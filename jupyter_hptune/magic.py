@@ -15,7 +15,7 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 
 from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
-from .comm import current_cell_id, sidebar
+from .comm import KERNEL_TOKEN, current_cell_id, sidebar
 from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
@@ -315,6 +315,7 @@ class TuneMagics(Magics):
                 direction="maximize" if args.maximize else "minimize",
                 storage=None if str(storage).lower() == "none" else storage,
                 resume=args.resume,
+                notebook=sidebar().notebook,
             )
             for text in args.point:
                 study.enqueue(parse_point(text))
@@ -377,6 +378,8 @@ def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
         options=settings.options,
         stopping={"prune": settings.prune, "patience": settings.patience, "max_steps": settings.max_steps},
     )
+    # Which kernel process the panel belongs to: the frontend marks the panels of a kernel since restarted or gone.
+    panel.widget.add_class(f"hptune-kernel-{KERNEL_TOKEN}")
     tuner.observe(panel)
     panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
     log = stream_writer(panel.log.append_stdout)

@@ -4,14 +4,18 @@ One Jupyter comm, target `jupyter_hptune`. `%load_ext jupyter_hptune` registers 
 a comm to the frontend's target of the same name, so either side may start. Every message carries `version`; a
 message of another version is refused with a notice naming both versions.
 
+A study's `notebook` is the file name of the notebook that ran it, as its study file records it (None: unknown,
+e.g. a file written by an older version). The fields added within version 1 (`notebook`, `kernel`) may be missing.
+
 Kernel to frontend:
-    studies      the whole list, sent when a comm opens and on `refresh`
+    studies      the whole list, sent when a comm opens and on `refresh`, with `kernel`: this kernel process's token
+                 (its panels carry it as the class hptune-kernel-TOKEN; a panel with another is from a dead kernel)
     study        one study, added or changed (as its trials finish, at most a few times a second)
     write_cell   "Save to cell": rewrite a %%tune cell's line and declarations (the frontend edits the text)
     insert_cell  "Use best params": insert a cell below a %%tune cell, its declarations replaced by literals
     notice       a message for the user (e.g. a request named an unknown study)
 Frontend to kernel:
-    refresh      ask for `studies`
+    refresh      ask for `studies`; may carry `notebook`, the path of the notebook the frontend shows
     stop         end a study's running search after its current trial
     write_cell   ask for a `write_cell` with the study's panel settings
     insert_cell  ask for an `insert_cell` with the study's best params
@@ -60,6 +64,7 @@ class Request:
 
     type: str
     study: str | None = None
+    notebook: str | None = None
 
 
 def parse_request(data: Any) -> Request:
@@ -75,7 +80,10 @@ def parse_request(data: Any) -> Request:
     if kind not in REQUESTS:
         raise ProtocolError(f"unknown request type {kind!r}; known: {', '.join(REQUESTS)}")
     if kind == "refresh":
-        return Request(kind)
+        notebook = data.get("notebook")
+        if notebook is not None and not isinstance(notebook, str):
+            raise ProtocolError(f"a refresh request's notebook must be a path, got {notebook!r}")
+        return Request(kind, notebook=notebook or None)
     name = data.get("study")
     if not isinstance(name, str) or not name:
         raise ProtocolError(f"a {kind} request needs the study's name, got {name!r}")
@@ -119,7 +127,12 @@ def _elapsed(snapshot: StudySnapshot, running: bool) -> float:
 
 
 def study_info(
-    snapshot: StudySnapshot, *, cell_id: str | None, running: bool = False, stopping: bool = False
+    snapshot: StudySnapshot,
+    *,
+    cell_id: str | None,
+    running: bool = False,
+    stopping: bool = False,
+    notebook: str | None = None,
 ) -> dict[str, Any]:
     """A study as the sidebar shows it (plain JSON values)."""
     search = snapshot.search_trials if snapshot.n_planned else snapshot.trials
@@ -140,6 +153,7 @@ def study_info(
         "elapsed": round(_elapsed(snapshot, running), 3),
         "history": _history(snapshot),
         "storage": snapshot.storage,
+        "notebook": notebook,
     }
 
 
@@ -147,9 +161,9 @@ def _message(kind: str, **fields: Any) -> dict[str, Any]:
     return {"version": PROTOCOL_VERSION, "type": kind, **fields}
 
 
-def studies(infos: list[dict[str, Any]]) -> dict[str, Any]:
-    """The whole list of studies."""
-    return _message("studies", studies=infos)
+def studies(infos: list[dict[str, Any]], *, kernel: str | None = None) -> dict[str, Any]:
+    """The whole list of studies, and the token of the kernel process that sends it."""
+    return _message("studies", studies=infos, kernel=kernel)
 
 
 def study(info: dict[str, Any]) -> dict[str, Any]:

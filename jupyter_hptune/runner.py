@@ -152,6 +152,7 @@ class CellTuner:
                 name=study.name,
                 direction=settings.direction,
                 storage=study.storage,
+                notebook=study.notebook,
             )
         elif settings.direction != study.direction:
             raise ValueError(

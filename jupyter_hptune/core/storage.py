@@ -202,7 +202,18 @@ class SQLiteStorage:
             )
         return StoredStudy(name=name, direction=direction, space=space, trials=trials)
 
-    def create(self, name: str, direction: str, space: Space, created: float) -> None:
+    def notebook(self, name: str) -> str | None:
+        """The notebook that ran the study, as recorded (None: not recorded, e.g. a file of an older version)."""
+        with self._lock:
+            row = self._connect().execute("SELECT value FROM meta WHERE key = ?", (_notebook_key(name),)).fetchone()
+        return None if row is None else row[0]
+
+    def set_notebook(self, name: str, notebook: str | None) -> None:
+        """Record the notebook that runs the study (None forgets it)."""
+        with self._lock:
+            _write_notebook(self._connect(), name, notebook)
+
+    def create(self, name: str, direction: str, space: Space, created: float, *, notebook: str | None = None) -> None:
         """Start a study of that name, replacing one already there (kept in a .previous copy of the file)."""
         if self.exists(name):
             self.close()
@@ -219,6 +230,7 @@ class SQLiteStorage:
                     "INSERT INTO studies VALUES (?, ?, ?, ?)",
                     (name, direction, json.dumps(space.to_json()), created),
                 )
+                _write_notebook(conn, name, notebook)
 
     def update_space(self, name: str, space: Space) -> None:
         """Record a space whose defaults changed (the search space itself must not)."""
@@ -266,6 +278,17 @@ class SQLiteStorage:
         """Write one value a running trial reported, at once."""
         with self._lock:
             self._connect().execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?)", (name, number, step, value))
+
+
+def _notebook_key(name: str) -> str:
+    # In the meta table, not a new column: files stay readable by versions that do not know of it.
+    return f"notebook:{name}"
+
+
+def _write_notebook(conn: sqlite3.Connection, name: str, notebook: str | None) -> None:
+    conn.execute("DELETE FROM meta WHERE key = ?", (_notebook_key(name),))
+    if notebook:
+        conn.execute("INSERT INTO meta VALUES (?, ?)", (_notebook_key(name), notebook))
 
 
 def _migrate(conn: sqlite3.Connection, version: int) -> None:

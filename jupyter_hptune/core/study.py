@@ -56,6 +56,7 @@ class Study:
         direction: str = "minimize",
         storage: str | os.PathLike[str] | SQLiteStorage | None = None,
         resume: bool = False,
+        notebook: str | None = None,
     ) -> None:
         if direction not in DIRECTIONS:
             raise StudyError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
@@ -65,6 +66,7 @@ class Study:
         self.direction = direction
         self.space = Space(space)
         self.storage = SQLiteStorage(storage) if isinstance(storage, str | os.PathLike) else storage
+        self.notebook = notebook  # the notebook running the study (its file name), recorded in the study file
         self.resumed = False
         self.replaces: int | None = None  # the number of trials of a saved study that this new one replaces
         self._trials: list[Trial] = []
@@ -90,6 +92,8 @@ class Study:
             if resume and saved:
                 self._resume()
                 self._unsaved = False
+                if notebook is not None:
+                    self.storage.set_notebook(name, notebook)
             elif saved:
                 self.replaces = self.storage.count_trials(name)
 
@@ -104,6 +108,7 @@ class Study:
         except ValueError as error:
             raise StudyError(str(error)) from None
         study = cls(space, name=name, direction=direction, storage=store, resume=True)
+        study.notebook = store.notebook(name)
         search = store.last_search(name)
         if search is not None:  # its snapshot describes the latest search until a new one starts
             study._method, study._seed, study._n_planned = search.method, search.seed, search.planned
@@ -517,7 +522,7 @@ class Study:
             self._trials.append(trial)
         if self.storage is not None:
             if self._unsaved:
-                self.storage.create(self.name, self.direction, self.space, self._started)
+                self.storage.create(self.name, self.direction, self.space, self._started, notebook=self.notebook)
                 self._unsaved = False
             self.storage.save_trial(self.name, self.space, trial)
 

@@ -9,8 +9,9 @@ import { CommandToolbarButton } from '@jupyterlab/ui-components';
 
 import { tuneLineHighlighter } from './highlight';
 import { KernelLink } from './link';
-import { IStudyInfo, KernelMessage, request } from './protocol';
+import { IStudyInfo, KernelMessage, fileName, groupStudies, request } from './protocol';
 import { TuningSidebar, tuneIcon } from './sidebar';
+import { markPanels, watchPanels } from './stale';
 import { bestParamsCell, freshStudyName, isTuneCell, rewriteCell, studyName, template } from './writeback';
 
 export const INSERT_COMMAND = 'jupyter-hptune:insert-tune-cell';
@@ -131,18 +132,45 @@ const plugin: JupyterFrontEndPlugin<void> = {
         notebook.mode = 'command';
         void notebook.scrollToCell(cell, 'start');
         app.shell.activateById(found[0].id);
+      },
+      elsewhere: (study: IStudyInfo) => {
+        const where = study.notebook ? `was run by ${study.notebook}` : 'is from a file that does not say which notebook ran it';
+        Notification.info(
+          `Study "${study.name}" ${where}, not by this notebook: open that notebook to go to its %%tune cell.`,
+          { autoClose: 5000 }
+        );
       }
     });
     const refresh = () => {
       const found = current();
-      sidebar.setStudies(found ? found[1].studies : [], found ? found[0].context.path.split('/').pop() ?? '' : '');
+      if (!found) {
+        sidebar.setStudies({ mine: [], others: [] }, '');
+        return;
+      }
+      const [panel, link] = found;
+      const cells = new Set<string>();
+      for (const cell of panel.content.widgets) {
+        const name = studyName(cell.model.sharedModel.getSource());
+        if (name) {
+          cells.add(name);
+        }
+      }
+      sidebar.setStudies(groupStudies(link.studies, panel.context.path, cells), fileName(panel.context.path));
     };
     app.shell.add(sidebar, labShell ? 'left' : 'right', { rank: 650 });
 
     tracker.widgetAdded.connect((_, panel) => {
-      const link = new KernelLink(panel.sessionContext);
+      const link = new KernelLink(panel.sessionContext, () => panel.context.path);
       links.set(panel, link);
       link.changed.connect(() => {
+        markPanels(panel.content.node, link.kernelToken);
+        if (tracker.currentWidget === panel) {
+          refresh();
+        }
+      });
+      const unwatch = watchPanels(panel.content.node, () => link.kernelToken);
+      panel.context.pathChanged.connect(() => {
+        link.send(request('refresh', panel.context.path)); // a renamed notebook: its kernel records the new name
         if (tracker.currentWidget === panel) {
           refresh();
         }
@@ -150,6 +178,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       link.message.connect((_, message) => applyKernelMessage(panel, message));
       link.problem.connect((_, text) => sidebar.notify(text));
       panel.disposed.connect(() => {
+        unwatch();
         link.dispose();
         links.delete(panel);
         refresh();

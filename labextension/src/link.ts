@@ -4,7 +4,15 @@ import { ISessionContext } from '@jupyterlab/apputils';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { COMM_TARGET, FrontendMessage, IStudyInfo, KernelMessage as Message, applyStudies, parseKernelMessage } from './protocol';
+import {
+  COMM_TARGET,
+  FrontendMessage,
+  IStudyInfo,
+  KernelMessage as Message,
+  applyStudies,
+  parseKernelMessage,
+  request
+} from './protocol';
 
 export class KernelLink {
   private _studies: IStudyInfo[] = [];
@@ -13,8 +21,13 @@ export class KernelLink {
   private _changed = new Signal<this, IStudyInfo[]>(this);
   private _message = new Signal<this, Message>(this);
   private _problem = new Signal<this, string>(this);
+  private _token: string | null | undefined = undefined;
 
-  constructor(private readonly _session: ISessionContext) {
+  /** `path`: the notebook's path, told to the kernel so it records which notebook runs its studies. */
+  constructor(
+    private readonly _session: ISessionContext,
+    private readonly _path: () => string = () => ''
+  ) {
     _session.kernelChanged.connect(() => this.connect(), this);
     _session.statusChanged.connect((_, status) => {
       if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
@@ -29,7 +42,15 @@ export class KernelLink {
     return this._studies;
   }
 
-  /** Emitted when the list of studies changes. */
+  /**
+   * The token of the notebook's kernel process (its panels carry it): null when no kernel with jupyter-hptune runs
+   * (restarting, shut down, or the extension not loaded), undefined while not yet known.
+   */
+  get kernelToken(): string | null | undefined {
+    return this._token;
+  }
+
+  /** Emitted when the list of studies changes, or the kernel token. */
   get changed(): ISignal<this, IStudyInfo[]> {
     return this._changed;
   }
@@ -60,6 +81,7 @@ export class KernelLink {
 
   private reset(): void {
     this._comm = null;
+    this._token = null;
     this._studies = [];
     this._changed.emit(this._studies);
   }
@@ -74,6 +96,8 @@ export class KernelLink {
     if (!kernel) {
       return;
     }
+    this._token = undefined; // known once the kernel answers
+
     // %load_ext jupyter_hptune opens a comm to this target; after a page reload, open one ourselves (below).
     kernel.registerCommTarget(COMM_TARGET, (comm, msg) => this.adopt(comm, msg.content.data));
     void this.reopen(kernel);
@@ -84,12 +108,20 @@ export class KernelLink {
       await kernel.info;
       const reply = await kernel.requestCommInfo({ target_name: COMM_TARGET });
       const comms = reply.content.status === 'ok' ? reply.content.comms : {};
-      if (kernel !== this._kernel || this._comm || !Object.keys(comms).length) {
-        return; // jupyter_hptune is not loaded in this kernel (yet)
+      if (kernel !== this._kernel || this._comm) {
+        return;
+      }
+      if (!Object.keys(comms).length) {
+        // jupyter_hptune is not loaded in this kernel (yet): no panel shown can be this kernel's
+        if (this._token === undefined) {
+          this._token = null;
+          this._changed.emit(this._studies);
+        }
+        return;
       }
       const comm = kernel.createComm(COMM_TARGET);
       this.adopt(comm, null);
-      comm.open({ version: 1, type: 'refresh' } as any);
+      comm.open(this.refreshRequest() as any);
     } catch {
       // a kernel that went away meanwhile: its successor connects anew
     }
@@ -110,7 +142,12 @@ export class KernelLink {
     };
     if (first) {
       this.receive(first);
+      comm.send(this.refreshRequest() as any); // the kernel opened it: tell it which notebook this is
     }
+  }
+
+  private refreshRequest(): FrontendMessage {
+    return request('refresh', this._path() || undefined);
   }
 
   private receive(data: unknown): void {
@@ -122,6 +159,9 @@ export class KernelLink {
       return;
     }
     if (message.type === 'studies' || message.type === 'study') {
+      if (message.type === 'studies' && message.kernel !== null) {
+        this._token = message.kernel;
+      }
       this._studies = applyStudies(this._studies, message);
       this._changed.emit(this._studies);
     } else {

@@ -5,14 +5,18 @@
  * comm to the frontend's target of the same name, so either side may start. Every message carries `version`;
  * a message of another version is refused with a visible notice, never guessed at.
  *
+ * A study's `notebook` is the file name of the notebook that ran it, as its study file records it (null: unknown,
+ * e.g. a file written by an older version). The fields added within version 1 (`notebook`, `kernel`) may be missing.
+ *
  * Kernel to frontend:
- *   studies      the whole list, sent when a comm opens and on `refresh`
+ *   studies      the whole list, sent when a comm opens and on `refresh`, with `kernel`: the kernel process's token
+ *                (its panels carry it as the class hptune-kernel-TOKEN; a panel with another is from a dead kernel)
  *   study        one study, added or changed (sent as its trials finish, at most a few times a second)
  *   write_cell   "Save to cell": rewrite a %%tune cell's line and declarations (see writeback.ts)
  *   insert_cell  "Use best params": insert a cell below a %%tune cell, its declarations replaced by literals
  *   notice       a message for the user (e.g. a request named an unknown study)
  * Frontend to kernel:
- *   refresh      ask for `studies`
+ *   refresh      ask for `studies`; may carry `notebook`, the path of the notebook this frontend shows
  *   stop         end a study's running search after its current trial
  *   write_cell   ask the kernel for a `write_cell` with the study's panel settings
  *   insert_cell  ask the kernel for an `insert_cell` with the study's best params
@@ -41,6 +45,8 @@ export interface IStudyInfo {
   elapsed: number;
   history: number[];
   storage: string | null;
+  /** The file name of the notebook that ran the study (null: not recorded). */
+  notebook: string | null;
 }
 
 /** The %%tune line a "Save to cell" asks for. */
@@ -65,7 +71,7 @@ export interface IParamSpec {
 }
 
 export type KernelMessage =
-  | { version: number; type: 'studies'; studies: IStudyInfo[] }
+  | { version: number; type: 'studies'; studies: IStudyInfo[]; kernel: string | null }
   | { version: number; type: 'study'; study: IStudyInfo }
   | {
       version: number;
@@ -79,7 +85,7 @@ export type KernelMessage =
   | { version: number; type: 'notice'; message: string; error: boolean };
 
 export type FrontendMessage =
-  | { version: number; type: 'refresh' }
+  | { version: number; type: 'refresh'; notebook?: string }
   | { version: number; type: 'stop'; study: string }
   | { version: number; type: 'write_cell'; study: string }
   | { version: number; type: 'insert_cell'; study: string };
@@ -131,7 +137,8 @@ export function parseStudy(data: unknown): IStudyInfo {
     best_params: field(data, 'best_params', isStringMap, 'an object of strings'),
     elapsed: field(data, 'elapsed', isNumber, 'a number of seconds'),
     history: history as number[],
-    storage: field(data, 'storage', isNullable(isString), 'a string or null')
+    storage: field(data, 'storage', isNullable(isString), 'a string or null'),
+    notebook: data.notebook === undefined ? null : field(data, 'notebook', isNullable(isString), 'a string or null')
   };
 }
 
@@ -191,7 +198,8 @@ export function parseKernelMessage(data: unknown): KernelMessage {
   switch (type) {
     case 'studies': {
       const studies = field<unknown[]>(data, 'studies', Array.isArray, 'a list');
-      return { version, type, studies: studies.map(parseStudy) };
+      const kernel = data.kernel === undefined ? null : field<string | null>(data, 'kernel', isNullable(isString), 'a string or null');
+      return { version, type, studies: studies.map(parseStudy), kernel };
     }
     case 'study':
       return { version, type, study: parseStudy(data.study) };
@@ -231,11 +239,12 @@ export function parseKernelMessage(data: unknown): KernelMessage {
 }
 
 /** A request to the kernel. */
-export function request(type: 'refresh'): FrontendMessage;
+export function request(type: 'refresh', notebook?: string): FrontendMessage;
 export function request(type: 'stop' | 'write_cell' | 'insert_cell', study: string): FrontendMessage;
-export function request(type: FrontendMessage['type'], study?: string): FrontendMessage {
+export function request(type: FrontendMessage['type'], name?: string): FrontendMessage {
+  const study = name;
   if (type === 'refresh') {
-    return { version: PROTOCOL_VERSION, type };
+    return name ? { version: PROTOCOL_VERSION, type, notebook: name } : { version: PROTOCOL_VERSION, type };
   }
   if (!study) {
     throw new ProtocolError(`a ${type} request needs a study name`);
@@ -258,4 +267,34 @@ export function applyStudies(current: readonly IStudyInfo[], message: KernelMess
     return next;
   }
   return [...current];
+}
+
+/** The studies a notebook's sidebar shows as its own, and the others of its folder. */
+export interface IStudyGroups {
+  mine: IStudyInfo[];
+  others: IStudyInfo[];
+}
+
+/** A path's last part: a notebook's file name. */
+export function fileName(path: string): string {
+  return path.replace(/\\/g, '/').replace(/\/+$/, '').split('/').pop() ?? '';
+}
+
+/**
+ * Split a kernel's studies into the notebook's own and the others of its folder's .hptune/.
+ *
+ * Its own: a study a cell of this kernel ran (it has a cell id), one whose file records this notebook, and one whose
+ * file records no notebook (an older version wrote it) but whose --name a %%tune cell of this notebook has.
+ */
+export function groupStudies(studies: readonly IStudyInfo[], notebookPath: string, cellStudies: ReadonlySet<string>): IStudyGroups {
+  const name = fileName(notebookPath);
+  const mine: IStudyInfo[] = [];
+  const others: IStudyInfo[] = [];
+  for (const study of studies) {
+    const own =
+      study.cell_id !== null ||
+      (study.notebook !== null ? fileName(study.notebook) === name : cellStudies.has(study.name));
+    (own ? mine : others).push(study);
+  }
+  return { mine, others };
 }

@@ -1,9 +1,12 @@
-/** The Tuning sidebar: the studies of the active notebook's kernel, live. */
+/**
+ * The Tuning sidebar: the studies of the active notebook, live; apart, in a collapsed group, the studies of the
+ * other notebooks of its folder (their files share the folder's .hptune/).
+ */
 
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 
-import { IStudyInfo } from './protocol';
+import { IStudyGroups, IStudyInfo } from './protocol';
 
 const ICON_SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">' +
@@ -16,6 +19,8 @@ export const tuneIcon = new LabIcon({ name: 'jupyter-hptune:tune', svgstr: ICON_
 export interface ISidebarActions {
   stop(study: string): void;
   jump(study: IStudyInfo): void;
+  /** A click on the study of another notebook (it has no cell in this one). */
+  elsewhere(study: IStudyInfo): void;
   useBest(study: string): void;
   saveToCell(study: string): void;
 }
@@ -75,15 +80,18 @@ class StudyView {
   private readonly stop = element('button', 'jp-Button hptune-stop', 'Stop');
   private readonly useBest = element('button', 'jp-Button hptune-use-best', 'Use best params');
   private readonly save = element('button', 'jp-Button hptune-save', 'Save to cell');
+  private readonly notebook = element('div', 'hptune-study-notebook');
+  private readonly buttons = element('div', 'hptune-study-buttons');
   study: IStudyInfo;
+  /** Whether it is another notebook's study. */
+  other = false;
   received = Date.now();
   private stopAsked = false;
 
   constructor(study: IStudyInfo, actions: ISidebarActions) {
     this.study = study;
     this.node.dataset.study = study.name;
-    this.node.title = 'Click to go to its %%tune cell';
-    this.node.addEventListener('click', () => actions.jump(this.study));
+    this.node.addEventListener('click', () => (this.other ? actions.elsewhere(this.study) : actions.jump(this.study)));
     const head = element('div', 'hptune-study-head');
     head.append(this.name, this.method, this.state);
     const best = element('div', 'hptune-study-best');
@@ -92,7 +100,7 @@ class StudyView {
     this.sparkline.setAttribute('height', '18');
     this.sparkline.appendChild(this.line);
     best.append(this.score, this.sparkline);
-    const buttons = element('div', 'hptune-study-buttons');
+    const buttons = this.buttons;
     const wire = (button: HTMLButtonElement, action: (name: string) => void) => {
       button.addEventListener('click', event => {
         event.stopPropagation();
@@ -107,8 +115,14 @@ class StudyView {
     });
     wire(this.useBest, actions.useBest);
     wire(this.save, actions.saveToCell);
-    this.node.append(head, this.counts, best, this.params, buttons);
+    this.node.append(head, this.notebook, this.counts, best, this.params, buttons);
     this.update(study);
+  }
+
+  /** Show it as this notebook's study, or as another notebook's (named, without buttons: they act on cells). */
+  setOther(other: boolean): void {
+    this.other = other;
+    this.update(this.study);
   }
 
   update(study: IStudyInfo): void {
@@ -116,7 +130,14 @@ class StudyView {
       this.received = Date.now();
     }
     this.study = study;
-    this.node.className = `hptune-study hptune-state-${study.state}`;
+    this.node.className = `hptune-study hptune-state-${study.state}${this.other ? ' hptune-study-other' : ''}`;
+    const from = study.notebook ? `run by ${study.notebook}` : 'notebook not recorded';
+    this.notebook.textContent = this.other ? from : '';
+    this.notebook.style.display = this.other ? '' : 'none';
+    this.buttons.style.display = this.other ? 'none' : '';
+    this.node.title = this.other
+      ? `Study of another notebook (${from}): open that notebook to go to its %%tune cell`
+      : 'Click to go to its %%tune cell';
     this.name.textContent = study.name;
     this.method.textContent = study.method;
     this.state.textContent = study.state;
@@ -152,6 +173,9 @@ class StudyView {
 export class TuningSidebar extends Widget {
   private _views = new Map<string, StudyView>();
   private _list = element('ul', 'hptune-study-list');
+  private _others = element('details', 'hptune-other-studies');
+  private _othersTitle = element('summary', 'hptune-other-studies-title');
+  private _othersList = element('ul', 'hptune-study-list hptune-other-list');
   private _empty = element('p', 'hptune-sidebar-empty');
   private _notice = element('div', 'hptune-sidebar-notice');
   private _source = '';
@@ -164,17 +188,22 @@ export class TuningSidebar extends Widget {
     this.title.icon = tuneIcon;
     this.title.caption = 'Tuning: the studies of this notebook';
     this._notice.style.display = 'none';
-    this.node.append(element('h2', 'hptune-sidebar-title', 'Tuning'), this._notice, this._empty, this._list);
-    this.setStudies([], '');
+    this._others.append(this._othersTitle, this._othersList);
+    this.node.append(element('h2', 'hptune-sidebar-title', 'Tuning'), this._notice, this._empty, this._list, this._others);
+    this.setStudies({ mine: [], others: [] }, '');
   }
 
-  /** Show these studies, for the notebook named `source` (empty: no notebook). */
-  setStudies(studies: IStudyInfo[], source: string): void {
+  /** Show these studies, for the notebook named `source` (empty: no notebook): its own, and apart the others. */
+  setStudies(groups: IStudyGroups, source: string): void {
     if (source !== this._source) {
       this._views.clear();
       this._list.replaceChildren();
+      this._othersList.replaceChildren();
+      this._others.open = false;
       this._source = source;
     }
+    const studies = [...groups.mine, ...groups.others];
+    const others = new Set(groups.others.map(s => s.name));
     const names = new Set(studies.map(s => s.name));
     for (const [name, view] of this._views) {
       if (!names.has(name)) {
@@ -183,19 +212,28 @@ export class TuningSidebar extends Widget {
       }
     }
     for (const study of studies) {
-      const view = this._views.get(study.name);
+      const other = others.has(study.name);
+      const list = other ? this._othersList : this._list;
+      let view = this._views.get(study.name);
       if (view) {
         view.update(study);
       } else {
-        const made = new StudyView(study, this._actions);
-        this._views.set(study.name, made);
-        this._list.appendChild(made.node);
+        view = new StudyView(study, this._actions);
+        this._views.set(study.name, view);
+      }
+      if (view.other !== other) {
+        view.setOther(other);
+      }
+      if (view.node.parentNode !== list) {
+        list.appendChild(view.node); // only a new or moved entry: an entry is never re-inserted under a click
       }
     }
+    this._othersTitle.textContent = `Other notebooks' studies in this folder (${groups.others.length})`;
+    this._others.style.display = groups.others.length ? '' : 'none';
     this._empty.textContent = !source
       ? 'Open a notebook to see its studies.'
       : `No studies in ${source} yet: run %load_ext jupyter_hptune and a %%tune cell.`;
-    this._empty.style.display = studies.length ? 'none' : '';
+    this._empty.style.display = groups.mine.length ? 'none' : '';
     this.tick();
   }
 

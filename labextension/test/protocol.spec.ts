@@ -3,6 +3,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   applyStudies,
+  groupStudies,
   parseKernelMessage,
   request
 } from '../src/protocol';
@@ -23,13 +24,24 @@ const study = (changes: Partial<IStudyInfo> = {}): IStudyInfo => ({
   elapsed: 4.5,
   history: [0.8, 0.9, 0.91],
   storage: '.hptune/study.sqlite',
+  notebook: 'a.ipynb',
   ...changes
 });
 
 describe('parseKernelMessage', () => {
   test('a list of studies', () => {
     const message = parseKernelMessage({ version: PROTOCOL_VERSION, type: 'studies', studies: [study()] });
-    expect(message).toEqual({ version: 1, type: 'studies', studies: [study()] });
+    expect(message).toEqual({ version: 1, type: 'studies', studies: [study()], kernel: null });
+  });
+
+  test('the kernel token and a study without a notebook (an older kernel) are read', () => {
+    const { notebook, ...old } = study();
+    expect(notebook).toBe('a.ipynb');
+    const message = parseKernelMessage({ version: 1, type: 'studies', studies: [old], kernel: 'abc' });
+    expect(message).toEqual({ version: 1, type: 'studies', studies: [study({ notebook: null })], kernel: 'abc' });
+    expect(() => parseKernelMessage({ version: 1, type: 'study', study: study({ notebook: 3 as any }) })).toThrow(
+      /field "notebook" must be a string or null/
+    );
   });
 
   test('another version is refused with what to do', () => {
@@ -83,7 +95,7 @@ describe('applyStudies', () => {
   });
 
   test('a studies message replaces the list (a restarted kernel empties it)', () => {
-    expect(applyStudies([study()], { version: 1, type: 'studies', studies: [] })).toEqual([]);
+    expect(applyStudies([study()], { version: 1, type: 'studies', studies: [], kernel: null })).toEqual([]);
   });
 });
 
@@ -92,5 +104,25 @@ describe('request', () => {
     expect(request('stop', 'svc')).toEqual({ version: 1, type: 'stop', study: 'svc' });
     expect(request('refresh')).toEqual({ version: 1, type: 'refresh' });
     expect(() => request('stop', '')).toThrow('needs a study name');
+  });
+});
+
+describe('groupStudies', () => {
+  test("this notebook's studies apart from the other notebooks' of its folder", () => {
+    const studies = [
+      study({ name: 'ran_here', cell_id: 'c1', notebook: 'b.ipynb' }), // run by this kernel: ours, whatever the file said
+      study({ name: 'saved_here', cell_id: null, notebook: 'a.ipynb' }),
+      study({ name: 'theirs', cell_id: null, notebook: 'b.ipynb' }),
+      study({ name: 'old_with_cell', cell_id: null, notebook: null }),
+      study({ name: 'old_elsewhere', cell_id: null, notebook: null })
+    ];
+    const groups = groupStudies(studies, 'work/a.ipynb', new Set(['old_with_cell', 'saved_here']));
+    expect(groups.mine.map(s => s.name)).toEqual(['ran_here', 'saved_here', 'old_with_cell']);
+    expect(groups.others.map(s => s.name)).toEqual(['theirs', 'old_elsewhere']);
+  });
+
+  test('a refresh request may name the notebook', () => {
+    expect(request('refresh', 'work/a.ipynb')).toEqual({ version: 1, type: 'refresh', notebook: 'work/a.ipynb' });
+    expect(request('refresh')).toEqual({ version: 1, type: 'refresh' });
   });
 });
