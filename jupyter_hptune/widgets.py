@@ -376,7 +376,7 @@ def png_image(fill: bool = False) -> w.Image:
     """An image widget for a rendered plot, hidden until it has one: at its size in inches (its pixels rendered at
     twice the density), or filling the width it is given; never wider than that."""
     layout = w.Layout(
-        max_width="100%",
+        max_width="min(100%, 640px)" if fill else "100%",  # alone in its row, a plot's text grows no larger
         width="100%" if fill else None,
         height="auto",
         margin="2px 0" if fill else None,  # no side margins: 100% wide is all the width there is
