@@ -853,7 +853,8 @@ class TunePanel:
 
         model = self._model_view
         slice_ = None if model is None else model.slice(self.posterior_param.value)
-        return plots.figure_png(plots.plot_summary(snapshot, self.space, slice_))
+        # At the CSS pixels it is drawn for: a saved notebook shows it at its natural size (GitHub, nbviewer).
+        return plots.figure_png(plots.plot_summary(snapshot, self.space, slice_), dpi=plots.CSS_DPI)
 
     def mimebundle(self, summary: str = "") -> dict[str, Any]:
         """The panel as a display: the live widget, with the final plots as a PNG for readers without widgets."""

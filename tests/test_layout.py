@@ -42,7 +42,7 @@ MEASURE = """panel => {
   const controls = panel.querySelector('.hptune-controls');
   const notebook = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer');
   return {panel: box(panel), overflowing, buttons, plots, status: box(panel.querySelector('.hptune-status')),
-    notebook: box(notebook), controlsShown: shown(controls)};
+    notebook: box(notebook), controlsShown: !controls || shown(controls)};
 }"""
 
 
