@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
 from .core.pruners import step_count
-from .core.space import Choice, Space
+from .core.space import Choice, Int, Space
 from .core.trial import Trial, TrialState
 from .report import format_value
 
@@ -30,10 +30,14 @@ __all__ = [
     "plot_surface",
 ]
 
-SIZE = (6.0, 3.2)  # inches: 480 x 256 pixels at 80 dpi
-TITLE, LABEL, TICK, LEGEND = 9.5, 9.0, 8.0, 7.5
+SIZE = (4.75, 3.75)  # inches: shown at 456 x 360 CSS pixels (96 to the inch), so a point is the page's own point
+CSS_DPI = 96  # CSS pixels to the inch: a plot is shown at its size in inches times this
+DPI = 2 * CSS_DPI  # rendered at twice the pixels it is shown at: crisp on high-density screens
+TITLE, LABEL, TICK, LEGEND = 11.0, 10.5, 10.0, 10.0  # points: 10 pt is 13.3 CSS pixels, the notebook's text size
+STAR = 14  # the best trial's star, in points
 SCORE, BEST, BAD, MANUAL, MODEL = "C0", "C3", "#d62728", "C2", "C0"
 PRUNED = "0.55"  # pruned trials: grey, and faded in the learning curves
+PANEL_GAP = 0.5  # inches between neighbouring panels of plot_params: room for the tick labels at their ends
 JITTER = 0.15  # half the width of a choice's strip of points, in option spacings
 
 FigureLike = Figure | SubFigure
@@ -96,7 +100,7 @@ def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figu
         _note(ax, "no completed trial yet")
         ax.set_yticks([])
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+        _legend(ax)
     return fig
 
 
@@ -127,7 +131,7 @@ def plot_curves(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figur
         steps, values = list(best.intermediate), list(best.intermediate.values())
         ax.plot(steps, values, color=BEST, lw=2.2, gid=f"trial {best.number}", zorder=3)
         if best.best_step is not None:
-            ax.plot([best.best_step], [best.intermediate[best.best_step]], "*", ms=12, color=BEST, mec="k", mew=0.5)
+            ax.plot([best.best_step], [best.intermediate[best.best_step]], "*", **_star())
     handles = []
     if best is not None:
         handles.append(Line2D([], [], color=BEST, lw=2.2, label=f"best: trial {best.number}"))
@@ -144,7 +148,7 @@ def plot_curves(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figur
             }
             handles.append(Line2D([], [], label=f"{label} ({counts[state]})", **style))
     if handles:
-        ax.legend(handles=handles, fontsize=LEGEND, loc="best", framealpha=0.8)
+        _legend(ax, handles=handles)
     title = "Learning curves"
     count = step_count(snapshot.search_trials, snapshot.max_steps, snapshot.patience)
     if count is not None and count.saved:
@@ -171,11 +175,11 @@ def _band_limits(mean: np.ndarray, low: np.ndarray, high: np.ndarray, observed: 
 def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     """The model's predicted score along one hyperparameter (mean and ±2σ), the trials, and its acquisition."""
     has_acq = slice.acquisition is not None
-    fig = _figure(fig, (SIZE[0], SIZE[1] + 1.0) if has_acq else SIZE)
+    fig = _figure(fig)  # the size of the scores beside it, with or without the acquisition below
     choice = slice.kind == "choice"
     layout = _margins(fig, top=_title_height(2 if slice.fixed else 1), bottom=_bottom(slice.x if choice else None))
     if has_acq:
-        layout.update(height_ratios=[3, 1], hspace=0.12)
+        layout.update(height_ratios=[3, 1], hspace=0.15)
         ax, acq_ax = fig.subplots(2, 1, sharex=True, gridspec_kw=layout)
     else:
         ax, acq_ax = fig.subplots(gridspec_kw=layout), None
@@ -209,17 +213,12 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
         xs = np.asarray(slice.observed_x, dtype=float)
         if slice.log:
             _log_scale(ax, "x", slice.x[0], slice.x[-1])
-    ax.plot(xs, slice.observed_y, "o", ms=3.5, color="k", alpha=0.7, label="trials")
+        elif slice.kind == "int":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.plot(xs, slice.observed_y, "o", ms=4, color="k", alpha=0.7, label="trials")
     if best is not None:
         ax.plot(
-            [xs[best]],
-            [slice.observed_y[best]],
-            "*",
-            ms=12,
-            color=BEST,
-            mec="k",
-            mew=0.5,
-            label=f"best trial ({slice.name}={_fmt(slice.observed_x[best])})",
+            [xs[best]], [slice.observed_y[best]], "*", label=f"best trial ({_fmt(slice.observed_x[best])})", **_star()
         )
     title = f"{slice.name}: {slice.source}"
     if slice.fixed:
@@ -227,7 +226,7 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     ax.set_title(title, fontsize=TITLE)
     ax.set_ylabel("score", fontsize=LABEL)
     ax.tick_params(labelsize=TICK)
-    ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+    _legend(ax, ncols=2)
     _clipped_note(ax, slice.clipped)
     if acq_ax is not None:
         acq = np.asarray(slice.acquisition, dtype=float)
@@ -237,7 +236,7 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
             where = Choice(slice.x).index(slice.next_x) if choice else float(slice.next_x)
             label = "next point" if slice.next_trial is None else f"chose trial {slice.next_trial}"
             acq_ax.axvline(where, color=BEST, ls="--", lw=1.2, label=f"{label} ({_fmt(slice.next_x)})")
-            acq_ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8)
+            _legend(acq_ax)
         acq_ax.yaxis.set_major_locator(MaxNLocator(3))
         acq_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
         acq_ax.set_ylabel(slice.acq_name or "acquisition", fontsize=LABEL)
@@ -257,7 +256,7 @@ def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
         top=_title_height(2 if surface.fixed else 1),
         bottom=_bottom(surface.x if x_choice else None),
         left=_left(surface.y if y_choice else None),
-        right=0.7,
+        right=0.95,
     )
     ax, cax = fig.subplots(1, 2, gridspec_kw={**layout, "width_ratios": [1, 0.035], "wspace": 0.04})
     gx = np.arange(len(surface.x)) if x_choice else np.asarray(surface.x, dtype=float)
@@ -268,16 +267,20 @@ def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
         shaded = ax.pcolormesh(gx, gy, mean, shading="nearest", cmap=cmap)  # options are cells, not a continuum
     else:
         shaded = ax.contourf(gx, gy, mean, levels=14, cmap=cmap)
-    if surface.x_log and not x_choice:
-        _log_scale(ax, "x", surface.x[0], surface.x[-1])
-    if surface.y_log and not y_choice:
-        _log_scale(ax, "y", surface.y[0], surface.y[-1])
+    for axis, kind, log, grid in (
+        ("x", surface.x_kind, surface.x_log, surface.x),
+        ("y", surface.y_kind, surface.y_log, surface.y),
+    ):
+        if log and kind != "choice":
+            _log_scale(ax, axis, grid[0], grid[-1])
+        elif kind == "int":
+            (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
     ox = _positions(surface.x, surface.observed_x, x_choice, seed=0)
     oy = _positions(surface.y, surface.observed_y, y_choice, seed=1)
     ax.scatter(ox, oy, s=14, c="white", edgecolors="k", linewidths=0.6, zorder=3, label="trials")
     best = _best_index(surface.observed_score, surface.direction)
     if best is not None:
-        ax.plot([ox[best]], [oy[best]], "*", ms=12, color=BEST, mec="k", mew=0.5, zorder=4, label="best trial")
+        ax.plot([ox[best]], [oy[best]], "*", label="best trial", **_star())
     if x_choice:
         _set_option_ticks(ax, surface.x)
     if y_choice:
@@ -301,15 +304,16 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
     names = list(space)
     cols = min(len(names), 3)
     rows = math.ceil(len(names) / cols)
-    fig = _figure(fig, (SIZE[0], 0.4 + 2.1 * rows))
+    fig = _figure(fig, _params_size(len(names)))
     choices = [list(d.options) for d in space.values() if isinstance(d, Choice)]
     bottom = max((_bottom(options) for options in choices), default=_bottom(None))
     layout = _margins(fig, top=_title_height(1), bottom=bottom)
-    if layout:  # gaps between the panels, in inches: room for x labels below each, none for the shared y ticks
+    if layout:  # gaps between the panels, in inches: room for x labels below each, and for the tick labels at
+        # the ends of neighbouring x axes (the y ticks are shared, shown on the left only)
         width, height = _size(fig)
-        panel_w = (width * (layout["right"] - layout["left"]) - 0.12 * (cols - 1)) / cols
+        panel_w = (width * (layout["right"] - layout["left"]) - PANEL_GAP * (cols - 1)) / cols
         panel_h = (height * (layout["top"] - layout["bottom"]) - bottom * (rows - 1)) / rows
-        layout.update(wspace=0.12 / max(panel_w, 0.1), hspace=bottom / max(panel_h, 0.1))
+        layout.update(wspace=PANEL_GAP / max(panel_w, 0.1), hspace=bottom / max(panel_h, 0.1))
     grid = fig.add_gridspec(rows, cols, **layout)
     axes: list[Any] = []
     for i in range(len(names)):
@@ -324,15 +328,17 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         choice = isinstance(dim, Choice)
         values = [t.params[name] for t in done]
         xs = _positions(list(dim.options) if choice else [], values, choice, seed=i)
-        ax.plot(xs, scores, "o", ms=3.5, color=SCORE, alpha=0.7)
+        ax.plot(xs, scores, "o", ms=4, color=SCORE, alpha=0.7)
         if best is not None:
             j = next(k for k, t in enumerate(done) if t is best)
-            ax.plot([xs[j]], [scores[j]], "*", ms=11, color=BEST, mec="k", mew=0.5)
+            ax.plot([xs[j]], [scores[j]], "*", **_star())
         if choice:
             _set_option_ticks(ax, list(dim.options))
             ax.set_xlim(-0.5, len(dim.options) - 0.5)
         elif dim.log:
             _log_scale(ax, "x", dim.low, dim.high)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=isinstance(dim, Int)))
         ax.set_xlabel(name, fontsize=LABEL)
         if i % cols == 0:
             ax.set_ylabel("score", fontsize=LABEL)
@@ -346,14 +352,19 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
     return fig
 
 
+def _params_size(count: int) -> tuple[float, float]:
+    """The size in inches of plot_params for this many hyperparameters: up to 3 panels a row."""
+    cols = min(count, 3)
+    rows = math.ceil(count / cols)
+    return 1.0 + (PANEL_GAP + 2.0) * cols, 0.625 + 2.25 * rows  # whole pixels at DPI
+
+
 def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = None) -> Figure:
     """The search at a glance: scores and the posterior side by side, the learning curves when trials reported
     values, and score by hyperparameter below."""
-    rows = math.ceil(len(space) / min(len(space), 3))
-    top_height = 4.2 if slice is not None and slice.acquisition is not None else SIZE[1]
-    params_height = 0.4 + 2.1 * rows
+    params_height = _params_size(len(space))[1]
     curves_height = SIZE[1] if any(t.intermediate for t in snapshot.trials) else 0.0
-    heights = [h for h in (top_height, curves_height, params_height) if h]
+    heights = [h for h in (SIZE[1], curves_height, params_height) if h]
     fig = Figure(figsize=(2 * SIZE[0], sum(heights)))
     parts = list(fig.subfigures(len(heights), 1, height_ratios=heights))
     left, right = parts[0].subfigures(1, 2)
@@ -366,7 +377,7 @@ def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = No
     return fig
 
 
-def figure_png(fig: FigureLike, dpi: int = 80) -> bytes:
+def figure_png(fig: FigureLike, dpi: float = DPI) -> bytes:
     """The figure (for a SubFigure, the whole figure it belongs to) as PNG bytes."""
     root = _root(fig)
     canvas = root.canvas if isinstance(root.canvas, FigureCanvasAgg) else FigureCanvasAgg(root)
@@ -411,24 +422,35 @@ def _margins(
     }
 
 
+def _star() -> dict[str, Any]:
+    """The best trial's star: drawn whole even at the edge of its axes."""
+    return {"ms": STAR, "color": BEST, "mec": "k", "mew": 0.6, "zorder": 4, "clip_on": False}
+
+
+def _legend(ax: Any, **options: Any) -> None:
+    """A compact legend in the corner where it hides least."""
+    spacing = {"handlelength": 1.3, "handletextpad": 0.4, "labelspacing": 0.25, "borderpad": 0.3}
+    ax.legend(fontsize=LEGEND, loc="best", framealpha=0.8, columnspacing=0.8, **spacing, **options)
+
+
 def _chars(labels: Sequence[Any] | None, default: int) -> int:
     return max([default, *(len(_fmt(label)) for label in labels or ())])
 
 
 def _left(options: Sequence[Any] | None) -> float:
-    """Room in inches left of the axes for tick labels (option labels, or numbers of up to 7 characters) and a label."""
-    return 0.3 + 0.068 * _chars(options, 7)
+    """Room in inches left of the axes for tick labels (option labels, or numbers of up to 6 characters) and a label."""
+    return 0.38 + 0.078 * _chars(options, 6)
 
 
 def _bottom(options: Sequence[Any] | None) -> float:
     """Room in inches below the axes for tick labels (slanted options rise with their length) and a label."""
     if options is not None and _slanted([_fmt(o) for o in options]):
-        return 0.5 + 0.04 * _chars(options, 0)
-    return 0.48
+        return 0.6 + 0.05 * _chars(options, 0)
+    return 0.58
 
 
 def _title_height(lines: int) -> float:
-    return 0.12 + 0.19 * lines
+    return 0.12 + 0.21 * lines
 
 
 def _fmt(value: Any) -> str:
@@ -462,9 +484,8 @@ def _log_scale(ax: Any, axis: str, low: float, high: float) -> None:
 def _clipped_note(ax: Any, share: float) -> None:
     """Say where the model's mean left the scores' range and was drawn at its edge instead."""
     if share > 0:
-        text = f"model beyond the scores seen at {share:.0%} of points: drawn at their range's edge"
-        if share < 0.005:
-            text = "model beyond the scores seen at a few points: drawn at their range's edge"
+        where = "a few points" if share < 0.005 else f"{share:.0%} of points"
+        text = f"model clipped to the range\nof the scores seen at {where}"
         ax.text(
             0.01,
             0.01,

@@ -42,12 +42,15 @@ Request = Callable[..., None]
 
 # -- one row per hyperparameter ---------------------------------------------------------------------------------------
 def value_label(value: float) -> str:
-    """A compact label for a slider: 0.001, 250, 1e-4, 2.5e-6."""
+    """A compact label for a slider: 0.001, 250, 1000, 1e-4, 2.5e-6 (an integer below 100000 in full)."""
     if value == 0:
         return "0"
     exponent = math.floor(math.log10(abs(value)))
     if -3 <= exponent < 5:
-        return f"{value:.3g}"
+        if float(value).is_integer():
+            return f"{value:.0f}"
+        text = f"{value:.3g}"
+        return f"{float(text):.0f}" if "e" in text else text  # 1234.5 reads 1230, never 1.23e+03
     mantissa = value / 10**exponent
     return f"{mantissa:.2g}e{exponent}"
 
@@ -71,11 +74,11 @@ class RangeRow:
         self.is_int = isinstance(dim, Int)
         self.log = w.Checkbox(value=dim.log, description="log", indent=False, layout=w.Layout(width="60px"))
         self.log.disabled = dim.low <= 0
-        self.slot = w.HBox(layout=w.Layout(width="430px"))
-        self.single_slot = w.Box(layout=w.Layout(width="430px", display="none"))
-        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
-        self.note = w.HTML(f"<span style='color:#777'>{html.escape(dim.describe())}</span>")
-        self.widget = w.HBox([self.label, self.slot, self.single_slot, self.log, self.note])
+        self.slot = w.HBox(layout=w.Layout(width="400px"))
+        self.single_slot = w.Box(layout=w.Layout(width="400px", display="none"))
+        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="110px"))
+        self.note = note_html(dim.describe())
+        self.widget = row_box([self.label, self.slot, self.single_slot, self.log, self.note])
         self.slider = self._slider(dim.low, dim.high, dim.log)
         self.single = self._single(dim.log, dim.default_value)
         self.log.observe(self._toggle_log, names="value")
@@ -89,7 +92,7 @@ class RangeRow:
                 options=[(value_label(v), v) for v in values], index=(lo, hi), continuous_update=False, readout=False
             )
             # The slider's own readout joins the bounds with "-", which reads as a minus sign: show "1e-4 – 0.1".
-            readout = w.HTML(layout=w.Layout(width="130px"))
+            readout = w.HTML(layout=w.Layout(width="120px"))
 
             def show(_: Any = None) -> None:
                 low_label, high_label = (slider.label[0], slider.label[1])
@@ -97,7 +100,7 @@ class RangeRow:
 
             slider.observe(show, names="index")
             show()
-            slider.layout = w.Layout(width="290px")
+            slider.layout = w.Layout(width="270px")
             self.slot.children = (slider, readout)
             return slider
         elif self.is_int:
@@ -112,7 +115,7 @@ class RangeRow:
                 continuous_update=False,
             )
         slider.description = ""
-        slider.layout = w.Layout(width="420px")
+        slider.layout = w.Layout(width="390px")
         self.slot.children = (slider,)
         return slider
 
@@ -136,7 +139,7 @@ class RangeRow:
             single = w.FloatSlider(
                 min=dim.low, max=dim.high, step=(dim.high - dim.low) / 100_000, value=value, readout_format=".4g"
             )
-        single.layout = w.Layout(width="420px")
+        single.layout = w.Layout(width="390px")
         self.single_slot.children = (single,)
         return single
 
@@ -180,6 +183,18 @@ class RangeRow:
         self.single_slot.layout.display = None if manual else "none"
 
 
+def note_html(text: str) -> w.HTML:
+    """A grey note beside a control, kept on one line (a range never breaks in its middle)."""
+    note = w.HTML(f"<span style='color:#777;white-space:nowrap'>{html.escape(text)}</span>")
+    note.add_class("hptune-note")
+    return note
+
+
+def row_box(children: Sequence[w.Widget]) -> w.HBox:
+    """A row of controls that wraps onto a second line when the panel is narrow."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap", align_items="center"))
+
+
 def option_label(option: Any, options: Sequence[Any]) -> str:
     """An option as shown in the panel: a string without quotes unless another option would read the same."""
     if isinstance(option, str) and not any(repr(other) == option for other in options):
@@ -198,13 +213,14 @@ class ChoiceRow:
             options=labels,
             value=tuple(range(len(dim.options))),
             rows=min(4, len(labels)),
-            layout=w.Layout(width="420px"),
+            layout=w.Layout(width="390px"),
         )
         self.single = w.Dropdown(options=labels, value=dim.index(dim.default_value))
-        self.single.layout = w.Layout(width="420px", display="none")
-        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="130px"))
-        self.note = w.HTML("<span style='color:#777'>choice: ctrl/shift-click to include several</span>")
-        self.widget = w.HBox([self.label, self.select, self.single, self.note])
+        self.single.layout = w.Layout(width="390px", display="none")
+        self.select.add_class("hptune-choice")  # the included options highlighted (the panel's CSS)
+        self.label = w.HTML(f"<b>{html.escape(name)}</b>", layout=w.Layout(width="110px"))
+        self.note = note_html("choice: ctrl/shift-click to include several")
+        self.widget = row_box([self.label, self.select, self.single, self.note])
 
     def dimension(self) -> Choice:
         """The options this row includes, as the next search's dimension; SpaceError naming the parameter if none."""
@@ -356,15 +372,27 @@ def workers_html(workers: Sequence[WorkerState], now: float) -> str:
     return f"<b>workers</b> &nbsp;{' &nbsp;|&nbsp; '.join(parts) or 'none yet'}"
 
 
-def png_image() -> w.Image:
-    """An image widget for a rendered plot, hidden until it has one."""
-    layout = w.Layout(max_width="100%", width="auto", height="auto", align_self="flex-start", display="none")
+def png_image(fill: bool = False) -> w.Image:
+    """An image widget for a rendered plot, hidden until it has one: at its size in inches (its pixels rendered at
+    twice the density), or filling the width it is given; never wider than that."""
+    layout = w.Layout(
+        max_width="min(100%, 640px)" if fill else "100%",  # alone in its row, a plot's text grows no larger
+        width="100%" if fill else None,
+        height="auto",
+        margin="2px 0" if fill else None,  # no side margins: 100% wide is all the width there is
+        align_self="flex-start",
+        display="none",
+    )
     return w.Image(value=b"", format="png", layout=layout)
 
 
 def show_png(image: w.Image, png: bytes) -> None:
-    """Show a rendered plot in an image widget."""
+    """Show a rendered plot in an image widget, at its size in CSS pixels (unless its layout gives a width)."""
+    from .plots import CSS_DPI, DPI
+
     image.value = png
+    if png[12:16] == b"IHDR":  # the PNG's width in pixels, shown at the CSS pixels it was drawn for
+        image.width = str(round(int.from_bytes(png[16:20], "big") * CSS_DPI / DPI))
     image.layout.display = None
 
 
@@ -460,9 +488,9 @@ class TunePanel:
         self.bar = w.IntProgress(value=0, min=0, max=max(1, n_trials or 1), layout=w.Layout(width="220px"))
         self.status = w.HTML()
         self.status.add_class("hptune-status")
-        self.history = png_image()
+        self.history = png_image(fill=True)
         self.posterior_param = w.Dropdown(options=list(space), description="along", layout=w.Layout(width="260px"))
-        self.posterior = png_image()
+        self.posterior = png_image(fill=True)
         self.surface_x = w.Dropdown(options=list(space), description="x", layout=w.Layout(width="220px"))
         self.surface_y = w.Dropdown(
             options=list(space),
@@ -495,20 +523,53 @@ class TunePanel:
         self.tabs.selected_index = 2
         if self.prune.value != "none" or self.patience.value or self.max_steps.value:
             self.tabs.selected_index = CURVES_TAB  # a cell that stops trials early: its learning curves first
+        # Side by side where two plots of at least 420 px fit (their text then shows at 12 px or more), else one
+        # above the other; their bottoms aligned, the posterior's dropdown above it.
+        cell = w.Layout(min_width="0")
         plots = w.GridBox(
-            [w.VBox([self.history]), w.VBox([self.posterior_param, self.posterior])],
-            layout=w.Layout(grid_template_columns="repeat(auto-fit, minmax(400px, 1fr))", grid_gap="4px"),
+            [w.VBox([self.history], layout=cell), w.VBox([self.posterior_param, self.posterior], layout=cell)],
+            layout=w.Layout(
+                grid_template_columns="repeat(auto-fit, minmax(min(420px, 100%), 1fr))",
+                grid_gap="4px 12px",
+                align_items="flex-end",
+            ),
         )
+        plots.add_class("hptune-plots")
+        # The settings of the next run fold into a one-line summary, so that the progress and the plots fit a
+        # laptop's screen; the manual method starts unfolded, its rows being the point to run.
+        self.controls = w.VBox(
+            [
+                w.VBox([row.widget for row in self.rows.values()]),
+                row_box([self.method, self.bayes_options, self.grid_options]),
+                self.stopping_options,
+                row_box([self.trials, self.direction, self.seed]),
+            ],
+            layout=w.Layout(border_bottom="1px solid #eee", padding="0 0 4px 0"),
+        )
+        self.controls.add_class("hptune-controls")
+        self.show_settings = w.ToggleButton(
+            value=method == "manual",
+            description="Settings",
+            tooltip="show or hide the ranges and settings of the next run",
+            layout=w.Layout(width="auto", flex="0 0 auto"),
+        )
+        self.show_settings.add_class("hptune-settings-toggle")
+        self.settings_summary = w.HTML(layout=w.Layout(flex="1 1 0", min_width="0"))
+        self.settings_summary.add_class("hptune-summary")
+        buttons = [self.run, self.more, self.run_trial, self.stop, self.save, self.use_best]
+        for button in buttons:
+            button.layout.width = "auto"  # as wide as its label, never cut off
+            button.layout.flex = "0 0 auto"
+        self.bar.layout.flex = "0 0 auto"
+        self.status.layout.flex = "1 1 0"
+        self.status.layout.min_width = "0"
         self.widget = w.VBox(
             [
-                self.title,
-                w.VBox([row.widget for row in self.rows.values()]),
-                w.HBox([self.method, self.bayes_options, self.grid_options]),
-                self.stopping_options,
-                w.HBox([self.trials, self.direction, self.seed]),
-                w.HBox([self.run, self.more, self.run_trial, self.stop, self.save, self.use_best]),
+                row_box([self.title, self.show_settings, self.settings_summary]),
+                self.controls,
+                row_box(buttons),
                 self.message,
-                w.HBox([self.bar, self.status]),
+                w.HBox([self.bar, self.status], layout=w.Layout(align_items="center")),
                 self.workers_row,
                 plots,
                 self.tabs,
@@ -541,7 +602,36 @@ class TunePanel:
             control.observe(lambda _: self._draw_views(), names="value")
         self.sort.observe(lambda _: self._draw_table(), names="value")
         self.tabs.observe(lambda _: self._draw_views(), names="selected_index")
+        self.show_settings.observe(lambda _: self._fold_settings(), names="value")
         self._show_method()
+        self._fold_settings()
+
+    def _fold_settings(self) -> None:
+        """Show the settings, or fold them into the one-line summary of what the next run does."""
+        shown = self.show_settings.value
+        self.controls.layout.display = None if shown else "none"
+        self.show_settings.icon = "chevron-down" if shown else "chevron-right"
+        self.settings_summary.value = "" if shown else f"<span class='hptune-summary'>{self.summary_html()}</span>"
+
+    def summary_html(self) -> str:
+        """The settings of the next run in one line: method, trials, direction, seed and each range."""
+        method = self.method.value
+        parts = [f"<b>{html.escape(method)}</b>"]
+        if method != "manual":
+            trials = self.trials.value.strip() or self.trials.placeholder
+            parts += [f"{html.escape(trials)} trials", html.escape(self.direction.value)]
+            parts.append(f"seed {html.escape(self.seed.value.strip())}" if self.seed.value.strip() else "random seed")
+        else:
+            parts.append(html.escape(self.direction.value))
+        for name, row in self.rows.items():
+            if isinstance(row, ChoiceRow):
+                count = len(row.select.value)
+                what = f"{count} of {len(row.declared.options)}"
+            else:
+                low, high = row.bounds()
+                what = f"{value_label(low)}–{value_label(high)}{' log' if row.log.value else ''}"
+            parts.append(f"<span style='white-space:nowrap'>{html.escape(name)} {html.escape(what)}</span>")
+        return " · ".join(parts)
 
     # -- what the user set ------------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -763,7 +853,8 @@ class TunePanel:
 
         model = self._model_view
         slice_ = None if model is None else model.slice(self.posterior_param.value)
-        return plots.figure_png(plots.plot_summary(snapshot, self.space, slice_))
+        # At the CSS pixels it is drawn for: a saved notebook shows it at its natural size (GitHub, nbviewer).
+        return plots.figure_png(plots.plot_summary(snapshot, self.space, slice_), dpi=plots.CSS_DPI)
 
     def mimebundle(self, summary: str = "") -> dict[str, Any]:
         """The panel as a display: the live widget, with the final plots as a PNG for readers without widgets."""

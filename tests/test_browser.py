@@ -108,6 +108,7 @@ def test_save_to_cell_rewrites_the_cell_and_undo_restores_it(lab, page) -> None:
     assert before == QUICK_SEARCH
 
     p = panel(page)
+    p.locator(".hptune-settings-toggle").click()  # the settings start folded into their summary
     p.locator(".widget-toggle-button", has_text=re.compile("^bayes$")).click()
     trials = p.locator(".widget-text", has_text="trials").locator("input")
     trials.fill("12")
@@ -251,6 +252,7 @@ def test_quickstart_stop_from_the_sidebar_then_save_the_narrowed_ranges(lab, pag
 
     # Narrow the learning rate from the left (two stops of its log slider) and drop units' log scale.
     p = page.locator(".hptune-panel").first
+    p.locator(".hptune-settings-toggle").click()  # the settings start folded into their summary
     handle = p.locator(".widget-hslider, .widget-slider").first.locator(".noUi-handle-lower")
     handle.focus()
     handle.press("ArrowRight")

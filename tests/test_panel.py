@@ -253,3 +253,56 @@ def test_the_log_tab_says_what_will_appear_in_it_before_anything_does():
     note = log_tab.children[0]
     assert isinstance(note, w.HTML) and "a line per finished trial with its score" in note.value
     assert p.log in log_tab.children
+
+
+def test_slider_labels_read_whole_numbers_in_full():
+    from jupyter_hptune.widgets import value_label
+
+    assert value_label(1000) == "1000" and value_label(1024) == "1024" and value_label(12345) == "12345"
+    assert value_label(1234.5) == "1230" and value_label(999.6) == "1000"
+    assert value_label(0.001) == "0.001" and value_label(1e-4) == "1e-4" and value_label(2.5e-6) == "2.5e-6"
+    row = RangeRow("units", Int(16, 1000, log=True))
+    labels = [label for label, _ in row.slider.options]
+    assert labels[-1] == "1000" and not [label for label in labels if "+" in label]
+    assert row.slot.children[1].value == "16 – 1000"
+
+
+def test_settings_fold_into_a_summary_and_unfold_on_request():
+    p = panel()
+    assert p.controls.layout.display == "none", "a search runs at once: its settings start folded"
+    summary = p.settings_summary.value
+    for part in (
+        "bayes",
+        "12 trials",
+        "maximize",
+        "seed 7",
+        "lr 1e-4–0.1 log",
+        "units 16–256 log",
+        "activation 3 of 3",
+    ):
+        assert part in summary, (part, summary)
+    p.show_settings.value = True
+    assert p.controls.layout.display is None and p.settings_summary.value == ""
+    p.rows["layers"].slider.value = (2, 3)
+    p.show_settings.value = False
+    assert "layers 2–3" in p.settings_summary.value, "the summary says what the next run does"
+    assert panel(method="manual").controls.layout.display is None, "manual: the rows are the point to run"
+
+
+def test_buttons_fit_their_labels_and_plots_fit_their_width():
+    from jupyter_hptune.plots import CSS_DPI, DPI, figure_png, plot_history
+
+    p = panel()
+    for button in (p.run, p.more, p.stop, p.save, p.use_best):
+        assert button.layout.width == "auto", f"{button.description} is cut to a fixed width"
+    for image in (p.history, p.posterior):
+        assert image.layout.width == "100%" and image.layout.max_width.startswith("min(100%")
+    study = Study(SPACE)
+    study.optimize(lambda params: params["dropout"], 2, sampler=make_sampler("random", seed=0))
+    png = figure_png(plot_history(study.snapshot()))
+    from jupyter_hptune.widgets import show_png
+
+    show_png(p.params_plot, png)
+    natural = int.from_bytes(png[16:20], "big")
+    assert int(p.params_plot.width) == round(natural * CSS_DPI / DPI), "shown at the size it was drawn for"
+    assert p.params_plot.layout.max_width == "100%"

@@ -11,6 +11,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from jupyter_hptune import Choice, Int, Real, Space, Study
+from jupyter_hptune import plots as plotting
 from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.events import StudySnapshot
 from jupyter_hptune.core.posterior import posterior
@@ -106,7 +107,7 @@ def test_each_plot_makes_a_figure_that_renders_to_png(name, bayes, bayes_posteri
     assert isinstance(fig, Figure)
     assert fig.axes
     width, height = png_size(figure_png(fig))
-    assert width == round(fig.get_figwidth() * 80) and height == round(fig.get_figheight() * 80)
+    assert width == round(fig.get_figwidth() * plotting.DPI) and height == round(fig.get_figheight() * plotting.DPI)
     assert png_size(figure_png(fig, dpi=40))[0] == round(fig.get_figwidth() * 40)
 
 
@@ -118,7 +119,9 @@ def test_plots_compose_into_subfigures_of_one_figure(bayes, bayes_posterior):
         assert draw(subfig) is subfig
         assert subfig.axes, "the plot drew into its subfigure"
     assert len(root.axes) == sum(len(s.axes) for s in subfigs)
-    assert png_size(figure_png(subfigs[0])) == (960, 560), "a subfigure renders its whole figure"
+    assert png_size(figure_png(subfigs[0])) == (12 * plotting.DPI, 7 * plotting.DPI), (
+        "a subfigure renders its whole figure"
+    )
 
 
 def test_history_draws_scores_best_so_far_failures_and_manual_trials(bayes):
@@ -298,7 +301,96 @@ def test_a_clipped_model_view_says_so_and_an_unclipped_one_does_not():
     def texts(fig):
         return " ".join(t.get_text() for ax in fig.axes for t in ax.texts)
 
-    assert "beyond the scores seen" in texts(plot_surface(model.surface("x", "y")))
-    assert "beyond the scores seen" not in texts(
+    assert "clipped to the range" in texts(plot_surface(model.surface("x", "y")))
+    assert "clipped to the range" not in texts(
         plot_surface(posterior(space, trials, "maximize").surface("x", "y"))  # the display GP, unwarped
     )
+
+
+# -- the look: readable at the size shown, nothing cut off, nothing colliding ---------------------------------------
+def drawn(fig):
+    """The figure drawn (as figure_png draws it), so that its texts have their rendered extents."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig.canvas.get_renderer()
+
+
+def visible_ticks(ax, axis="x"):
+    low, high = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim())
+    ticks = ax.get_xticks() if axis == "x" else ax.get_yticks()
+    return [t for t in ticks if low - 1e-9 <= t <= high + 1e-9]
+
+
+def test_text_shows_at_least_at_the_notebook_size_and_renders_at_twice_the_pixels(bayes, bayes_posterior):
+    for name, draw in all_plots(bayes, bayes_posterior).items():
+        fig = draw()
+        drawn(fig)
+        texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize")) if t.get_text() and t.get_visible()]
+        assert texts
+        small = {t.get_text(): t.get_fontsize() for t in texts if t.get_fontsize() * plotting.CSS_DPI / 72 < 13}
+        assert not small, f"{name}: text shown below 13 CSS px: {small}"
+        assert png_size(figure_png(fig))[0] == round(fig.get_figwidth() * 2 * plotting.CSS_DPI), "2x for crisp text"
+
+
+def test_integer_axes_have_only_integer_ticks():
+    space = {"layers": Int(1, 4), "units": Int(16, 1000, log=True), "act": Choice(["relu", "tanh"])}
+    study = Study(space)
+    study.optimize(lambda p: p["layers"] + p["units"] / 1000 + (p["act"] == "tanh"), 8, sampler=RandomSampler(seed=0))
+    snapshot = study.snapshot()
+    fig = plot_params(snapshot, study.space)
+    drawn(fig)
+    for ax in fig.axes[:2]:
+        assert all(float(t).is_integer() for t in visible_ticks(ax)), (ax.get_xlabel(), visible_ticks(ax))
+    post = posterior(study.space, study.trials, study.direction)
+    slice_fig = plot_posterior(post.slice("layers"))
+    drawn(slice_fig)
+    assert all(float(t).is_integer() for t in visible_ticks(slice_fig.axes[0])), visible_ticks(slice_fig.axes[0])
+    surface = plot_surface(post.surface("layers", "act", points=10))
+    drawn(surface)
+    assert all(float(t).is_integer() for t in visible_ticks(surface.axes[0])), visible_ticks(surface.axes[0])
+    few = plot_history(snapshot_of([trial(0, 1.0), trial(1, 0.5), trial(2, 0.7)]))
+    drawn(few)
+    assert all(float(t).is_integer() for t in visible_ticks(few.axes[0])), "trial numbers are whole"
+
+
+def test_tick_labels_of_neighbouring_panels_do_not_overlap():
+    space = {"units": Int(10, 1000, log=True), "lr": Real(1e-4, 1e-1, log=True), "momentum": Real(0.5, 0.99)}
+    study = Study(space)
+    study.enqueue({"units": 1000, "lr": 1e-4, "momentum": 0.99})  # tick labels at the ends of each axis
+    study.enqueue({"units": 10, "lr": 1e-1, "momentum": 0.5})
+    study.optimize(lambda p: p["lr"] * p["units"] + p["momentum"], 10, sampler=RandomSampler(seed=0))
+    fig = plot_params(study.snapshot(), study.space)
+    renderer = drawn(fig)
+
+    def label_boxes(ax):
+        ticks = set(visible_ticks(ax))
+        return [
+            label.get_window_extent(renderer)
+            for tick, label in zip(ax.get_xticks(), ax.get_xticklabels())
+            if tick in ticks and label.get_text()
+        ]
+
+    for left, right in zip(fig.axes, fig.axes[1:]):
+        end = max(box.x1 for box in label_boxes(left))
+        start = min(box.x0 for box in label_boxes(right))
+        assert end < start, f"{left.get_xlabel()}'s and {right.get_xlabel()}'s tick labels collide"
+
+
+def test_the_best_trials_star_is_drawn_whole_at_the_edge_of_its_axes(bayes, bayes_posterior):
+    study, _ = bayes
+    # The best trial at the edge of the range: its star sits on the axes' border.
+    edge = snapshot_of([trial(0, 0.1, lr=1e-4, units=16), trial(1, 0.5, lr=1e-1, units=256), trial(2, 0.3)])
+    figures = [
+        plot_params(edge, Study(SPACE).space),
+        plot_posterior(bayes_posterior.slice("lr")),
+        plot_surface(bayes_posterior.surface("lr", "units", points=10)),
+    ]
+    for fig in figures:
+        renderer = drawn(fig)
+        stars = [ln for ax in fig.axes for ln in ax.get_lines() if ln.get_marker() == "*"]
+        assert stars
+        for star in stars:
+            assert not star.get_clip_on(), "the star is not cut off by its axes"
+            box = star.get_window_extent(renderer)
+            assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and fig.bbox.y0 <= box.y0 and box.y1 <= fig.bbox.y1
