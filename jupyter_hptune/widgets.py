@@ -306,7 +306,8 @@ class RedrawPace:
 
     The score plot shows a finished trial within about LATENCY seconds: at the trial's finish when the draw fits in
     SHARE of the time since the last one, or when waiting for the next event (one trial's time, from recent trials)
-    would leave the oldest trial it misses older than LATENCY. The first finished trial is drawn at once.
+    would leave the oldest trial it misses older than LATENCY; and before the model views, which take longer.
+    The first finished trial is drawn at once, unless trials take less time than a draw.
     The model views (posterior and the open tab) follow within one more trial: at a trial's start (a Bayesian
     model has then learnt the trials before it) they redraw when that fits in SHARE of the time since their last
     draw, or when it fits in VIEWS_SHARE of the trials they miss (of a quarter of it when they miss only one):
@@ -351,9 +352,10 @@ class RedrawPace:
         part = self.history
         if not part.behind:
             return False
-        if not part.drawn or self._fits(part):
+        trial = self.trial_time(own=False)
+        if (not part.drawn and part.cost <= trial) or self._fits(part):
             return True
-        wait = self.trial_time(own=False) + part.cost  # until the next finished trial, and this draw
+        wait = trial + part.cost  # until the next finished trial, and this draw
         return self.clock() - (part.since or 0.0) + wait > self.latency
 
     def views_due(self) -> bool:
@@ -760,9 +762,10 @@ class TunePanel:
             self.workers.value = workers_html(event.workers, time.time())
             self.workers_row.layout.display = None
         if not isinstance(event, SearchStarted | SearchFinished):
-            if self._pace.history_due():
+            views = isinstance(event, TrialStarted) and self._pace.views_due()  # a bayes model knows the last trial
+            if self._pace.history_due() or (views and self._pace.history.behind):  # not kept waiting by the views
                 self._timed(self._pace.history, self._draw_history)
-            if isinstance(event, TrialStarted) and self._pace.views_due():  # a bayes model has learnt the last trial
+            if views:
                 self._timed(self._pace.views, self._draw_model_views)
         self._pace.charge(time.perf_counter() - began)
 

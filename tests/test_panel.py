@@ -303,16 +303,18 @@ def test_the_model_views_follow_the_trials_within_a_trial_or_two():
             assert min(t for t, n in seen if n >= i + 1) < finished[i + 4], f"trial {i + 1} in the model views"
 
 
-def test_zero_cost_trials_redraw_a_bounded_number_of_times():
+def test_very_short_trials_redraw_a_bounded_number_of_times_but_soon():
     p = panel(method="random")
     p.tabs.selected_index = 0
     history, posterior = shown_trials(p, p.history), shown_trials(p, p.posterior)
     study = Study(SPACE, direction="maximize")
     study.subscribe(p)
     began = time.perf_counter()
-    study.optimize(lambda params: params["dropout"], 300, sampler=make_sampler("random", seed=0))
+    study.optimize(lambda params: time.sleep(0.002) or params["dropout"], 800, sampler=make_sampler("random", seed=0))
     elapsed = time.perf_counter() - began
-    assert 1 <= len(history) <= 3 + 3 * elapsed, (len(history), elapsed)
+    assert history, "the score plot was drawn during the search"
+    assert history[0][0] - study.trials[0].finished < 2.5, "within about a second of the first trial"
+    assert len(history) <= 3 + 3 * elapsed, (len(history), elapsed)
     assert len(posterior) <= 3 + 2 * elapsed, (len(posterior), elapsed)
 
 
@@ -342,7 +344,7 @@ def test_the_redraw_pace_keeps_trials_fresh_and_the_panel_cheap(trial, history_c
         panel_time += cost
         pace.drew(part, cost)
 
-    for n in range(1, 401 if trial < 0.1 else 31):
+    for n in range(1, 2001 if trial < 0.1 else 31):
         began = clock.now  # the trial starts: the model views may redraw (the model knows trials 1..n-1)
         if pace.views_due():
             draw(pace.views, views_cost)
@@ -363,8 +365,8 @@ def test_the_redraw_pace_keeps_trials_fresh_and_the_panel_cheap(trial, history_c
     def delays(shows):
         return [min(t for t, m in shows if m >= i + 1) - finished[i] for i in range(len(finished)) if shows[-1][1] > i]
 
-    assert history_shows[0] == (finished[0] + history_cost, 1), "the first trial is drawn at once"
     if trial >= 0.1:
+        assert history_shows[0] == (finished[0] + history_cost, 1), "the first trial is drawn at once"
         assert max(delays(history_shows)) <= LATENCY + history_cost
         late = trial + 0.001 + 2 * history_cost + views_cost + 1e-9  # drawn at the start after the next trial
         assert max(delays(views_shows)) <= late, "the model views a trial late at most"
