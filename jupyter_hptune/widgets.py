@@ -286,8 +286,8 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
 # -- when to redraw ----------------------------------------------------------------------------------------------------
 LATENCY = 1.0  # seconds: how old a finished trial may get before the score plot shows it
 SHARE = 0.05  # of the time since its last draw, that a redraw may take whenever it likes
-VIEWS_SHARE = 0.5  # of the search's own time, that the model views may take to keep up with trials ...
-VIEWS_SHARE_FROM = 0.25  # ... of at least this many seconds (shorter ones: proportionally less)
+FOLLOW_SHARE = 0.5  # of the search's own time, that the plots may take to keep up with trials ...
+FOLLOW_FROM = 0.25  # ... of at least this many seconds (shorter ones: proportionally less)
 
 
 class _Part:
@@ -304,17 +304,19 @@ class _Part:
 class RedrawPace:
     """When the panel redraws, for a person watching a search at no more than a small cost to it.
 
-    The score plot shows a finished trial within about LATENCY seconds: at the trial's finish when the draw fits in
-    SHARE of the time since the last one, or when waiting for the next event (one trial's time, from recent trials)
-    would leave the oldest trial it misses older than LATENCY; and before the model views, which take longer.
-    The first finished trial is drawn at once, unless trials take less time than a draw.
-    The model views (posterior and the open tab) follow within one more trial: at a trial's start (a Bayesian
-    model has then learnt the trials before it) they redraw when that fits in SHARE of the time since their last
-    draw, or when it fits in VIEWS_SHARE of the trials they miss (of a quarter of it when they miss only one):
-    a draw that costs a quarter of a trial at most follows every trial, one that costs a trial every other trial.
-    For trials shorter than VIEWS_SHARE_FROM that share shrinks in proportion: nobody follows such trials one by
-    one. Trial times are the search's own: what the panel spent in between is left out, so its draws never make
-    room for more of themselves. A search of zero-cost trials thus spends about 2 SHARE of its time on plots.
+    Each group of images redraws whenever the draw fits in SHARE of the time since its last draw. Beyond that, to
+    keep up with trials, it may take up to FOLLOW_SHARE of the search's own time (the time between finished trials,
+    less the panel's, so that its draws never make room for more of themselves); with trials shorter than
+    FOLLOW_FROM, proportionally less: nobody follows such trials one by one, and zero-cost trials leave the plots
+    about SHARE of the time each.
+    The score plot keeps up by showing a finished trial within about LATENCY seconds: it redraws at a finish when
+    waiting for the next one (as long as the latest trials took) would leave the oldest trial it misses older than
+    LATENCY, and before the model views, which take longer. The first finished trial is drawn at once, unless
+    trials take less time than a draw.
+    The model views (posterior and the open tab) keep up within one more trial: at a trial's start (a Bayesian
+    model has then learnt the trials before it) they redraw when the draw fits in FOLLOW_SHARE of the time the
+    trials they miss took (a quarter of one trial's time when they miss only one): a draw that costs up to a
+    quarter of a trial follows every trial, one that costs up to a trial every other trial.
     """
 
     def __init__(
@@ -347,6 +349,10 @@ class RedrawPace:
     def _fits(self, part: _Part) -> bool:
         return part.cost <= self.share * (self.clock() - part.last)
 
+    def _following(self) -> float:
+        """The share of the search's own time the plots may take to keep up: less for trials too short to follow."""
+        return FOLLOW_SHARE * min(1.0, self.trial_time() / FOLLOW_FROM)
+
     def history_due(self) -> bool:
         """Whether to redraw the score plot now."""
         part = self.history
@@ -356,7 +362,8 @@ class RedrawPace:
         if (not part.drawn and part.cost <= trial) or self._fits(part):
             return True
         wait = trial + part.cost  # until the next finished trial, and this draw
-        return self.clock() - (part.since or 0.0) + wait > self.latency
+        late = self.clock() - (part.since or 0.0) + wait > self.latency
+        return late and part.cost <= self._following() * (self.clock() - part.last)
 
     def views_due(self) -> bool:
         """Whether to redraw the model views now (at a trial's start)."""
@@ -366,8 +373,7 @@ class RedrawPace:
         if self._fits(part):
             return True
         trial = self.trial_time()
-        allowed = VIEWS_SHARE * min(1.0, trial / VIEWS_SHARE_FROM)  # trials too short to follow get SHARE alone
-        return part.cost <= allowed * trial * (part.behind if part.behind >= 2 else 0.5)
+        return part.cost <= self._following() * trial * (part.behind if part.behind >= 2 else 0.5)
 
     def curves_due(self) -> bool:
         """Whether to redraw the learning curves at a report of the running trial."""

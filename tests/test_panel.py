@@ -13,6 +13,7 @@ from jupyter_hptune.core.events import SearchFinished, SearchStarted, WorkerStat
 from jupyter_hptune.core.space import SpaceError
 from jupyter_hptune.widgets import (
     LATENCY,
+    SHARE,
     ChoiceRow,
     RangeRow,
     RedrawPace,
@@ -310,10 +311,10 @@ def test_very_short_trials_redraw_a_bounded_number_of_times_but_soon():
     study = Study(SPACE, direction="maximize")
     study.subscribe(p)
     began = time.perf_counter()
-    study.optimize(lambda params: time.sleep(0.002) or params["dropout"], 800, sampler=make_sampler("random", seed=0))
+    study.optimize(lambda params: time.sleep(0.002) or params["dropout"], 1500, sampler=make_sampler("random", seed=0))
     elapsed = time.perf_counter() - began
     assert history, "the score plot was drawn during the search"
-    assert history[0][0] - study.trials[0].finished < 2.5, "within about a second of the first trial"
+    assert history[0][0] - study.trials[0].finished < 3.0, "within a few seconds of the first trial, not 3.75"
     assert len(history) <= 3 + 3 * elapsed, (len(history), elapsed)
     assert len(posterior) <= 3 + 2 * elapsed, (len(posterior), elapsed)
 
@@ -373,4 +374,5 @@ def test_the_redraw_pace_keeps_trials_fresh_and_the_panel_cheap(trial, history_c
         assert panel_time <= 0.55 * search_time + views_cost, "the model views take half the time at most"
     else:
         assert panel_time <= 0.12 * (search_time + panel_time), "a zero-cost search spends little on plots"
-        assert max(delays(history_shows)) <= LATENCY + 0.1
+        first_estimate = 0.1  # of a score plot's cost, before one is drawn
+        assert max(delays(history_shows)) <= max(first_estimate, history_cost) / SHARE + 0.1, "as SHARE allows"
