@@ -55,3 +55,5 @@ def test_liveness_delays_are_from_each_finish_to_the_first_image_that_shows_it()
     assert liveness.delays(log, finished, {"plot_history"}, 0) == pytest.approx([0.2, 1.1, 0.6])
     assert liveness.delays(log, finished, {"plot_posterior"}, 1) == pytest.approx([1.5, 1.0])
     assert liveness.delays(log, [*finished, 13.0], {"plot_history"}, 3) == [float("inf")], "never shown"
+    assert liveness.trials_late(log, finished, {"plot_history"}, 0) == 1, "trial 2 was shown after trial 3 finished"
+    assert liveness.trials_late(log, finished, {"plot_posterior"}, 2) == 0
