@@ -5,8 +5,9 @@ and nothing else takes time). Runs alternate between the two, several rounds, an
 
     python benchmarks/display_overhead.py [--trials 200] [--rounds 5] [--method random] [--sleep 0]
 
-With --sleep S each trial takes S seconds (e.g. --method bayes --trials 30 --sleep 0.5: the plots redraw as
-often as a tenth of the search's time allows).
+With --sleep S each trial takes S seconds (e.g. --method bayes --trials 30 --sleep 0.5: the score plot redraws
+within about a second of each trial, the model views within a trial or two; see widgets.RedrawPace). How soon the
+panel shows each trial: liveness.py.
 """
 
 from __future__ import annotations

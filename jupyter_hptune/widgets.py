@@ -10,6 +10,7 @@ import base64
 import html
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -298,27 +299,109 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
     )
 
 
-# -- throttling ---------------------------------------------------------------------------------------------------------
-class RedrawBudget:
-    """Allows a redraw only while the panel has taken at most `share` of the search's time so far."""
+# -- when to redraw ----------------------------------------------------------------------------------------------------
+LATENCY = 1.0  # seconds: how old a finished trial may get before the score plot shows it
+SHARE = 0.05  # of the time since its last draw, that a redraw may take whenever it likes
+FOLLOW_SHARE = 0.5  # of the search's own time, that the plots may take to keep up with trials ...
+FOLLOW_FROM = 0.25  # ... of at least this many seconds (shorter ones: proportionally less)
 
-    def __init__(self, share: float = 0.08, first_estimate: float = 0.3) -> None:
-        self.share = share
-        self.started = time.perf_counter()
-        self.spent = 0.0
-        self.estimate = first_estimate
 
-    def due(self) -> bool:
-        """Whether a redraw now keeps within the budget."""
-        return self.spent + self.estimate <= self.share * (time.perf_counter() - self.started)
+class _Part:
+    """Images the panel redraws together: when they were last drawn, what that costs, and the trials they miss."""
 
-    def record(self, seconds: float) -> None:
-        """Count a redraw that took this long."""
-        self.spent += seconds
-        self.estimate = seconds
+    def __init__(self, now: float, cost: float) -> None:
+        self.last = now  # when last drawn (or when the search started)
+        self.cost = cost  # what the latest draw took, in seconds
+        self.behind = 0  # finished trials not shown yet
+        self.since: float | None = None  # when the oldest of them finished
+        self.drawn = 0  # draws in this search
+
+
+class RedrawPace:
+    """When the panel redraws, for a person watching a search at no more than a small cost to it.
+
+    Each group of images redraws whenever the draw fits in SHARE of the time since its last draw. Beyond that, to
+    keep up with trials, it may take up to FOLLOW_SHARE of the search's own time (the time between finished trials,
+    less the panel's, so that its draws never make room for more of themselves); with trials shorter than
+    FOLLOW_FROM, proportionally less: nobody follows such trials one by one, and zero-cost trials leave the plots
+    about SHARE of the time each.
+    The score plot keeps up by showing a finished trial within about LATENCY seconds: it redraws at a finish when
+    waiting for the next one (as long as the latest trials took) would leave the oldest trial it misses older than
+    LATENCY, and before the model views, which take longer. The first finished trial is drawn at once, unless
+    trials take less time than a draw.
+    The model views (posterior and the open tab) keep up within one more trial: at a trial's start (a Bayesian
+    model has then learnt the trials before it) they redraw when the draw fits in FOLLOW_SHARE of the time the
+    trials they miss took (a quarter of one trial's time when they miss only one): a draw that costs up to a
+    quarter of a trial follows every trial, one that costs up to a trial every other trial.
+    """
+
+    def __init__(
+        self, share: float = SHARE, latency: float = LATENCY, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
+        self.share, self.latency, self.clock = share, latency, clock
+        now = clock()
+        self.spent = 0.0  # seconds the panel has taken in this search
+        self.finishes: deque[tuple[float, float]] = deque([(now, 0.0)], maxlen=6)  # (time, spent) at recent ends
+        self.history = _Part(now, 0.1)
+        self.views = _Part(now, 0.3)
+        self.curves = _Part(now, 0.1)
+
+    def finished(self) -> None:
+        """Count a finished trial: the score plot and the model views miss it until their next draw."""
+        now = self.clock()
+        self.finishes.append((now, self.spent))
+        for part in (self.history, self.views):
+            part.behind += 1
+            part.since = now if part.since is None else part.since
+
+    def trial_time(self, *, own: bool = True) -> float:
+        """The time from one finished trial to the next lately (median): the search's own, or with the panel's."""
+        ends = list(self.finishes)
+        if len(ends) < 2:
+            return self.clock() - ends[0][0] - (self.spent if own else 0.0)
+        gaps = sorted((t2 - t1) - ((s2 - s1) if own else 0.0) for (t1, s1), (t2, s2) in zip(ends, ends[1:]))
+        return max(0.0, gaps[len(gaps) // 2])
+
+    def _fits(self, part: _Part) -> bool:
+        return part.cost <= self.share * (self.clock() - part.last)
+
+    def _following(self) -> float:
+        """The share of the search's own time the plots may take to keep up: less for trials too short to follow."""
+        return FOLLOW_SHARE * min(1.0, self.trial_time() / FOLLOW_FROM)
+
+    def history_due(self) -> bool:
+        """Whether to redraw the score plot now."""
+        part = self.history
+        if not part.behind:
+            return False
+        trial = self.trial_time(own=False)
+        if (not part.drawn and part.cost <= trial) or self._fits(part):
+            return True
+        wait = trial + part.cost  # until the next finished trial, and this draw
+        late = self.clock() - (part.since or 0.0) + wait > self.latency
+        return late and part.cost <= self._following() * (self.clock() - part.last)
+
+    def views_due(self) -> bool:
+        """Whether to redraw the model views now (at a trial's start)."""
+        part = self.views
+        if not part.behind:
+            return False
+        if self._fits(part):
+            return True
+        trial = self.trial_time()
+        return part.cost <= self._following() * trial * (part.behind if part.behind >= 2 else 0.5)
+
+    def curves_due(self) -> bool:
+        """Whether to redraw the learning curves at a report of the running trial."""
+        return self._fits(self.curves)
+
+    def drew(self, part: _Part, seconds: float) -> None:
+        """Count a draw of part that took this long: it now shows every finished trial."""
+        part.last, part.cost, part.behind, part.since = self.clock(), seconds, 0, None
+        part.drawn += 1
 
     def charge(self, seconds: float) -> None:
-        """Count other work of the panel (progress, table) that took this long."""
+        """Count the panel's time on one event (draws included)."""
         self.spent += seconds
 
 
@@ -396,6 +479,7 @@ def show_png(image: w.Image, png: bytes) -> None:
     image.layout.display = None
 
 
+TRIALS_TAB = 2  # the tab of the trials table
 CURVES_TAB = 4  # the tab of the learning curves
 
 
@@ -520,7 +604,7 @@ class TunePanel:
         )
         for i, title in enumerate(["Surface", "Parameters", "Trials", "Log", "Curves"]):
             self.tabs.set_title(i, title)
-        self.tabs.selected_index = 2
+        self.tabs.selected_index = TRIALS_TAB
         if self.prune.value != "none" or self.patience.value or self.max_steps.value:
             self.tabs.selected_index = CURVES_TAB  # a cell that stops trials early: its learning curves first
         # Side by side where two plots of at least 420 px fit (their text then shows at 12 px or more), else one
@@ -581,7 +665,7 @@ class TunePanel:
         self._model_view: Any = None  # the posterior of the latest redraw, reused by the other views
         self._snapshot: StudySnapshot | None = None
         self._model: Callable[[], tuple[Any, Space] | None] = lambda: None
-        self._budget = RedrawBudget()
+        self._pace = RedrawPace()
         self._last_progress = 0.0
         self._last_table = 0.0
         self.on_run: Request | None = None
@@ -598,10 +682,11 @@ class TunePanel:
         self.stop.on_click(lambda _: self._request(self.on_stop, None))
         self.save.on_click(lambda _: self._request(self.on_save, self.cell_settings))
         self.use_best.on_click(lambda _: self._request(self.on_use_best, None))
-        for control in (self.posterior_param, self.surface_x, self.surface_y):
-            control.observe(lambda _: self._draw_views(), names="value")
+        self.posterior_param.observe(lambda _: self._draw_slice(), names="value")
+        for control in (self.surface_x, self.surface_y):
+            control.observe(lambda _: self._draw_tab(), names="value")
         self.sort.observe(lambda _: self._draw_table(), names="value")
-        self.tabs.observe(lambda _: self._draw_views(), names="selected_index")
+        self.tabs.observe(lambda _: self._draw_tab(), names="selected_index")
         self.show_settings.observe(lambda _: self._fold_settings(), names="value")
         self._show_method()
         self._fold_settings()
@@ -752,23 +837,17 @@ class TunePanel:
         began = time.perf_counter()
         self._snapshot = event.study
         if isinstance(event, SearchStarted):
-            self._budget = RedrawBudget()
+            self._pace = RedrawPace()
             self.bar.max = max(1, event.study.n_planned)
             self.bar.bar_style = ""
             self.set_running(True)
             self.workers_row.layout.display = "none"  # until workers report: a search on workers shows them
             self._progress(force=True)
-        elif isinstance(event, TrialStarted):
-            if self._budget.due():
-                self.redraw()
-                self._budget.record(time.perf_counter() - began)
-                return
         elif isinstance(event, TrialReported):
-            if self.tabs.selected_index == CURVES_TAB and self._budget.due():  # the curves grow while a trial runs
-                self._draw_curves()
-                self._budget.record(time.perf_counter() - began)
-                return
+            if self.tabs.selected_index == CURVES_TAB and self._pace.curves_due():  # they grow while a trial runs
+                self._timed(self._pace.curves, self._draw_curves)
         elif isinstance(event, TrialFinished):
+            self._pace.finished()
             self._progress()
         elif isinstance(event, SearchFinished):
             self._progress(force=True)
@@ -778,7 +857,18 @@ class TunePanel:
         elif isinstance(event, WorkersUpdated):
             self.workers.value = workers_html(event.workers, time.time())
             self.workers_row.layout.display = None
-        self._budget.charge(time.perf_counter() - began)
+        if not isinstance(event, SearchStarted | SearchFinished):
+            views = isinstance(event, TrialStarted) and self._pace.views_due()  # a bayes model knows the last trial
+            if self._pace.history_due() or (views and self._pace.history.behind):  # not kept waiting by the views
+                self._timed(self._pace.history, self._draw_history)
+            if views:
+                self._timed(self._pace.views, self._draw_model_views)
+        self._pace.charge(time.perf_counter() - began)
+
+    def _timed(self, part: _Part, draw: Callable[[], None]) -> None:
+        began = time.perf_counter()
+        draw()
+        self._pace.drew(part, time.perf_counter() - began)
 
     def _progress(self, force: bool = False) -> None:
         now = time.perf_counter()
@@ -790,39 +880,58 @@ class TunePanel:
             return
         self.bar.value = sum(t.state is not TrialState.RUNNING for t in snapshot.search_trials)
         self.status.value = progress_text(snapshot)
-        if force or now - self._last_table >= 1.0:  # the table is larger: at most once a second
+        if force or now - self._last_table >= 1.0:  # the table is larger: at most once a second, and only when seen
             self._last_table = now
-            self._draw_table()
+            self._draw_table(force)
 
     def redraw(self, final: bool = False) -> None:
         """Redraw the plots, the posterior and the table from the latest snapshot (final: once a search ended)."""
-        snapshot = self._snapshot
-        if snapshot is None:
+        if self._snapshot is None:
             return
-        from . import plots
+        self._draw_history()
+        self._draw_model_views(final)
+        self._draw_table(force=True)
 
-        show_png(self.history, plots.figure_png(plots.plot_history(snapshot)))
-        self._model_view = self._posterior(snapshot, final)
-        self._draw_views()
+    def _draw_history(self) -> None:
+        """Redraw the score plot from the latest snapshot."""
+        if self._snapshot is not None:
+            from . import plots
 
-    def _draw_views(self) -> None:
-        """Redraw the posterior and the open tab from the latest posterior, without refitting anything."""
+            show_png(self.history, plots.figure_png(plots.plot_history(self._snapshot)))
+
+    def _draw_model_views(self, final: bool = False) -> None:
+        """Fit or read the model once, then redraw the posterior and the open tab from it."""
+        if self._snapshot is None:
+            return
+        self._model_view = self._posterior(self._snapshot, final)
+        self._draw_slice()
+        self._draw_tab()
+
+    def _draw_slice(self) -> None:
+        """Redraw the posterior slice from the latest model, without refitting it."""
+        if self._model_view is not None:
+            from . import plots
+
+            slice_ = self._model_view.slice(self.posterior_param.value)
+            show_png(self.posterior, plots.figure_png(plots.plot_posterior(slice_)))
+
+    def _draw_tab(self) -> None:
+        """Redraw what the open tab shows (hidden tabs wait until opened), from the latest model and snapshot."""
         snapshot, model = self._snapshot, self._model_view
         if snapshot is None:
             return
         from . import plots
 
-        if model is not None:
-            show_png(self.posterior, plots.figure_png(plots.plot_posterior(model.slice(self.posterior_param.value))))
         tab = self.tabs.selected_index
         if tab == 0 and model is not None and self.surface_x.value != self.surface_y.value:
             surface = model.surface(self.surface_x.value, self.surface_y.value)
             show_png(self.surface, plots.figure_png(plots.plot_surface(surface)))
         elif tab == 1:
             show_png(self.params_plot, plots.figure_png(plots.plot_params(snapshot, self.space)))
+        elif tab == TRIALS_TAB:
+            self._draw_table()
         elif tab == CURVES_TAB:
             self._draw_curves()
-        self._draw_table()
 
     def _draw_curves(self) -> None:
         if self._snapshot is not None:
@@ -840,8 +949,9 @@ class TunePanel:
             sampler.learn(space, inside)
         return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)
 
-    def _draw_table(self) -> None:
-        if self._snapshot is not None:
+    def _draw_table(self, force: bool = False) -> None:
+        """Rewrite the trials table when its tab is open (or with force: a search ended)."""
+        if self._snapshot is not None and (force or self.tabs.selected_index == TRIALS_TAB):
             self.table.value = trials_table_html(self._snapshot, self.sort.value)
 
     def final_png(self) -> bytes | None:

@@ -41,3 +41,19 @@ def test_block_must_not_be_negative(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         compare.main(["--block", "-1", "--problems", "--no-timing"])
     assert "--block must be 0 or more, got -1" in capsys.readouterr().err
+
+
+def test_liveness_delays_are_from_each_finish_to_the_first_image_that_shows_it() -> None:
+    liveness = pytest.importorskip("liveness")
+    log = [
+        (10.2, "plot_history", 1),
+        (10.9, "plot_posterior", 1),
+        (11.6, "plot_history", 3),
+        (12.0, "plot_posterior", 3),
+    ]
+    finished = [10.0, 10.5, 11.0]
+    assert liveness.delays(log, finished, {"plot_history"}, 0) == pytest.approx([0.2, 1.1, 0.6])
+    assert liveness.delays(log, finished, {"plot_posterior"}, 1) == pytest.approx([1.5, 1.0])
+    assert liveness.delays(log, [*finished, 13.0], {"plot_history"}, 3) == [float("inf")], "never shown"
+    assert liveness.trials_late(log, finished, {"plot_history"}, 0) == 1, "trial 2 was shown after trial 3 finished"
+    assert liveness.trials_late(log, finished, {"plot_posterior"}, 2) == 0

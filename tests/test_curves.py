@@ -12,7 +12,7 @@ from jupyter_hptune import Real, Space, Study, TrialState, tune
 from jupyter_hptune.core.events import TrialReported
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.plots import BEST, PRUNED, figure_png, plot_curves, plot_summary
-from jupyter_hptune.widgets import CURVES_TAB, RedrawBudget, TunePanel, progress_text, trials_table_html
+from jupyter_hptune.widgets import CURVES_TAB, RedrawPace, TunePanel, progress_text, trials_table_html
 
 SPACE = {"quality": Real(0.0, 1.0)}
 
@@ -146,14 +146,16 @@ def test_bad_pruning_settings_are_named_in_the_panel_and_start_nothing(change, m
 
 
 def test_the_curves_tab_follows_the_reports_of_a_running_trial(monkeypatch):
-    monkeypatch.setattr(RedrawBudget, "due", lambda self: True)  # as a search slow enough to redraw at every report
+    monkeypatch.setattr(
+        RedrawPace, "curves_due", lambda self: True
+    )  # as a search slow enough to redraw at every report
     chosen = panel(prune="median")
     drawn = []
     monkeypatch.setattr(chosen, "_draw_curves", lambda: drawn.append(chosen._snapshot.trials[-1].last_step))
     study = Study(SPACE, direction="maximize")
     study.subscribe(chosen)
     study.optimize(objective, 1, sampler=make_sampler("random", seed=0), prune="median")
-    assert drawn[:28] == [None, *range(1, 28)], "drawn as the trial starts, then at each of its reports"
+    assert drawn[:27] == list(range(1, 28)), "drawn at each report of the running trial"
     chosen.tabs.selected_index = 2
     drawn.clear()
     study.optimize(objective, 1, sampler=make_sampler("random", seed=1))

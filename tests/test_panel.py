@@ -11,7 +11,17 @@ import pytest
 from jupyter_hptune import Choice, Int, Real, Space, Study, make_sampler
 from jupyter_hptune.core.events import SearchFinished, SearchStarted, WorkerState, WorkersUpdated
 from jupyter_hptune.core.space import SpaceError
-from jupyter_hptune.widgets import ChoiceRow, RangeRow, TunePanel, make_row, progress_text, trials_table_html
+from jupyter_hptune.widgets import (
+    LATENCY,
+    SHARE,
+    ChoiceRow,
+    RangeRow,
+    RedrawPace,
+    TunePanel,
+    make_row,
+    progress_text,
+    trials_table_html,
+)
 
 SPACE = Space(
     {
@@ -306,3 +316,116 @@ def test_buttons_fit_their_labels_and_plots_fit_their_width():
     natural = int.from_bytes(png[16:20], "big")
     assert int(p.params_plot.width) == round(natural * CSS_DPI / DPI), "shown at the size it was drawn for"
     assert p.params_plot.layout.max_width == "100%"
+
+
+# -- how soon the panel shows a finished trial ---------------------------------------------------------------------------
+def shown_trials(p: TunePanel, image: w.Image) -> list[tuple[float, int]]:
+    """(time, finished trials of the snapshot drawn) at each new image, recorded as the panel sets it."""
+    seen: list[tuple[float, int]] = []
+    image.observe(
+        lambda _: seen.append((time.time(), sum(t.state.value != "running" for t in p._snapshot.trials))),
+        names="value",
+    )
+    return seen
+
+
+def test_the_score_plot_shows_trial_1_before_trial_2_finishes_and_each_trial_soon():
+    p = panel(method="random")
+    history = shown_trials(p, p.history)
+    study = Study(SPACE, direction="maximize")
+    study.subscribe(p)
+    study.optimize(lambda params: time.sleep(0.3) or params["dropout"], 8, sampler=make_sampler("random", seed=0))
+    finished = [t.finished for t in study.trials]
+    assert history, "the score plot was drawn during the search"
+    first = min(t for t, n in history if n >= 1)
+    assert first < finished[1], "trial 1 is on the score plot before trial 2 finished"
+    for i in range(1, 4):  # within about a second: 3 trials of 0.3 s, and one more for a busy machine
+        assert min(t for t, n in history if n >= i + 1) < finished[i + 4], f"trial {i + 1} on the score plot"
+
+
+def test_the_model_views_follow_the_trials_within_a_trial_or_two():
+    """One more trial as the rule; the test allows two more, and another for a busy machine."""
+    p = panel(method="random")
+    p.tabs.selected_index = 0  # Surface
+    posterior, surface = shown_trials(p, p.posterior), shown_trials(p, p.surface)
+    study = Study(SPACE, direction="maximize")
+    study.subscribe(p)
+    study.optimize(lambda params: time.sleep(0.5) or params["dropout"], 8, sampler=make_sampler("random", seed=0))
+    finished = [t.finished for t in study.trials]
+    for seen in (posterior, surface):
+        for i in range(1, 4):  # a model needs 2 trials: from trial 2 on
+            assert min(t for t, n in seen if n >= i + 1) < finished[i + 4], f"trial {i + 1} in the model views"
+
+
+def test_very_short_trials_redraw_a_bounded_number_of_times_but_soon():
+    p = panel(method="random")
+    p.tabs.selected_index = 0
+    history, posterior = shown_trials(p, p.history), shown_trials(p, p.posterior)
+    study = Study(SPACE, direction="maximize")
+    study.subscribe(p)
+    began = time.perf_counter()
+    study.optimize(lambda params: time.sleep(0.002) or params["dropout"], 1500, sampler=make_sampler("random", seed=0))
+    elapsed = time.perf_counter() - began
+    assert history, "the score plot was drawn during the search"
+    assert history[0][0] - study.trials[0].finished < 3.0, "within a few seconds of the first trial, not 3.75"
+    assert len(history) <= 3 + 3 * elapsed, (len(history), elapsed)
+    assert len(posterior) <= 3 + 2 * elapsed, (len(posterior), elapsed)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("trial", "history_cost", "views_cost"),
+    [(0.5, 0.05, 0.25), (0.5, 0.05, 0.45), (2.0, 0.1, 0.6), (0.002, 0.05, 0.3), (0.0, 0.05, 0.6)],
+)
+def test_the_redraw_pace_keeps_trials_fresh_and_the_panel_cheap(trial, history_cost, views_cost):
+    """A simulated search: the score plot within LATENCY, the model a trial late at most, zero-cost ones cheap."""
+    clock = FakeClock()
+    pace = RedrawPace(clock=clock)
+    panel_time = 0.0
+    finished, history_shows, views_shows = [], [], []
+    history_n = views_n = 0
+
+    def draw(part, cost: float) -> None:
+        nonlocal panel_time
+        clock.now += cost
+        panel_time += cost
+        pace.drew(part, cost)
+
+    for n in range(1, 2001 if trial < 0.1 else 31):
+        began = clock.now  # the trial starts: the model views may redraw (the model knows trials 1..n-1)
+        if pace.views_due():
+            draw(pace.views, views_cost)
+            views_n = n - 1
+            views_shows.append((clock.now, views_n))
+        pace.charge(clock.now - began)
+        clock.now += trial + 0.001  # the trial runs, the sampler asks
+        finished.append(clock.now)
+        pace.finished()
+        began = clock.now
+        if pace.history_due():
+            draw(pace.history, history_cost)
+            history_n = n
+            history_shows.append((clock.now, history_n))
+        pace.charge(clock.now - began)
+    search_time = clock.now - 100.0 - panel_time
+
+    def delays(shows):
+        return [min(t for t, m in shows if m >= i + 1) - finished[i] for i in range(len(finished)) if shows[-1][1] > i]
+
+    if trial >= 0.1:
+        assert history_shows[0] == (finished[0] + history_cost, 1), "the first trial is drawn at once"
+        assert max(delays(history_shows)) <= LATENCY + history_cost
+        late = trial + 0.001 + 2 * history_cost + views_cost + 1e-9  # drawn at the start after the next trial
+        assert max(delays(views_shows)) <= late, "the model views a trial late at most"
+        assert panel_time <= 0.55 * search_time + views_cost, "the model views take half the time at most"
+    else:
+        assert panel_time <= 0.12 * (search_time + panel_time), "a zero-cost search spends little on plots"
+        first_estimate = 0.1  # of a score plot's cost, before one is drawn
+        assert max(delays(history_shows)) <= max(first_estimate, history_cost) / SHARE + 0.1, "as SHARE allows"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import queue
 import re
+import time
 from pathlib import Path
 
 import pytest
-from kernels import Kernel, Widgets, click, collect, evaluate, execute, pump, set_state, start
+from kernels import TIMEOUT, Kernel, Widgets, click, collect, evaluate, execute, pump, set_state, start
 
 pytestmark = pytest.mark.slow
 
@@ -146,3 +148,29 @@ def test_a_study_searching_in_the_background_is_not_started_twice(kernel: Kernel
     pump(kc, widgets, lambda: widgets.state(widgets.button("Stop"))["disabled"] is True, what="the search ended")
     rerun = execute(kc, CELL.format(trials=3, extra="--name bg --no-panel", sleep=0), widgets=widgets)
     assert "Best score" in rerun.stdout and evaluate(kc, "len(bg.trials)", widgets) == 3
+
+
+def test_the_score_plot_reaches_the_frontend_soon_after_trial_1(kernel: Kernel) -> None:
+    kc, widgets = kernel.kc, Widgets()
+    output = start(kc, CELL.format(trials=5, extra="", sleep=0.5))
+    images: list[str] = []  # the panel's image widgets in the order they were created: the score plot first
+    arrived: list[float] = []  # when a new score plot (an update carrying the image's bytes) came in
+    deadline = time.monotonic() + TIMEOUT
+    while not output.idle:
+        assert time.monotonic() < deadline, output.describe()
+        try:
+            msg = kc.get_iopub_msg(timeout=1.0)
+        except queue.Empty:
+            continue
+        widgets.feed(msg)
+        content = msg["content"]
+        if msg["msg_type"] == "comm_open" and content["data"]["state"].get("_model_name") == "ImageModel":
+            images.append(content["comm_id"])
+        elif msg["msg_type"] == "comm_msg" and images and content["comm_id"] == images[0] and msg["buffers"]:
+            arrived.append(time.time())
+        elif msg["msg_type"] == "status" and msg["parent_header"].get("msg_id") == output.msg_id:
+            output.idle = content["execution_state"] == "idle"
+    finished = evaluate(kc, "[t.finished for t in study.trials]", widgets)
+    assert arrived, "the score plot was sent"
+    assert arrived[0] - finished[0] > 0, "not before trial 1 finished"
+    assert arrived[0] < finished[2], f"trial 1's score plot came {arrived[0] - finished[0]:.2f} s after it finished"
