@@ -211,6 +211,22 @@ def test_when_the_first_trials_all_fail_the_search_stops(client) -> None:
     assert all(t.state is TrialState.FAILED for t in study.trials)
 
 
+def partly_valid(params) -> float:
+    """Fails for x > 0.4 (60% of the space); its minimum, 0 at (0.2, 0.5), is in the valid part."""
+    if params["x"] > 0.4:
+        raise ValueError("no score here")
+    return (params["x"] - 0.2) ** 2 + (params["y"] - 0.5) ** 2
+
+
+@pytest.mark.parametrize(("method", "good"), [("grid", 0.1), ("random", 0.1), ("bayes", 0.01)])
+def test_on_workers_a_search_finds_the_valid_part_of_a_mostly_failing_space(client, method, good) -> None:
+    space = {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)}
+    study = tune(partly_valid, space, method=method, n_trials=16, seed=1, client=client)
+    assert len(study.trials) == 16 and study.snapshot().stop_reason == "completed"
+    assert len({tuple(t.params.values()) for t in study.trials}) == 16, "no point proposed twice"
+    assert study.best_trial.params["x"] <= 0.4 and study.best_trial.value < good
+
+
 def test_a_variable_that_cannot_be_sent_is_named_before_any_trial(client) -> None:
     lock = threading.Lock()
     events: list[object] = []

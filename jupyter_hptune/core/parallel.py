@@ -379,8 +379,8 @@ class _ParallelSearch:
                     finished += self._lost_workers(self._refresh())
                 for trial, error in finished:
                     study._finish(trial)
-                    completes += trial.state is TrialState.COMPLETE
-                    failures += trial.state is not TrialState.COMPLETE
+                    completes += trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
+                    failures += trial.state is TrialState.FAILED
                     if error is not None and score_error is None:
                         score_error = ScoreError(f"trial {trial.number}: {error}")
                 if score_error is not None and ending != "error":
