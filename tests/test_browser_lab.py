@@ -35,6 +35,19 @@ def on_one_line(buttons: list) -> bool:
     return all(b.is_visible() for b in buttons) and max(tops) - min(tops) < 1
 
 
+def plot_boxes(panel) -> list[tuple[int, int]]:
+    """Where the panel's two plots sit, relative to the panel: (left, top) of each, in pixels."""
+    return panel.evaluate(
+        """panel => {
+            const origin = panel.getBoundingClientRect();
+            return [...panel.querySelectorAll('.hptune-plots img')].slice(0, 2).map(img => {
+                const box = img.getBoundingClientRect();
+                return [Math.round(box.left - origin.left), Math.round(box.top - origin.top)];
+            });
+        }"""
+    )
+
+
 def restart_kernel(page) -> None:  # noqa: F811
     """Kernel > Restart Kernel..., confirmed."""
     page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
@@ -52,10 +65,17 @@ def test_panels_of_a_restarted_kernel_say_so_and_disable_their_buttons(lab, page
     study_item(page, "quick").wait_for()  # the kernel has said which it is
     assert panel.locator(".hptune-stale-notice").count() == 0
     assert panel.locator("button", has_text="Continue").is_enabled()
+    plots = plot_boxes(panel)
 
     restart_kernel(page)
     notice = panel.locator(".hptune-stale-notice")
     notice.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    shift = notice.evaluate("e => e.getBoundingClientRect().height + parseFloat(getComputedStyle(e).marginBottom)")
+    moved = [(left, round(top - shift)) for left, top in plot_boxes(panel)]
+    assert all(abs(a - b) <= 2 for was, now in zip(plots, moved) for a, b in zip(was, now)), (
+        f"the plots stay where they were, below the notice: {plots} -> {moved}"
+    )
     assert "restarted or shut down" in notice.inner_text() and "Run the cell again" in notice.inner_text()
     buttons = panel.locator("button").all()
     assert buttons and all(button.is_disabled() for button in buttons)
