@@ -37,6 +37,7 @@ TITLE, LABEL, TICK, LEGEND = 11.0, 10.5, 10.0, 10.0  # points: 10 pt is 13.3 CSS
 STAR = 14  # the best trial's star, in points
 SCORE, BEST, BAD, MANUAL, MODEL = "C0", "C3", "#d62728", "C2", "C0"
 PRUNED = "0.55"  # pruned trials: grey, and faded in the learning curves
+PARAMS_COLUMNS = 2  # panels a row in plot_params: 6 in wide, shown unshrunk in the panel at a 1024-pixel window
 PANEL_GAP = 0.5  # inches between neighbouring panels of plot_params: room for the tick labels at their ends
 JITTER = 0.15  # half the width of a choice's strip of points, in option spacings
 
@@ -302,7 +303,7 @@ def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
 def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = None) -> FigureLike:
     """One scatter per hyperparameter of score against value, completed trials only, the best trial highlighted."""
     names = list(space)
-    cols = min(len(names), 3)
+    cols = min(len(names), PARAMS_COLUMNS)
     rows = math.ceil(len(names) / cols)
     fig = _figure(fig, _params_size(len(names)))
     choices = [list(d.options) for d in space.values() if isinstance(d, Choice)]
@@ -353,8 +354,8 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
 
 
 def _params_size(count: int) -> tuple[float, float]:
-    """The size in inches of plot_params for this many hyperparameters: up to 3 panels a row."""
-    cols = min(count, 3)
+    """The size in inches of plot_params for this many hyperparameters: up to PARAMS_COLUMNS panels a row."""
+    cols = min(count, PARAMS_COLUMNS)
     rows = math.ceil(count / cols)
     return 1.0 + (PANEL_GAP + 2.0) * cols, 0.625 + 2.25 * rows  # whole pixels at DPI
 

@@ -98,6 +98,18 @@ def test_the_panel_fits_a_laptop_window(lab, page, size) -> None:  # noqa: F811
         assert bottom - status["top"] <= notebook["height"], found
         assert notebook["top"] <= status["top"] and bottom <= notebook["bottom"], found
 
+    # The Parameters tab: one panel per hyperparameter, its text as readable as the main plots'.
+    page.locator(".hptune-panel .lm-TabBar-tab", has_text="Parameters").first.click()
+    params = page.wait_for_function(
+        """() => { const shown = [...document.querySelectorAll('.hptune-panel img')]
+            .filter(i => i.offsetParent !== null && !i.closest('.hptune-plots') && i.naturalWidth > 100);
+          if (!shown.length) return null;
+          const r = shown[0].getBoundingClientRect();
+          return {naturalWidth: shown[0].naturalWidth, width: r.width, left: r.left, right: r.right}; }""",
+        timeout=60_000,
+    ).json_value()
+    check_text_size({"plots": [params]})
+
     # Unfolded, the settings still fit the width, and a choice's included options look included.
     page.locator(".hptune-panel .hptune-settings-toggle").first.click()
     page.locator(".hptune-panel .hptune-controls").first.wait_for(state="visible")

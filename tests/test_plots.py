@@ -371,7 +371,13 @@ def test_tick_labels_of_neighbouring_panels_do_not_overlap():
             if tick in ticks and label.get_text()
         ]
 
-    for left, right in zip(fig.axes, fig.axes[1:]):
+    rows = [
+        (left, right)
+        for left, right in zip(fig.axes, fig.axes[1:])
+        if left.get_position().y0 == right.get_position().y0
+    ]
+    assert rows, "neighbouring panels side by side"
+    for left, right in rows:
         end = max(box.x1 for box in label_boxes(left))
         start = min(box.x0 for box in label_boxes(right))
         assert end < start, f"{left.get_xlabel()}'s and {right.get_xlabel()}'s tick labels collide"
