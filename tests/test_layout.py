@@ -115,6 +115,11 @@ def test_the_panel_fits_a_laptop_window(lab, page, size) -> None:  # noqa: F811
     page.locator(".hptune-panel .hptune-controls").first.wait_for(state="visible")
     page.wait_for_timeout(300)
     check_fits_the_width(show_panel(page, (size[0], f"{size[1]}-settings")))  # type: ignore[arg-type]
+    notes = page.evaluate(
+        """() => [...document.querySelectorAll('.hptune-panel .hptune-note span')].filter(e => e.offsetParent)
+          .map(e => ({text: e.innerText, lines: e.getClientRects().length}))"""
+    )
+    assert notes and all(note["lines"] == 1 for note in notes), f"a range note wraps: {notes}"
     colours = page.evaluate(
         "() => [...document.querySelectorAll('.hptune-choice option')].map(o => getComputedStyle(o).color)"
     )
