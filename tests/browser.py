@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 TOKEN = "hptune-test"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-results" / "screenshots"
+LOAD = "%load_ext jupyter_hptune"  # a notebook's first cell
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -148,6 +149,13 @@ def open_notebook(page: Any, url: str) -> None:
     except Exception:
         pass
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+
+
+def run_notebook(page: Any, url: str) -> None:
+    """Open a notebook, run all its cells and wait until they have run."""
+    open_notebook(page, url)
+    run_all(page)
+    wait_idle(page)
 
 
 def menu(page: Any, top: str, item: str) -> None:

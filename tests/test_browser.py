@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser import (  # noqa: F401  (fixtures)
+    LOAD,
     TOKEN,
     browser,
     cell_count,
@@ -18,6 +19,7 @@ from browser import (  # noqa: F401  (fixtures)
     open_sidebar,
     page,
     run_all,
+    run_notebook,
     study_item,
     trials_done,
     wait_idle,
@@ -25,7 +27,6 @@ from browser import (  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-LOAD = "%load_ext jupyter_hptune"
 SLOW_SEARCH = (
     "%%tune --method random --trials 40 --seed 1 --name demo\n"
     "import time\n"
@@ -101,9 +102,7 @@ def test_sidebar_follows_a_search_live_and_stops_it(lab, page) -> None:  # noqa:
 
 
 def test_save_to_cell_rewrites_the_cell_and_undo_restores_it(lab, page) -> None:  # noqa: F811
-    open_notebook(page, lab.notebook("save.ipynb", [LOAD, QUICK_SEARCH]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("save.ipynb", [LOAD, QUICK_SEARCH]))
     before = cell_source(page, 1)
     assert before == QUICK_SEARCH
 
@@ -134,9 +133,7 @@ def test_save_to_cell_rewrites_the_cell_and_undo_restores_it(lab, page) -> None:
 
 
 def test_use_best_params_inserts_a_cell_that_runs(lab, page) -> None:  # noqa: F811
-    open_notebook(page, lab.notebook("best.ipynb", [LOAD, QUICK_SEARCH]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("best.ipynb", [LOAD, QUICK_SEARCH]))
     panel(page).locator("button", has_text="Use best params").click()
     page.wait_for_function("() => document.querySelectorAll('.jp-Notebook .jp-Cell').length === 3")
     inserted = cell_source(page, 2)
@@ -210,9 +207,7 @@ def test_tune_line_is_highlighted_and_the_body_as_python(lab, page) -> None:  # 
 
 
 def test_sidebar_empties_on_restart_and_lists_saved_studies_again(lab, page) -> None:  # noqa: F811
-    open_notebook(page, lab.notebook("restart.ipynb", [LOAD, QUICK_SEARCH]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("restart.ipynb", [LOAD, QUICK_SEARCH]))
     open_sidebar(page)
     study_item(page, "quick").locator(".hptune-study-state", has_text="finished").wait_for()
 

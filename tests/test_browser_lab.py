@@ -6,19 +6,19 @@ import re
 
 import pytest
 from browser import (  # noqa: F401  (fixtures)
+    LOAD,
     browser,
     lab,
     open_notebook,
     open_sidebar,
     page,
     run_all,
+    run_notebook,
     study_item,
     wait_idle,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-LOAD = "%load_ext jupyter_hptune"
 
 
 def search(name: str, sleep: float = 0.0) -> str:
@@ -56,9 +56,7 @@ def restart_kernel(page) -> None:  # noqa: F811
 
 
 def test_panels_of_a_restarted_kernel_say_so_and_disable_their_buttons(lab, page) -> None:  # noqa: F811
-    open_notebook(page, lab.notebook("stale.ipynb", [LOAD, search("quick")]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("stale.ipynb", [LOAD, search("quick")]))
     panel = page.locator(".hptune-panel").first
     panel.locator("button", has_text="Continue").wait_for()
     open_sidebar(page)
@@ -97,9 +95,7 @@ def test_panels_of_a_restarted_kernel_say_so_and_disable_their_buttons(lab, page
 
 
 def test_panels_of_a_shut_down_kernel_say_so(lab, page) -> None:  # noqa: F811
-    open_notebook(page, lab.notebook("shutdown.ipynb", [LOAD, search("gone")]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("shutdown.ipynb", [LOAD, search("gone")]))
     panel = page.locator(".hptune-panel").first
     panel.locator("button", has_text="Continue").wait_for()
     page.locator(".lm-MenuBar-item", has_text="Kernel").first.click()
@@ -118,9 +114,7 @@ def test_panels_of_a_shut_down_kernel_say_so(lab, page) -> None:  # noqa: F811
 def test_the_sidebar_lists_this_notebook_s_studies_and_the_others_apart(lab, page) -> None:  # noqa: F811
     page.set_viewport_size({"width": 1024, "height": 768})
     (lab.root / "pair").mkdir()  # a folder of its own: the other tests' studies are in the served folder's .hptune/
-    open_notebook(page, lab.notebook("pair/b.ipynb", [LOAD, search("beta")]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook("pair/b.ipynb", [LOAD, search("beta")]))
     a = lab.notebook("pair/a.ipynb", [LOAD, search("alpha", sleep=1.5)])
     open_notebook(page, a)
     sidebar = open_sidebar(page)

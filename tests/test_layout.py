@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from browser import (  # noqa: F401  (fixtures)
+    LOAD,
     SCREENSHOTS,
     browser,
     lab,
     open_notebook,
     page,
     run_all,
+    run_notebook,
     wait_idle,
 )
 
@@ -17,7 +19,6 @@ from jupyter_hptune.plots import DPI, TICK
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-LOAD = "%load_ext jupyter_hptune"
 SEARCH = (
     "%%tune --method bayes --trials 8 --seed 0 --name look\n"
     "import math\n"
@@ -79,9 +80,7 @@ def check_text_size(found: dict) -> None:
 @pytest.mark.parametrize("size", [(1024, 768), (1366, 768)], ids=["1024x768", "1366x768"])
 def test_the_panel_fits_a_laptop_window(lab, page, size) -> None:  # noqa: F811
     page.set_viewport_size({"width": size[0], "height": size[1]})
-    open_notebook(page, lab.notebook(f"layout-{size[0]}.ipynb", [LOAD, SEARCH]))
-    run_all(page)
-    wait_idle(page)
+    run_notebook(page, lab.notebook(f"layout-{size[0]}.ipynb", [LOAD, SEARCH]))
     page.wait_for_function(
         "() => [...document.querySelectorAll('.hptune-plots img')].filter(i => i.naturalWidth > 100).length == 2",
         timeout=60_000,
