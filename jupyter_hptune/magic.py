@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -15,7 +14,8 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 
 from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
-from .comm import KERNEL_TOKEN, current_cell_id, sidebar
+from .comm import current_cell_id, sidebar
+from .controller import final_plots, show_panel, task_done
 from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
@@ -24,7 +24,7 @@ from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError
 from .core.trial import Trial, TrialState
 from .params import hp
-from .report import ConsoleReporter, format_summary
+from .report import ConsoleReporter, first_failure
 from .runner import CellTuner, Settings, drive, drive_async, has_running_loop, stream_writer
 
 __all__ = ["TuneMagics", "load_ipython_extension", "parse_point"]
@@ -54,14 +54,6 @@ class SearchInterrupted(KeyboardInterrupt):
 
 
 SearchInterrupted.__name__ = SearchInterrupted.__qualname__ = "KeyboardInterrupt"  # what the notebook names it
-
-
-def first_failure(snapshot: Any) -> str:
-    """Why every trial failed, from the first one: its traceback, or its error where it has none (a NaN score)."""
-    first = snapshot.search_trials[0]
-    if first.traceback:
-        return f"Every trial failed. The first one's traceback:\n{first.traceback}"
-    return f"Every trial failed. The first one: {first.error}"
 
 
 @magics_class
@@ -230,7 +222,7 @@ class TuneMagics(Magics):
         self._tuners[args.name] = tuner
         panel = None
         if kernel is not None and not args.no_panel:
-            panel = _panel(args, objective.space, settings, tuner)
+            panel = show_panel(args.name, objective.space, settings, tuner)
         if kernel is not None:
             sidebar().track(args.name, tuner, cell_id=current_cell_id(self.shell), panel=panel)
         tuner.observe(ConsoleReporter())
@@ -241,7 +233,7 @@ class TuneMagics(Magics):
         if args.background:
             output = None if panel is None else stream_writer(panel.log.append_stdout)
             busy = kernel_busy(kernel, task=True)
-            tuner.launch(steps, output, lambda error: _task_done(tuner, panel, error), busy)
+            tuner.launch(steps, output, lambda error: task_done(tuner, panel, error), busy)
             print(f"Searching in the background: `{args.name}` is bound when the search ends.")
             return None
         return _Job(args.name, tuner, panel, steps)
@@ -251,7 +243,7 @@ class TuneMagics(Magics):
         tuner, study = job.tuner, job.tuner.study
         tuner.end()
         if job.panel is not None:
-            _final_plots(tuner, job.panel)
+            final_plots(tuner, job.panel)
         error = job.error
         if isinstance(error, SpaceError | StudyError):  # the method's plan or the workers refused before any trial
             raise UsageError(str(error)) from None
@@ -360,125 +352,6 @@ class _Job:
     def failed(self, error: BaseException) -> None:
         """Keep the error the search ended with, to report once the results are bound."""
         self.error = error
-
-
-def _panel(args: Any, space: Any, settings: Settings, tuner: CellTuner) -> Any:
-    """Show the control panel of a cell and wire its buttons to the cell's tuner."""
-    from IPython.display import display
-
-    from .widgets import PanelDisplay, TunePanel
-
-    panel = TunePanel(
-        space,
-        name=args.name,
-        method=settings.method,
-        n_trials=settings.n_trials,
-        direction=settings.direction,
-        seed=settings.seed,
-        options=settings.options,
-        stopping={"prune": settings.prune, "patience": settings.patience, "max_steps": settings.max_steps},
-    )
-    # Which kernel process the panel belongs to: the frontend marks the panels of a kernel since restarted or gone.
-    panel.widget.add_class(f"hptune-kernel-{KERNEL_TOKEN}")
-    tuner.observe(panel)
-    panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
-    log = stream_writer(panel.log.append_stdout)
-
-    def start(settings: Settings, *, new_study: bool) -> None:
-        if tuner.running:
-            panel.show_message("A search is running: stop it first.", error=True)
-            return
-        try:
-            steps = tuner.begin(settings, new_study=new_study)
-        except (SpaceError, StudyError, ValueError) as error:
-            panel.show_message(str(error), error=True)
-            return
-        panel.log.clear_output()
-        busy = kernel_busy(getattr(_shell(), "kernel", None), task=True)
-        tuner.launch(steps, log, lambda error: _task_done(tuner, panel, error), busy)
-
-    def run(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=True)
-
-    def more(chosen: dict[str, Any]) -> None:
-        start(Settings(**chosen, jobs=settings.jobs, cluster=settings.cluster), new_study=False)
-
-    def trial(point: dict[str, Any]) -> None:
-        if tuner.running:
-            panel.show_message("A search is running: stop it first.", error=True)
-            return
-        try:
-            stopping = panel.stopping()
-            tuner.study.enqueue(point)
-        except SpaceError as error:
-            panel.show_message(str(error), error=True)
-            return
-        start(Settings(method="manual", direction=tuner.study.direction, **stopping), new_study=False)
-
-    def save(chosen: dict[str, Any]) -> None:
-        try:
-            sent = sidebar().write_cell(args.name, chosen, tuner=tuner)
-        except ValueError as error:
-            panel.show_message(str(error), error=True)
-            return
-        if not sent:
-            panel.show_message(_NO_EXTENSION.format(action="Save to cell"), error=True)
-
-    def use_best() -> None:
-        try:
-            sent = sidebar().insert_cell(args.name, tuner=tuner)
-        except ValueError as error:
-            panel.show_message(str(error), error=True)
-            return
-        if not sent:
-            panel.show_message(_NO_EXTENSION.format(action="Use best params"), error=True)
-
-    def stop() -> None:
-        tuner.stop(cancel=panel.cancel_running.value)
-
-    panel.on_run, panel.on_continue, panel.on_trial, panel.on_stop = run, more, trial, stop
-    panel.on_save, panel.on_use_best = save, use_best
-    panel.display_handle = display(PanelDisplay(panel), display_id=True)
-    return panel
-
-
-_NO_EXTENSION = (
-    "{action} edits the notebook through the jupyter-hptune JupyterLab extension, which is not connected: "
-    "open the notebook in JupyterLab (or Notebook 7) with jupyter-hptune installed and re-run %load_ext"
-)
-
-
-def _final_plots(tuner: CellTuner, panel: Any) -> None:
-    """Redraw a panel once its search ended, and give its display the final plots as a PNG for readers without widgets."""
-    from .widgets import PanelDisplay
-
-    try:
-        panel.redraw(final=True)
-        if panel.display_handle is not None:
-            panel.display_handle.update(PanelDisplay(panel, format_summary(tuner.study.snapshot())))
-    except Exception as failure:  # a plot that fails must not hide how the search ended
-        print(f"The panel's final plots failed: {type(failure).__name__}: {failure}", file=sys.stderr)
-
-
-def _task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None:
-    """After a search that ran as a task: show how it ended in the panel."""
-    if panel is None:
-        return
-    with contextlib.redirect_stderr(stream_writer(panel.log.append_stderr)):
-        _final_plots(tuner, panel)
-    snapshot = tuner.study.snapshot()
-    summary = format_summary(snapshot)
-    if isinstance(error, ScoreError):
-        panel.show_message(f"{error}. The cell's last expression must be the score", error=True)
-    elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason == "interrupted":
-        panel.show_message("Interrupted: every finished trial is kept.")
-    elif error is not None:
-        panel.show_message(f"{type(error).__name__}: {error}", error=True)
-    elif snapshot.all_failed:
-        panel.log.append_stderr(f"{first_failure(snapshot)}\n")
-        panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
-    else:
-        panel.show_message(summary.splitlines()[0])
 
 
 def _cluster(address: str | None) -> Any:

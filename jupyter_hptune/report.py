@@ -87,6 +87,14 @@ def format_summary(study: StudySnapshot) -> str:
     return "\n".join(lines)
 
 
+def first_failure(snapshot: StudySnapshot) -> str:
+    """Why every trial failed, from the first one: its traceback, or its error where it has none (a NaN score)."""
+    first = snapshot.search_trials[0]
+    if first.traceback:
+        return f"Every trial failed. The first one's traceback:\n{first.traceback}"
+    return f"Every trial failed. The first one: {first.error}"
+
+
 def format_steps(study: StudySnapshot) -> str | None:
     """The steps (epochs) the latest search's trials ran against running each to the end, or None if none reported."""
     count = step_count(study.search_trials, study.max_steps, study.patience)

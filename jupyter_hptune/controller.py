@@ -1,0 +1,155 @@
+"""A cell's control panel wired to the cell's tuner: what each button does, and how a search ends in the panel."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .busy import kernel_busy
+from .comm import KERNEL_TOKEN, sidebar
+from .core.space import Space, SpaceError
+from .core.study import ScoreError, StudyError
+from .report import first_failure, format_summary
+from .runner import CellTuner, Settings, stream_writer
+
+__all__ = ["PanelController", "final_plots", "show_panel", "task_done"]
+
+NO_EXTENSION = (
+    "{action} edits the notebook through the jupyter-hptune JupyterLab extension, which is not connected: "
+    "open the notebook in JupyterLab (or Notebook 7) with jupyter-hptune installed and re-run %load_ext"
+)
+BUSY = "A search is running: stop it first."
+
+
+def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner) -> Any:
+    """Display the control panel of a %%tune cell, following its tuner's study, its buttons wired to the tuner."""
+    from IPython.display import display
+
+    from .widgets import PanelDisplay, TunePanel
+
+    panel = TunePanel(
+        space,
+        name=name,
+        method=settings.method,
+        n_trials=settings.n_trials,
+        direction=settings.direction,
+        seed=settings.seed,
+        options=settings.options,
+        stopping={"prune": settings.prune, "patience": settings.patience, "max_steps": settings.max_steps},
+    )
+    # Which kernel process the panel belongs to: the frontend marks the panels of a kernel since restarted or gone.
+    panel.widget.add_class(f"hptune-kernel-{KERNEL_TOKEN}")
+    tuner.observe(panel)
+    panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
+    PanelController(name, panel, tuner, settings)
+    panel.display_handle = display(PanelDisplay(panel), display_id=True)
+    return panel
+
+
+class PanelController:
+    """Carries out a panel's requests (Run, Continue, Run trial, Stop, Save to cell, Use best params) on a tuner."""
+
+    def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: Settings) -> None:
+        self.name, self.panel, self.tuner = name, panel, tuner
+        self.workers = {"jobs": settings.jobs, "cluster": settings.cluster}  # the cell's, kept by the panel's runs
+        panel.on_run, panel.on_continue, panel.on_trial = self.run, self.more, self.trial
+        panel.on_stop, panel.on_save, panel.on_use_best = self.stop, self.save, self.use_best
+
+    def run(self, chosen: dict[str, Any]) -> None:
+        """Start a new study with the panel's settings."""
+        self._start(Settings(**chosen, **self.workers), new_study=True)
+
+    def more(self, chosen: dict[str, Any]) -> None:
+        """Add the panel's trials to the study."""
+        self._start(Settings(**chosen, **self.workers), new_study=False)
+
+    def trial(self, point: dict[str, Any]) -> None:
+        """Evaluate the manual controls' point as one trial of the study."""
+        if self._refuse_while_running():
+            return
+        try:
+            stopping = self.panel.stopping()
+            self.tuner.study.enqueue(point)
+        except SpaceError as error:
+            self.panel.show_message(str(error), error=True)
+            return
+        self._start(Settings(method="manual", direction=self.tuner.study.direction, **stopping), new_study=False)
+
+    def stop(self) -> None:
+        """End the running search after its trial (or cancel the running trials, as the panel says)."""
+        self.tuner.stop(cancel=self.panel.cancel_running.value)
+
+    def save(self, chosen: dict[str, Any]) -> None:
+        """Write the panel's settings into the cell, through the JupyterLab extension."""
+        self._edit_notebook("Save to cell", lambda: sidebar().write_cell(self.name, chosen, tuner=self.tuner))
+
+    def use_best(self) -> None:
+        """Insert a cell that sets the best trial's params, through the JupyterLab extension."""
+        self._edit_notebook("Use best params", lambda: sidebar().insert_cell(self.name, tuner=self.tuner))
+
+    def _start(self, settings: Settings, *, new_study: bool) -> None:
+        if self._refuse_while_running():
+            return
+        try:
+            steps = self.tuner.begin(settings, new_study=new_study)
+        except (SpaceError, StudyError, ValueError) as error:
+            self.panel.show_message(str(error), error=True)
+            return
+        self.panel.log.clear_output()
+        busy = kernel_busy(getattr(_shell(), "kernel", None), task=True)
+        log = stream_writer(self.panel.log.append_stdout)
+        self.tuner.launch(steps, log, lambda error: task_done(self.tuner, self.panel, error), busy)
+
+    def _refuse_while_running(self) -> bool:
+        if self.tuner.running:
+            self.panel.show_message(BUSY, error=True)
+        return self.tuner.running
+
+    def _edit_notebook(self, action: str, send: Callable[[], bool]) -> None:
+        try:
+            sent = send()
+        except ValueError as error:
+            self.panel.show_message(str(error), error=True)
+            return
+        if not sent:
+            self.panel.show_message(NO_EXTENSION.format(action=action), error=True)
+
+
+def final_plots(tuner: CellTuner, panel: Any) -> None:
+    """Redraw a panel once its search ended, and give its display the final plots as a PNG for readers without widgets."""
+    from .widgets import PanelDisplay
+
+    try:
+        panel.redraw(final=True)
+        if panel.display_handle is not None:
+            panel.display_handle.update(PanelDisplay(panel, format_summary(tuner.study.snapshot())))
+    except Exception as failure:  # a plot that fails must not hide how the search ended
+        print(f"The panel's final plots failed: {type(failure).__name__}: {failure}", file=sys.stderr)
+
+
+def task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None:
+    """After a search that ran as a task (the panel's buttons, --background): show how it ended in the panel."""
+    if panel is None:
+        return
+    with contextlib.redirect_stderr(stream_writer(panel.log.append_stderr)):
+        final_plots(tuner, panel)
+    snapshot = tuner.study.snapshot()
+    if isinstance(error, ScoreError):
+        panel.show_message(f"{error}. The cell's last expression must be the score", error=True)
+    elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason == "interrupted":
+        panel.show_message("Interrupted: every finished trial is kept.")
+    elif error is not None:
+        panel.show_message(f"{type(error).__name__}: {error}", error=True)
+    elif snapshot.all_failed:
+        panel.log.append_stderr(f"{first_failure(snapshot)}\n")
+        panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
+    else:
+        panel.show_message(format_summary(snapshot).splitlines()[0])
+
+
+def _shell() -> Any:
+    from IPython import get_ipython
+
+    return get_ipython()
