@@ -171,28 +171,24 @@ def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Ca
     found: dict[str, ast.Call] = {}
     named: set[int] = set()
     for node in ast.walk(tree):
-        value, targets = None, []
+        value, targets, line = None, [], 0
         if isinstance(node, ast.Assign):
-            value, targets = node.value, node.targets
+            value, targets, line = node.value, node.targets, node.lineno
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            value, targets = node.value, [node.target]
+            value, targets, line = node.value, [node.target], node.lineno
         if value is None or _hp_kind(value, hp_names) is None:
             continue
         assert isinstance(value, ast.Call)
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             raise DeclarationError(
-                f"line {node.lineno}: assign hp.{_hp_kind(value, hp_names)}(...) to a single name, "
+                f"line {line}: assign hp.{_hp_kind(value, hp_names)}(...) to a single name, "
                 f"e.g. `x = hp.{_hp_kind(value, hp_names)}(...)`"
             )
         name = targets[0].id
         if name in hp_names:
-            raise DeclarationError(
-                f"line {node.lineno}: a hyperparameter can't be named {name!r}, the name of hp itself"
-            )
+            raise DeclarationError(f"line {line}: a hyperparameter can't be named {name!r}, the name of hp itself")
         if name in found:
-            raise DeclarationError(
-                f"hyperparameter {name!r} is declared twice (lines {found[name].lineno} and {node.lineno})"
-            )
+            raise DeclarationError(f"hyperparameter {name!r} is declared twice (lines {found[name].lineno} and {line})")
         value.keywords = [k for k in value.keywords if k.arg != "name"]
         value.keywords.append(ast.keyword(arg="name", value=ast.Constant(name)))
         ast.fix_missing_locations(value)
@@ -200,7 +196,7 @@ def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Ca
         named.add(id(value))
     for node in ast.walk(tree):
         kind = _hp_kind(node, hp_names)
-        if kind is not None and id(node) not in named:
+        if kind is not None and isinstance(node, ast.Call) and id(node) not in named:
             raise DeclarationError(
                 f"line {node.lineno}: assign hp.{kind}(...) directly to a name, e.g. `x = hp.{kind}(...)`, "
                 "so the hyperparameter has a name"

@@ -268,8 +268,8 @@ class TuneMagics(Magics):
                 raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
         if args.timeout is not None and not args.timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-        for method, options in METHOD_OPTIONS.items():
-            for option in options:
+        for method, allowed in METHOD_OPTIONS.items():
+            for option in allowed:
                 if getattr(args, option) is not None and args.method != method:
                     raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
         if args.prune == "hyperband" and args.max_steps is None:
@@ -332,6 +332,7 @@ class TuneMagics(Magics):
 
     def _bind(self, name: str, study: Study) -> None:
         """Bind the study to its name and each hyperparameter to its best value."""
+        assert self.shell is not None, "a magic runs in a shell"
         self.shell.user_ns[name] = study
         try:
             self.shell.user_ns.update(study.best_params)
@@ -342,7 +343,7 @@ class TuneMagics(Magics):
 class _Job:
     """A foreground search of a %%tune cell: its tuner, panel and display, and the error it ended with."""
 
-    def __init__(self, name: str, tuner: CellTuner, panel: Any, steps: Iterator[Trial]) -> None:
+    def __init__(self, name: str, tuner: CellTuner, panel: Any, steps: Iterator[Trial | None]) -> None:
         self.name = name
         self.tuner = tuner
         self.panel = panel

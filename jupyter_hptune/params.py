@@ -7,6 +7,7 @@ progresses (outside a search they do nothing).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import contextvars
 from collections.abc import Iterator, Mapping, Sequence
@@ -71,7 +72,7 @@ class HyperParameters:
         """One of the options (str, int, float, bool, None, or tuples of them)."""
         return self._value(name, "choice", lambda: Choice(options, default=default))
 
-    def report(self, step: int, value: float) -> None:
+    def report(self, step: builtins.int, value: float) -> None:
         """Record the trial's score at a step (e.g. the validation score after each epoch); raises if it is pruned.
 
         The exception ends the trial, which is recorded as pruned with this value: the cell need not catch it.

@@ -52,14 +52,14 @@ def plot_history(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figu
     search = [t for t in done if t.source != "manual"]
     manual = [t for t in done if t.source == "manual"]
     if search:
-        ax.plot([t.number for t in search], [t.value for t in search], "o", ms=4, color=SCORE, label="trial")
+        ax.plot([t.number for t in search], [_score(t) for t in search], "o", ms=4, color=SCORE, label="trial")
     if manual:
-        ax.plot([t.number for t in manual], [t.value for t in manual], "D", ms=5, color=MANUAL, label="manual")
+        ax.plot([t.number for t in manual], [_score(t) for t in manual], "D", ms=5, color=MANUAL, label="manual")
     pruned = [t for t in snapshot.trials if t.state is TrialState.PRUNED and t.value is not None]
     if pruned:
         ax.plot(
             [t.number for t in pruned],
-            [t.value for t in pruned],
+            [_score(t) for t in pruned],
             "o",
             ms=4,
             mfc="none",
@@ -112,7 +112,7 @@ def plot_curves(snapshot: StudySnapshot, fig: FigureLike | None = None) -> Figur
     ax = fig.subplots(gridspec_kw=_margins(fig))
     reported = [t for t in snapshot.trials if t.intermediate]
     best = snapshot.best_trial if snapshot.best_trial is not None and snapshot.best_trial.intermediate else None
-    styles = {
+    styles: dict[TrialState, dict[str, Any]] = {
         TrialState.PRUNED: {"color": PRUNED, "alpha": 0.35, "lw": 0.9},
         TrialState.COMPLETE: {"color": SCORE, "alpha": 0.55, "lw": 1.0},
         TrialState.RUNNING: {"color": SCORE, "alpha": 0.9, "lw": 1.4, "ls": "--"},
@@ -178,7 +178,9 @@ def plot_posterior(slice: Slice, fig: FigureLike | None = None) -> FigureLike:
     has_acq = slice.acquisition is not None
     fig = _figure(fig)  # the size of the scores beside it, with or without the acquisition below
     choice = slice.kind == "choice"
-    layout = _margins(fig, top=_title_height(2 if slice.fixed else 1), bottom=_bottom(slice.x if choice else None))
+    layout: dict[str, Any] = _margins(
+        fig, top=_title_height(2 if slice.fixed else 1), bottom=_bottom(slice.x if choice else None)
+    )
     if has_acq:
         layout.update(height_ratios=[3, 1], hspace=0.15)
         ax, acq_ax = fig.subplots(2, 1, sharex=True, gridspec_kw=layout)
@@ -322,18 +324,18 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         if i % cols:
             axes[-1].tick_params(labelleft=False)
     done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and space.includes(t.params)]
-    scores = [float(t.value) for t in done]  # type: ignore[arg-type]
+    scores = [_score(t) for t in done]
     best = _best_trial(done, snapshot.direction)
     for i, (name, ax) in enumerate(zip(names, axes)):
         dim = space[name]
         choice = isinstance(dim, Choice)
         values = [t.params[name] for t in done]
-        xs = _positions(list(dim.options) if choice else [], values, choice, seed=i)
+        xs = _positions(list(dim.options) if isinstance(dim, Choice) else [], values, choice, seed=i)
         ax.plot(xs, scores, "o", ms=4, color=SCORE, alpha=0.7)
         if best is not None:
             j = next(k for k, t in enumerate(done) if t is best)
             ax.plot([xs[j]], [scores[j]], "*", **_star())
-        if choice:
+        if isinstance(dim, Choice):
             _set_option_ticks(ax, list(dim.options))
             ax.set_xlim(-0.5, len(dim.options) - 0.5)
         elif dim.log:
@@ -367,8 +369,8 @@ def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = No
     curves_height = SIZE[1] if any(t.intermediate for t in snapshot.trials) else 0.0
     heights = [h for h in (SIZE[1], curves_height, params_height) if h]
     fig = Figure(figsize=(2 * SIZE[0], sum(heights)))
-    parts = list(fig.subfigures(len(heights), 1, height_ratios=heights))
-    left, right = parts[0].subfigures(1, 2)
+    parts = _subfigures(fig, len(heights), 1, height_ratios=heights)
+    left, right = _subfigures(parts[0], 1, 2)
     plot_history(snapshot, left)
     if slice is not None:
         plot_posterior(slice, right)
@@ -388,6 +390,17 @@ def figure_png(fig: FigureLike, dpi: float = DPI) -> bytes:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
+def _subfigures(fig: FigureLike, rows: int, cols: int, **kwargs: Any) -> list[SubFigure]:
+    """A grid of subfigures as a flat list (matplotlib returns a single one unwrapped)."""
+    found = fig.subfigures(rows, cols, **kwargs)
+    return [found] if isinstance(found, SubFigure) else list(found.ravel())
+
+
+def _score(trial: Trial) -> float:
+    """A finished trial's score (a complete trial, or a pruned one with a value, has one)."""
+    return math.nan if trial.value is None else float(trial.value)
+
+
 def _figure(fig: FigureLike | None, size: tuple[float, float] = SIZE) -> FigureLike:
     """The figure to draw into: the one given, or a new one."""
     return Figure(figsize=size) if fig is None else fig

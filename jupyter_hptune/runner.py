@@ -45,7 +45,7 @@ class Settings:
         return make_sampler(self.method, seed=self.seed, **self.options)
 
 
-def drive(steps: Iterator[Trial]) -> None:
+def drive(steps: Iterator[Trial | None]) -> None:
     """Run a search's steps to the end."""
     try:
         for _ in steps:
@@ -55,7 +55,7 @@ def drive(steps: Iterator[Trial]) -> None:
         raise
 
 
-def _interrupt(steps: Iterator[Trial]) -> None:
+def _interrupt(steps: Iterator[Trial | None]) -> None:
     with contextlib.suppress(StopIteration, KeyboardInterrupt):
         steps.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
 
@@ -74,7 +74,7 @@ def _interrupt_raises() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-async def drive_async(steps: Iterator[Trial], output: TextIO | None = None) -> None:
+async def drive_async(steps: Iterator[Trial | None], output: TextIO | None = None) -> None:
     """Run a search's steps, yielding to the event loop between trials so widget clicks are handled meanwhile.
 
     Each trial runs on this (the main) thread, where a kernel interrupt still stops it. With `output`, what the
@@ -139,7 +139,7 @@ class CellTuner:
         """Add an observer to every later search of this cell."""
         self._observers.append(observer)
 
-    def begin(self, settings: Settings, *, new_study: bool = False) -> Iterator[Trial]:
+    def begin(self, settings: Settings, *, new_study: bool = False) -> Iterator[Trial | None]:
         """The steps of the next search (not started yet): a new study, or more trials in the current one."""
         if self.running:
             raise RuntimeError("a search of this cell is already running: stop it first")
@@ -184,7 +184,7 @@ class CellTuner:
 
     def launch(
         self,
-        steps: Iterator[Trial],
+        steps: Iterator[Trial | None],
         output: TextIO | None,
         done: Callable[[BaseException | None], None],
         busy: contextlib.AbstractContextManager[Any] | None = None,

@@ -157,12 +157,13 @@ class RangeRow:
     def dimension(self) -> Real | Int:
         """The range this row selects, as the next search's dimension; SpaceError naming the parameter if empty."""
         low, high = self.bounds()
-        kind = Int if self.is_int else Real
         default = self.declared.default if self.declared.default is not None else None
         if default is not None and not low <= default <= high:
             default = None
         try:
-            return kind(low, high, log=self.log.value, default=default)
+            if self.is_int:
+                return Int(int(low), int(high), log=self.log.value, default=None if default is None else int(default))
+            return Real(low, high, log=self.log.value, default=default)
         except SpaceError as error:
             raise SpaceError(f"hyperparameter {self.name!r}: {error}") from None
 
@@ -945,7 +946,7 @@ class TunePanel:
         found = self._model()
         sampler, space = found if found is not None else (None, self.space)
         inside = [t for t in snapshot.trials if space.includes(t.params)]
-        if final and hasattr(sampler, "learn"):  # the model has not seen the last trial yet: one fit, at the end
+        if final and sampler is not None and hasattr(sampler, "learn"):  # the model has not seen the last trial yet
             sampler.learn(space, inside)
         return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)
 

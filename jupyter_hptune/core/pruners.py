@@ -114,7 +114,7 @@ class MedianPruner:
 
     def prune(self, number: int, values: Mapping[int, float], others: Sequence[Trial]) -> str | None:
         """Prune below the median at this step, after the warm-up."""
-        step, value = next(reversed(values.items()))
+        step, value = list(values.items())[-1]
         if step <= self.warmup_steps:
             return None
         compared = _compared(others, number)

@@ -68,7 +68,7 @@ class Trial:
     @property
     def last_step(self) -> int | None:
         """The last step the trial reported (the step it reached), or None if it reported none."""
-        return next(reversed(self.intermediate), None)
+        return list(self.intermediate)[-1] if self.intermediate else None
 
     @property
     def duration(self) -> float | None:
