@@ -29,7 +29,7 @@ class Params(dict):
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a trial's params are read-only; change a copy: dict(trial.params)")
 
-    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
 
     def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
         return type(self), (dict(self),)
@@ -41,7 +41,7 @@ class Steps(Params):
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a trial's reported values are read-only; change a copy: dict(trial.intermediate)")
 
-    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _read_only
 
 
 @dataclass(frozen=True)
