@@ -95,8 +95,8 @@ async def drive_async(steps: Iterator[Trial | None], output: TextIO | None = Non
             raise
         try:
             # A click takes several turns of the kernel's event loop (and a hop from a subshell) to reach its
-            # handler: pause 2% of the trial's time (PAUSE to MAX_PAUSE; 10 ms let a click in JupyterLab land
-            # every time), for fast trials at most once per PAUSE_EVERY, so the search loses under 10%.
+            # handler: pause 2% of the trial's time, from PAUSE to MAX_PAUSE, and for fast trials at most once
+            # per PAUSE_EVERY, so the search loses under 10%.
             took, now = time.perf_counter() - began, time.perf_counter()
             if took >= PAUSE_EVERY or now - last_pause >= PAUSE_EVERY:
                 await asyncio.sleep(min(MAX_PAUSE, max(PAUSE, 0.02 * took)))

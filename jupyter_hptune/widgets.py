@@ -38,7 +38,7 @@ from .report import format_params, format_value
 
 __all__ = ["ChoiceRow", "RangeRow", "TunePanel", "make_row", "trials_table_html"]
 
-Request = Callable[..., None]
+Handler = Callable[..., None]  # what a button of the panel calls (PanelController sets them)
 
 
 # -- one row per hyperparameter ---------------------------------------------------------------------------------------
@@ -669,12 +669,12 @@ class TunePanel:
         self._pace = RedrawPace()
         self._last_progress = 0.0
         self._last_table = 0.0
-        self.on_run: Request | None = None
-        self.on_continue: Request | None = None
-        self.on_trial: Request | None = None
-        self.on_stop: Request | None = None
-        self.on_save: Request | None = None
-        self.on_use_best: Request | None = None
+        self.on_run: Handler | None = None
+        self.on_continue: Handler | None = None
+        self.on_trial: Handler | None = None
+        self.on_stop: Handler | None = None
+        self.on_save: Handler | None = None
+        self.on_use_best: Handler | None = None
         self._trials_outside_grid = ""
         self.method.observe(self._method_changed, names="value")
         self.run.on_click(lambda _: self._request(self.on_run, self.settings))
@@ -777,7 +777,7 @@ class TunePanel:
         """The point the manual controls select."""
         return {n: row.point_value() for n, row in self.rows.items()}
 
-    def _request(self, handler: Request | None, read: Callable[[], Any] | None) -> None:
+    def _request(self, handler: Handler | None, read: Callable[[], Any] | None) -> None:
         if handler is None:
             self.show_message("This panel's cell is no longer running in this kernel: run the cell again.", error=True)
             return
