@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import SearchStarted, TrialStarted, WorkerState, WorkersUpdated
 from .samplers import Sampler, ask_batch
 from .space import Space
-from .study import ScoreError, Study, StudyError, format_traceback, score_value
+from .study import Study
 from .trial import Trial, TrialState
 
 __all__ = ["WorkerPool", "current_client", "pack", "parallel_steps"]

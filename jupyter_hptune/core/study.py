@@ -9,40 +9,29 @@ import os
 import sqlite3
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Real as _RealNumber
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
-from .space import Choice, Dimension, Space, SpaceError, to_python
+from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
 
-__all__ = ["DIRECTIONS", "ScoreError", "Study", "StudyError", "tune"]
+__all__ = ["DIRECTIONS", "Study", "tune"]
 
 DIRECTIONS = ("minimize", "maximize")
 MAX_INITIAL_FAILURES = 5
 
 Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-
-
-class StudyError(ValueError):
-    """A study that cannot be created or resumed as asked."""
-
-
-class ScoreError(TypeError):
-    """An objective returned something that is not a number."""
 
 
 class Study:
@@ -560,25 +549,6 @@ def _takes_trial(objective: Callable[..., Any]) -> bool:
         return False
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
-
-
-def score_value(raw: Any) -> float:
-    """The objective's result as a float, or ScoreError naming what came back instead."""
-    value = to_python(raw)
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, _RealNumber):
-        shown = repr(value)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise ScoreError(f"the score must be a number, got {type(value).__name__} {shown}")
-    return float(value)
-
-
-def format_traceback(error: BaseException) -> str:
-    """The error's traceback without this package's own frames."""
-    te = traceback.TracebackException.from_exception(error)
-    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not f.filename.startswith(_PACKAGE_DIR)])
-    return "".join(te.format())
 
 
 def _check_count(value: Any, what: str) -> None:
