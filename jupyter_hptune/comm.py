@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from . import protocol
+from .core.errors import StudyError
 from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot
 from .core.storage import default_storage_path
-from .core.study import Study, StudyError
+from .core.study import Study
 from .protocol import ProtocolError, Request
 
 __all__ = ["KERNEL_TOKEN", "Sidebar", "current_cell_id", "session_notebook", "sidebar"]

@@ -169,7 +169,7 @@ def test_pruning_on_workers_is_refused_before_any_trial(shell, capsys, options, 
 
 def test_tune_refuses_pruning_on_workers():
     from jupyter_hptune import Real, tune
-    from jupyter_hptune.core.study import StudyError
+    from jupyter_hptune.core.errors import StudyError
 
     with pytest.raises(StudyError, match="do not run on workers yet"):
         tune(lambda p: p["x"], {"x": Real(0, 1)}, method="random", n_trials=2, prune="median", n_jobs=2)

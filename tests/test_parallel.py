@@ -14,10 +14,10 @@ import pytest
 from IPython.core.error import UsageError
 
 from jupyter_hptune import Choice, Real, Study, TrialState, tune
+from jupyter_hptune.core.errors import ScoreError, StudyError
 from jupyter_hptune.core.events import SearchStarted, TrialFinished, WorkersUpdated
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.storage import SQLiteStorage
-from jupyter_hptune.core.study import ScoreError, StudyError
 
 distributed = pytest.importorskip("distributed")
 

@@ -21,11 +21,11 @@ from jupyter_hptune import (
     tune,
 )
 from jupyter_hptune.core.bayes import BayesSampler
+from jupyter_hptune.core.errors import StudyError
 from jupyter_hptune.core.events import TrialFinished, TrialReported
 from jupyter_hptune.core.pruners import step_count
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.storage import SQLiteStorage
-from jupyter_hptune.core.study import StudyError
 
 RATE = 0.25
 SPACE = {"quality": Real(0.0, 1.0)}

@@ -7,9 +7,9 @@ import sqlite3
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, TrialState, tune
+from jupyter_hptune.core.errors import StudyError
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.storage import SQLiteStorage
-from jupyter_hptune.core.study import StudyError
 
 SPACE = {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "layers": Choice([(64,), (64, 32)])}
 

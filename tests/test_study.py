@@ -17,9 +17,9 @@ from sklearn.model_selection import cross_val_score
 from sklearn.svm import SVC
 
 from jupyter_hptune import Choice, Int, Real, Study, TrialState, tune
+from jupyter_hptune.core.errors import ScoreError, StudyError
 from jupyter_hptune.core.events import SearchFinished, SearchStarted, TrialFinished, TrialStarted
 from jupyter_hptune.core.samplers import make_sampler
-from jupyter_hptune.core.study import ScoreError, StudyError
 
 SPACE = {"x": Real(-2, 2), "k": Int(1, 4), "c": Choice(["a", "b"])}
 

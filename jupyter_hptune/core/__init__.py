@@ -1,5 +1,6 @@
 """The optimisation core: pure Python, no IPython, widgets or plotting."""
 
+from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
 from .pruners import (
     PRUNERS,
@@ -16,7 +17,7 @@ from .pruners import (
 from .samplers import METHODS, GridSampler, ManualSampler, RandomSampler, Sampler, make_sampler
 from .space import Choice, Dimension, Int, Real, Space, SpaceError
 from .storage import SQLiteStorage, default_storage_path
-from .study import DIRECTIONS, ScoreError, Study, StudyError, tune
+from .study import DIRECTIONS, Study, tune
 from .trial import Trial, TrialState
 
 __all__ = [

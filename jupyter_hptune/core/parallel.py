@@ -2,7 +2,8 @@
 
 Study.search() imports this module only when a search asks for workers, and this module imports Dask only then.
 The process that runs the search stays the only one that proposes points, records trials, writes the study file
-and sends events; a worker only runs the objective and returns its score, so workers need no shared disk.
+and sends events (through the study's Search, as the loop in the kernel does); a worker only runs the objective
+and returns its score, so workers need no shared disk.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .events import SearchStarted, TrialStarted, WorkerState, WorkersUpdated
-from .samplers import Sampler, ask_batch
+from .errors import ScoreError, StudyError, format_traceback, score_value
+from .events import WorkerState, WorkersUpdated
+from .samplers import Sampler
+from .search import Search
 from .space import Space
-from .study import ScoreError, Study, StudyError, format_traceback, score_value
 from .trial import Trial, TrialState
 
 __all__ = ["WorkerPool", "current_client", "pack", "parallel_steps"]
@@ -293,7 +295,7 @@ class _Running:
 
 
 def parallel_steps(
-    study: Study,
+    run: Search,
     objective: Objective,
     n_trials: int | None,
     timeout: float | None,
@@ -307,7 +309,7 @@ def parallel_steps(
     """The steps of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
     n_jobs = check_jobs(n_jobs)
     payload = pack(objective)  # an unsendable variable is named now, before anything starts
-    search = _ParallelSearch(study, payload, n_trials, timeout, sampler, space, max_initial_failures, n_jobs, client)
+    search = _ParallelSearch(run, payload, n_trials, timeout, sampler, space, max_initial_failures, n_jobs, client)
     return search.steps()
 
 
@@ -316,7 +318,7 @@ class _ParallelSearch:
 
     def __init__(
         self,
-        study: Study,
+        run: Search,
         payload: bytes,
         n_trials: int | None,
         timeout: float | None,
@@ -326,7 +328,7 @@ class _ParallelSearch:
         n_jobs: int | None,
         client: Any,
     ) -> None:
-        self.study = study
+        self.run = run
         self.payload = payload
         self.token = uuid.uuid4().hex
         self.n_trials = n_trials
@@ -344,58 +346,43 @@ class _ParallelSearch:
         self.gone: set[str] = set()  # addresses of workers that went away during the search
 
     def steps(self) -> Iterator[Trial | None]:
-        study = self.study
-        study._begin_search(self.sampler, None)  # no early stopping on workers yet
-        try:
-            plan = self.sampler.plan(self.space, study.trials, self.n_trials, len(study._queue), study.direction)
-            self.pool = pool = WorkerPool.open(self.n_jobs, self.client)
-        except BaseException:
-            study._queue.clear()
-            raise
-        study._n_planned = plan.n_trials
-        note = f"{plan.note}; {pool.describe()}" if plan.note else pool.describe()
-        study._emit(SearchStarted(study.snapshot(), note))
-        launched = completes = failures = 0
-        ending: str | None = None
-        score_error: ScoreError | None = None
+        run = self.run
+        run.begin(  # no early stopping on workers yet
+            self.sampler,
+            self.space,
+            self.n_trials,
+            timeout=self.timeout,
+            max_initial_failures=self.max_initial_failures,
+            setup=self._open,
+        )
+        pool = self.pool
+        assert pool is not None
         last_poll = time.monotonic()
         try:
             while True:
-                left = plan.n_trials - launched
-                if ending is None and study._stop.is_set() and (left or study._cancel):
-                    ending = "stopped"
-                elif ending is None and left:
-                    if self.timeout is not None and time.time() - study._search_started >= self.timeout:
-                        ending = "timeout"
-                    else:
-                        launched += self._launch(left)
-                if ending is not None and study._cancel and self.running:
+                if not run.should_stop():
+                    self._launch(run.left)
+                if run.ending is not None and run.cancel_requested and self.running:
                     self._abandon("cancelled when the search was stopped")
-                if not self.running and (ending is not None or launched >= plan.n_trials):
+                if not self.running and (run.ending is not None or not run.left):
                     break
                 finished = self._collect(max(0.0, min(TICK, last_poll + POLL - time.monotonic())))
                 if time.monotonic() - last_poll >= POLL:
                     last_poll = time.monotonic()
                     finished += self._lost_workers(self._refresh())
                 for trial, error in finished:
-                    study._finish(trial)
-                    completes += trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                    failures += trial.state is TrialState.FAILED
-                    if error is not None and score_error is None:
-                        score_error = ScoreError(f"trial {trial.number}: {error}")
-                if score_error is not None and ending != "error":
-                    ending = "error"
+                    run.finish(trial, error)
+                if run.judge_failures() == "error":
                     self._abandon("cancelled: another trial's score was not a number")
-                elif ending is None and completes == 0 and failures >= self.max_initial_failures:
-                    ending = "failures"  # the trials running now still end, as they may tell what goes wrong
+                # on "failures" the trials running now still end, as they may tell what goes wrong
                 self._activity()
                 if not finished:
                     yield None  # nothing finished: the caller may pause (e.g. to handle a click)
                 for trial, _ in finished:
                     yield trial
-            study._stop_reason = ending or "completed"
+            run.complete()
         except KeyboardInterrupt:
-            study._stop_reason = "interrupted"
+            run.interrupt()
             self._abandon("interrupted by the user")
         finally:
             self._abandon("the search ended before this trial finished")
@@ -404,14 +391,19 @@ class _ParallelSearch:
                 with contextlib.suppress(Exception):
                     self.sent.release()
             pool.close()  # a cluster started for the search ends with it, and any trial still running there
-            study._end_search()
-        if score_error is not None:
-            raise score_error
+            run.end()
+        if run.score_error is not None:
+            raise run.score_error
+
+    def _open(self) -> str:
+        """Open the search's workers; where its trials run, for the note that opens the search."""
+        self.pool = WorkerPool.open(self.n_jobs, self.client)
+        return self.pool.describe()
 
     # -- starting trials ------------------------------------------------------------------------------------------
     def _launch(self, left: int) -> int:
         """Start a trial on each free worker (at most `left`); the number started."""
-        study, pool = self.study, self.pool
+        run, pool = self.run, self.pool
         assert pool is not None
         busy: dict[str, int] = {}
         for running in self.running.values():
@@ -420,19 +412,9 @@ class _ParallelSearch:
         if not workers:
             return 0
         payload = self._payload()
-        points: list[tuple[dict[str, Any], str]] = []
-        while study._queue and len(points) < len(workers):
-            points.append(study._queue.pop(0))
-        first = len(study._trials)
-        numbers = list(range(first + len(points), first + len(workers)))
-        if numbers:
-            trials = study.trials + [Trial(number=first + i, params=p) for i, (p, _) in enumerate(points)]
-            asked = ask_batch(self.sampler, self.space, trials, numbers)
-            points += [(study.space.validate(params), "search") for params in asked]
+        points = run.next_points(len(workers))
         for worker, (params, source) in zip(workers, points):
-            trial = Trial(number=len(study._trials), params=params, started=time.time(), source=source)
-            study._record(trial)
-            study._emit(TrialStarted(study.snapshot(), trial))
+            trial = run.start(params, source)
             future = pool.client.submit(
                 run_trial,
                 self.token,
@@ -524,10 +506,7 @@ class _ParallelSearch:
         if futures and self.pool is not None:
             with contextlib.suppress(Exception):
                 self.pool.client.cancel(futures)
-        study = self.study
-        for trial in study._trials[study._first_number :]:
-            if trial.state is TrialState.RUNNING:  # started, or recorded but not yet sent when an interrupt came
-                study._finish(trial.finish(TrialState.INTERRUPTED, finished=time.time(), error=reason))
+        self.run.abandon(reason)  # started, or recorded but not yet sent when an interrupt came
 
     # -- what the workers do --------------------------------------------------------------------------------------
     def _activity(self, force: bool = False) -> None:
@@ -546,7 +525,7 @@ class _ParallelSearch:
             name = pool.names[address]
             trials = by_worker.get(address, [])
             states += [WorkerState(name, r.trial.number, r.since) for r in trials] or [WorkerState(name)]
-        self.study._emit(WorkersUpdated(self.study.snapshot(), tuple(states)))
+        self.run.emit(WorkersUpdated(self.run.snapshot(), tuple(states)))
 
 
 def _echo(result: Mapping[str, Any]) -> None:

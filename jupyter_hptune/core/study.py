@@ -7,42 +7,30 @@ import inspect
 import math
 import os
 import sqlite3
-import threading
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Real as _RealNumber
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .errors import ScoreError, StudyError, format_traceback, score_value
+from .events import Event, StudySnapshot, TrialReported
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
-from .space import Choice, Dimension, Space, SpaceError, to_python
+from .search import MAX_INITIAL_FAILURES, Search, Stopping
+from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
 
-__all__ = ["DIRECTIONS", "ScoreError", "Study", "StudyError", "tune"]
+__all__ = ["DIRECTIONS", "Study", "tune"]
 
 DIRECTIONS = ("minimize", "maximize")
-MAX_INITIAL_FAILURES = 5
 
 Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
-
-
-class StudyError(ValueError):
-    """A study that cannot be created or resumed as asked."""
-
-
-class ScoreError(TypeError):
-    """An objective returned something that is not a number."""
 
 
 class Study:
@@ -70,19 +58,10 @@ class Study:
         self.resumed = False
         self.replaces: int | None = None  # the number of trials of a saved study that this new one replaces
         self._trials: list[Trial] = []
-        self._queue: list[tuple[dict[str, Any], str]] = []
         self._observers: list[Observer] = []
-        self._stop = threading.Event()
-        self._cancel = False  # whether stop() also cancels the trials running on workers
-        self._method = "none"
-        self._seed = 0
-        self._n_planned = 0
-        self._first_number = 0
         self._started = time.time()
-        self._search_started = self._started
-        self._search_ended: float | None = None  # None while the search runs (or before any)
-        self._stop_reason: str | None = None
-        self._prune, self._patience, self._max_steps = "none", None, None
+        # its searches' bookkeeping: the latest one's plan, stop reason and record, and the queued points
+        self._search = Search(self, started=self._started, record=self._record, emit=self._emit, save=self._save_search)
         self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
         if self.storage is not None:
             try:
@@ -111,11 +90,8 @@ class Study:
         study.notebook = store.notebook(name)
         search = store.last_search(name)
         if search is not None:  # its snapshot describes the latest search until a new one starts
-            study._method, study._seed, study._n_planned = search.method, search.seed, search.planned
-            study._first_number, study._search_started = search.first_trial, search.started
-            study._stop_reason = search.stop_reason or "interrupted"
             finished = [t.finished for t in study._trials[search.first_trial :] if t.finished is not None]
-            study._search_ended = max(finished, default=search.started)
+            study._search.restore(search, ended=max(finished, default=search.started))
         return study
 
     def _resume(self) -> None:
@@ -137,17 +113,14 @@ class Study:
         if stored.space.to_json() != self.space.to_json():
             self.storage.update_space(self.name, self.space)
         self._trials = list(stored.trials)
-        self._first_number = len(self._trials)
+        self._search.first_number = len(self._trials)
         self.resumed = True
 
     def __getstate__(self) -> dict[str, Any]:
         """What a pickle or copy keeps: the trials and settings, not the observers or a running search's state."""
         state = self.__dict__.copy()
-        state.update(_observers=[], _stop=None, _queue=[])
+        state.update(_observers=[])  # the search keeps no queued point or stop request either (Search.__getstate__)
         return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _stop=threading.Event())
 
     # -- reading -------------------------------------------------------------------------------------------------
     @property
@@ -184,22 +157,23 @@ class Study:
 
     def snapshot(self) -> StudySnapshot:
         """An immutable view of the study now."""
+        search = self._search
         return StudySnapshot(
             name=self.name,
             direction=self.direction,
-            method=self._method,
-            seed=self._seed,
-            n_planned=self._n_planned,
-            first_number=self._first_number,
+            method=search.method,
+            seed=search.seed,
+            n_planned=search.n_planned,
+            first_number=search.first_number,
             trials=tuple(self._trials),
             best_trial=self._best(),
-            started=self._search_started,
-            elapsed=(self._search_ended or time.time()) - self._search_started,
-            stop_reason=self._stop_reason,
+            started=search.started,
+            elapsed=(search.ended or time.time()) - search.started,
+            stop_reason=search.stop_reason,
             storage=None if self.storage is None else str(self.storage.path),
-            prune=self._prune,
-            patience=self._patience,
-            max_steps=self._max_steps,
+            prune=search.prune,
+            patience=search.patience,
+            max_steps=search.max_steps,
         )
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -230,12 +204,11 @@ class Study:
 
     def enqueue(self, params: Mapping[str, Any]) -> None:
         """Queue a point to evaluate before the method's own; declared defaults fill what it leaves out."""
-        self._queue.append((self.space.validate(params, fill_defaults=True), "manual"))
+        self._search.enqueue(self.space.validate(params, fill_defaults=True), "manual")
 
     def stop(self, cancel: bool = False) -> None:
         """Ask the running search to end after the trial now running; cancel=True also cancels those on workers."""
-        self._cancel = cancel
-        self._stop.set()
+        self._search.request_stop(cancel)
 
     # -- running -------------------------------------------------------------------------------------------------
     def optimize(
@@ -305,7 +278,7 @@ class Study:
             raise StudyError(str(error)) from None
         max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
         run_space = self.space if space is None else self._check_narrowed(Space(space))
-        stopping = _Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
+        stopping = Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
         if n_jobs is not None or client is not None:
             if pruner.name != "none" or patience is not None or max_steps is not None:
                 raise StudyError(
@@ -315,7 +288,7 @@ class Study:
             from .parallel import parallel_steps  # imports Dask when it runs, never before
 
             return parallel_steps(
-                self,
+                self._search,
                 objective,
                 n_trials,
                 timeout,
@@ -361,100 +334,43 @@ class Study:
         sampler: Sampler,
         space: Space,
         max_initial_failures: int,
-        stopping: _Stopping,
+        stopping: Stopping,
     ) -> Iterator[Trial]:
-        self._begin_search(sampler, stopping)
-        failures = completes = 0
+        run = self._search
+        run.begin(
+            sampler, space, n_trials, timeout=timeout, max_initial_failures=max_initial_failures, stopping=stopping
+        )
         trial: Trial | None = None
-        score_error: ScoreError | None = None
         try:
-            plan = sampler.plan(space, self.trials, n_trials, len(self._queue), self.direction)
-        except BaseException:
-            self._queue.clear()
-            raise
-        self._n_planned = plan.n_trials
-        self._emit(SearchStarted(self.snapshot(), plan.note))
-        try:
-            for _ in range(plan.n_trials):
-                if self._stop.is_set():
-                    self._stop_reason = "stopped"
-                    break
-                if timeout is not None and time.time() - self._search_started >= timeout:
-                    self._stop_reason = "timeout"
-                    break
-                number = len(self._trials)
-                if self._queue:
-                    params, source = self._queue.pop(0)
-                else:
-                    params, source = self.space.validate(sampler.ask(space, self.trials, number)), "search"
-                trial = Trial(number=number, params=params, started=time.time(), source=source)
-                self._record(trial)
-                self._emit(TrialStarted(self.snapshot(), trial))
+            while run.left and not run.should_stop():
+                trial = run.start(*run.next_point())
                 trial, score_error = self._evaluate(objective, trial, stopping)
-                self._finish(trial)
-                if score_error is not None:
-                    self._stop_reason = "error"
-                    break
-                completes += trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-                failures += trial.state is TrialState.FAILED
+                run.finish(trial, score_error)
                 finished, trial = trial, None
-                if completes == 0 and failures >= max_initial_failures:
-                    self._stop_reason = "failures"
+                if run.judge_failures() is not None:
                     break
                 yield finished
-            else:
-                self._stop_reason = "completed"
+            run.complete()
         except KeyboardInterrupt:
-            self._stop_reason = "interrupted"
-            if trial is not None:  # the trial running, or finished but not yet recorded, when the interrupt came
-                if trial.state is TrialState.RUNNING:
-                    latest = self._trials[trial.number]  # with the values it reported before the interrupt
-                    trial = latest.finish(TrialState.INTERRUPTED, finished=time.time(), error="interrupted by the user")
-                if self._trials[trial.number] is not trial:
-                    self._finish(trial)
+            run.interrupt()
+            if trial is not None and trial.state is not TrialState.RUNNING and self._trials[trial.number] is not trial:
+                run.finish(trial)  # finished, but not yet recorded, when the interrupt came
+            run.abandon("interrupted by the user")  # the trial running, with the values it reported before
         finally:
-            self._end_search()
-        if score_error is not None:
-            raise ScoreError(f"trial {self._trials[-1].number}: {score_error}")
+            run.end()
+        if run.score_error is not None:
+            raise run.score_error
 
-    def _begin_search(self, sampler: Sampler, stopping: _Stopping | None) -> None:
-        """Open a search, in the kernel or on workers (no stopping: none): what its snapshots say about it so far."""
-        self._stop.clear()
-        self._cancel = False
-        self._stop_reason = None
-        self._method = sampler.method
-        self._seed = sampler.seed
-        if stopping is None:
-            self._prune, self._patience, self._max_steps = "none", None, None
-        else:
-            self._prune, self._patience, self._max_steps = stopping.pruner.name, stopping.patience, stopping.max_steps
-            stopping.pruner.plan(self.direction, sampler.seed)
-        self._search_started, self._search_ended = time.time(), None
-        self._n_planned = 0
-        self._first_number = len(self._trials)
-
-    def _end_search(self) -> None:
-        """Close a search, in the kernel or on workers: its stop reason, no queued point left, its record, the event."""
-        if self._stop_reason is None:
-            self._stop_reason = "error"
-        self._queue.clear()
-        self._search_ended = time.time()  # the time a search took stays what its summary said
-        self._save_search()
-        self._emit(SearchFinished(self.snapshot()))
-
-    def _save_search(self) -> None:
+    def _save_search(self, search: StoredSearch) -> None:
         """Record how the search that ended went, beside its trials (a search that ran no trial leaves no record)."""
         if self.storage is None or self._unsaved:
             return
-        search = StoredSearch(
-            self._method, self._seed, self._n_planned, self._first_number, self._search_started, self._stop_reason
-        )
         try:
             self.storage.save_search(self.name, search)
         except (OSError, ValueError, sqlite3.Error) as error:  # the trials are saved; only this summary is lost
             warnings.warn(f"could not record the search in {self.storage.path}: {error}", stacklevel=2)
 
-    def _evaluate(self, objective: Objective, trial: Trial, stopping: _Stopping) -> tuple[Trial, ScoreError | None]:
+    def _evaluate(self, objective: Objective, trial: Trial, stopping: Stopping) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
         running = RunningTrial(
             trial,
@@ -526,12 +442,6 @@ class Study:
                 self._unsaved = False
             self.storage.save_trial(self.name, self.space, trial)
 
-    def _finish(self, trial: Trial) -> None:
-        self._record(trial)
-        # the same rule as best_trial: on a tie with workers, a later-finishing earlier trial takes the lead
-        best = self._best()
-        self._emit(TrialFinished(self.snapshot(), trial, best is not None and best.number == trial.number))
-
     def _emit(self, event: Event) -> None:
         for observer in list(self._observers):
             try:
@@ -542,16 +452,6 @@ class Study:
                 warnings.warn(f"observer {observer!r} failed on {type(event).__name__}: {error!r}", stacklevel=2)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Stopping:
-    """How one search stops trials early: its pruner, patience and max_steps, and whether the objective takes the trial."""
-
-    pruner: Pruner
-    patience: int | None
-    max_steps: int | None
-    takes_trial: bool
-
-
 def _takes_trial(objective: Callable[..., Any]) -> bool:
     """Whether the objective takes a second argument without a default: objective(params, trial)."""
     try:
@@ -560,25 +460,6 @@ def _takes_trial(objective: Callable[..., Any]) -> bool:
         return False
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
-
-
-def score_value(raw: Any) -> float:
-    """The objective's result as a float, or ScoreError naming what came back instead."""
-    value = to_python(raw)
-    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, _RealNumber):
-        shown = repr(value)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        raise ScoreError(f"the score must be a number, got {type(value).__name__} {shown}")
-    return float(value)
-
-
-def format_traceback(error: BaseException) -> str:
-    """The error's traceback without this package's own frames."""
-    te = traceback.TracebackException.from_exception(error)
-    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not f.filename.startswith(_PACKAGE_DIR)])
-    return "".join(te.format())
 
 
 def _check_count(value: Any, what: str) -> None:
