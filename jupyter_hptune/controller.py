@@ -9,8 +9,8 @@ from typing import Any
 
 from .busy import kernel_busy
 from .comm import KERNEL_TOKEN, sidebar
+from .core.errors import ScoreError, StudyError
 from .core.space import Space, SpaceError
-from .core.study import ScoreError, StudyError
 from .report import first_failure, format_summary
 from .runner import CellTuner, Settings, stream_writer
 
