@@ -57,7 +57,11 @@ export function sparklinePoints(values: number[], width: number, height: number)
     .join(' ');
 }
 
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   node.className = className;
   if (text !== undefined) {
@@ -189,7 +193,13 @@ export class TuningSidebar extends Widget {
     this.title.caption = 'Tuning: the studies of this notebook';
     this._notice.style.display = 'none';
     this._others.append(this._othersTitle, this._othersList);
-    this.node.append(element('h2', 'hptune-sidebar-title', 'Tuning'), this._notice, this._empty, this._list, this._others);
+    this.node.append(
+      element('h2', 'hptune-sidebar-title', 'Tuning'),
+      this._notice,
+      this._empty,
+      this._list,
+      this._others
+    );
     this.setStudies({ mine: [], others: [] }, '');
   }
 

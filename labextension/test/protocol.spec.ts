@@ -76,7 +76,14 @@ describe('parseKernelMessage', () => {
     });
     expect(ok.type).toBe('write_cell');
     expect(() =>
-      parseKernelMessage({ version: 1, type: 'write_cell', study: 's', cell_id: null, line, params: { c: { kind: 'choice', options: [] } } })
+      parseKernelMessage({
+        version: 1,
+        type: 'write_cell',
+        study: 's',
+        cell_id: null,
+        line,
+        params: { c: { kind: 'choice', options: [] } }
+      })
     ).toThrow('hyperparameter "c": options must be a non-empty list');
   });
 });
