@@ -20,7 +20,9 @@ Frontend to kernel:
     write_cell   ask for a `write_cell` with the study's panel settings
     insert_cell  ask for an `insert_cell` with the study's best params
 
-Each message is a TypedDict below.
+Each message is a TypedDict below. labextension/test/fixtures/ holds one real message of each kind, written by
+the side that sends it (tests/test_protocol.py, labextension/test/protocol.spec.ts) and parsed by the other side's
+tests, so a field renamed on one side fails the other's tests.
 """
 
 from __future__ import annotations
