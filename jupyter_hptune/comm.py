@@ -18,7 +18,7 @@ from .core.errors import StudyError
 from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot
 from .core.storage import default_storage_path
 from .core.study import Study
-from .protocol import ProtocolError, Request
+from .protocol import KernelMessage, ProtocolError, Request, StudiesMessage, StudyInfo
 
 __all__ = ["KERNEL_TOKEN", "Sidebar", "current_cell_id", "session_notebook", "sidebar"]
 
@@ -48,7 +48,7 @@ class _Entry:
     def running(self) -> bool:
         return self.tuner is not None and self.tuner.running
 
-    def info(self, snapshot: StudySnapshot | None = None, running: bool | None = None) -> dict[str, Any]:
+    def info(self, snapshot: StudySnapshot | None = None, running: bool | None = None) -> StudyInfo:
         running = self.running if running is None else running
         if not running:
             self.stopping = False
@@ -115,7 +115,7 @@ class Sidebar:
         if self._comm is comm:
             self._comm = None
 
-    def send(self, message: dict[str, Any]) -> bool:
+    def send(self, message: KernelMessage) -> bool:
         """Send a message to the frontend; False when none is listening."""
         if self._comm is None:
             return False
@@ -172,7 +172,7 @@ class Sidebar:
                     pass
 
     # -- the studies ---------------------------------------------------------------------------------------------
-    def _studies(self) -> dict[str, Any]:
+    def _studies(self) -> StudiesMessage:
         return protocol.studies([entry.info() for entry in self._entries.values()], kernel=KERNEL_TOKEN)
 
     def track(self, name: str, tuner: Any, *, cell_id: str | None, panel: Any = None) -> None:

@@ -19,13 +19,17 @@ Frontend to kernel:
     stop         end a study's running search after its current trial
     write_cell   ask for a `write_cell` with the study's panel settings
     insert_cell  ask for an `insert_cell` with the study's best params
+
+Each message is a TypedDict below. labextension/test/fixtures/ holds one real message of each kind, written by
+the side that sends it (tests/test_protocol.py, labextension/test/protocol.spec.ts) and parsed by the other side's
+tests, so a field renamed on one side fails the other's tests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 from .core.events import StudySnapshot
 from .core.space import Choice, Dimension, Space
@@ -35,8 +39,25 @@ from .report import format_value
 __all__ = [
     "COMM_TARGET",
     "PROTOCOL_VERSION",
+    "ChoiceSpec",
+    "FrontendMessage",
+    "InsertCellMessage",
+    "InsertCellRequest",
+    "KernelMessage",
+    "NoticeMessage",
+    "ParamSpec",
     "ProtocolError",
+    "RangeSpec",
+    "RefreshRequest",
     "Request",
+    "StopRequest",
+    "StudiesMessage",
+    "StudyInfo",
+    "StudyMessage",
+    "StudyState",
+    "TuneLine",
+    "WriteCellMessage",
+    "WriteCellRequest",
     "best_literals",
     "insert_cell",
     "notice",
@@ -49,9 +70,149 @@ __all__ = [
 
 PROTOCOL_VERSION = 1
 COMM_TARGET = "jupyter_hptune"
-STATES = ("running", "stopping", "stopped", "finished", "failed")
-REQUESTS = ("refresh", "stop", "write_cell", "insert_cell")
 HISTORY_POINTS = 200  # the sparkline's points at most
+
+StudyState = Literal["running", "stopping", "stopped", "finished", "failed"]
+RequestType = Literal["refresh", "stop", "write_cell", "insert_cell"]
+REQUESTS: tuple[str, ...] = get_args(RequestType)
+
+
+class StudyInfo(TypedDict):
+    """A study as the sidebar shows it (plain JSON values)."""
+
+    name: str
+    cell_id: str | None
+    method: str  # the search's method, or "saved" for a study loaded from its file
+    direction: str  # "minimize" or "maximize"
+    state: StudyState
+    done: int
+    planned: int
+    total: int
+    failed: int
+    pruned: int
+    best_value: float | None
+    best_params: dict[str, str]  # each value as the report formats it
+    elapsed: float  # seconds
+    history: list[float]  # the best value so far after each complete trial, at most HISTORY_POINTS
+    storage: str | None
+    notebook: str | None
+
+
+class TuneLine(TypedDict):
+    """The %%tune line a write_cell asks for; None leaves a setting out of the line."""
+
+    method: str
+    trials: int | None
+    direction: str
+    seed: int | None
+    options: dict[str, Any]  # the method's and early stopping's options: strings, numbers or None
+    point: str | None  # the manual method's point as `name=literal, ...`
+
+
+class RangeSpec(TypedDict):
+    """A real or int hyperparameter's new declaration, its bounds as Python literals."""
+
+    kind: Literal["real", "int"]
+    low: str
+    high: str
+    log: bool
+    drop_default: bool
+
+
+class ChoiceSpec(TypedDict):
+    """A choice hyperparameter's new declaration, its options as Python literals."""
+
+    kind: Literal["choice"]
+    options: list[str]
+    drop_default: bool
+
+
+ParamSpec = RangeSpec | ChoiceSpec
+
+
+class StudiesMessage(TypedDict):
+    """Kernel to frontend: every study, and the token of the kernel process."""
+
+    version: int
+    type: Literal["studies"]
+    studies: list[StudyInfo]
+    kernel: str | None
+
+
+class StudyMessage(TypedDict):
+    """Kernel to frontend: one study, added or changed."""
+
+    version: int
+    type: Literal["study"]
+    study: StudyInfo
+
+
+class WriteCellMessage(TypedDict):
+    """Kernel to frontend: rewrite a %%tune cell's line and the declarations that changed."""
+
+    version: int
+    type: Literal["write_cell"]
+    study: str
+    cell_id: str | None
+    line: TuneLine
+    params: dict[str, ParamSpec]
+
+
+class InsertCellMessage(TypedDict):
+    """Kernel to frontend: insert a cell with the study's best params as literals."""
+
+    version: int
+    type: Literal["insert_cell"]
+    study: str
+    cell_id: str | None
+    params: dict[str, str]
+
+
+class NoticeMessage(TypedDict):
+    """Kernel to frontend: a message for the user."""
+
+    version: int
+    type: Literal["notice"]
+    message: str
+    error: bool
+
+
+KernelMessage = StudiesMessage | StudyMessage | WriteCellMessage | InsertCellMessage | NoticeMessage
+
+
+class RefreshRequest(TypedDict):
+    """Frontend to kernel: ask for `studies`, naming the notebook the frontend shows."""
+
+    version: int
+    type: Literal["refresh"]
+    notebook: NotRequired[str]
+
+
+class StopRequest(TypedDict):
+    """Frontend to kernel: end a study's running search after its current trial."""
+
+    version: int
+    type: Literal["stop"]
+    study: str
+
+
+class WriteCellRequest(TypedDict):
+    """Frontend to kernel: ask for a write_cell with the study's panel settings."""
+
+    version: int
+    type: Literal["write_cell"]
+    study: str
+
+
+class InsertCellRequest(TypedDict):
+    """Frontend to kernel: ask for an insert_cell with the study's best params."""
+
+    version: int
+    type: Literal["insert_cell"]
+    study: str
+
+
+FrontendMessage = RefreshRequest | StopRequest | WriteCellRequest | InsertCellRequest
 
 
 class ProtocolError(ValueError):
@@ -62,7 +223,7 @@ class ProtocolError(ValueError):
 class Request:
     """A checked request from the frontend."""
 
-    type: str
+    type: RequestType
     study: str | None = None
     notebook: str | None = None
 
@@ -90,7 +251,7 @@ def parse_request(data: Any) -> Request:
     return Request(kind, name)
 
 
-def _state(snapshot: StudySnapshot, running: bool, stopping: bool) -> str:
+def _state(snapshot: StudySnapshot, running: bool, stopping: bool) -> StudyState:
     if running:
         return "stopping" if stopping else "running"
     if snapshot.stop_reason in ("stopped", "interrupted"):
@@ -133,47 +294,43 @@ def study_info(
     running: bool = False,
     stopping: bool = False,
     notebook: str | None = None,
-) -> dict[str, Any]:
+) -> StudyInfo:
     """A study as the sidebar shows it (plain JSON values)."""
     search = snapshot.search_trials if snapshot.n_planned else snapshot.trials
     best = snapshot.best_trial
-    return {
-        "name": snapshot.name,
-        "cell_id": cell_id,
-        "method": snapshot.method if snapshot.n_planned else "saved",
-        "direction": snapshot.direction,
-        "state": _state(snapshot, running, stopping),
-        "done": sum(t.state is not TrialState.RUNNING for t in search),
-        "planned": snapshot.n_planned or len(search),
-        "total": len(snapshot.trials),
-        "failed": sum(t.state is TrialState.FAILED for t in search),
-        "pruned": sum(t.state.value == "pruned" for t in search),
-        "best_value": None if best is None or best.value is None else float(best.value),
-        "best_params": {} if best is None else {k: format_value(v) for k, v in best.params.items()},
-        "elapsed": round(_elapsed(snapshot, running), 3),
-        "history": _history(snapshot),
-        "storage": snapshot.storage,
-        "notebook": notebook,
-    }
+    return StudyInfo(
+        name=snapshot.name,
+        cell_id=cell_id,
+        method=snapshot.method if snapshot.n_planned else "saved",
+        direction=snapshot.direction,
+        state=_state(snapshot, running, stopping),
+        done=sum(t.state is not TrialState.RUNNING for t in search),
+        planned=snapshot.n_planned or len(search),
+        total=len(snapshot.trials),
+        failed=sum(t.state is TrialState.FAILED for t in search),
+        pruned=sum(t.state.value == "pruned" for t in search),
+        best_value=None if best is None or best.value is None else float(best.value),
+        best_params={} if best is None else {k: format_value(v) for k, v in best.params.items()},
+        elapsed=round(_elapsed(snapshot, running), 3),
+        history=_history(snapshot),
+        storage=snapshot.storage,
+        notebook=notebook,
+    )
 
 
-def _message(kind: str, **fields: Any) -> dict[str, Any]:
-    return {"version": PROTOCOL_VERSION, "type": kind, **fields}
-
-
-def studies(infos: list[dict[str, Any]], *, kernel: str | None = None) -> dict[str, Any]:
+def studies(infos: list[StudyInfo], *, kernel: str | None = None) -> StudiesMessage:
     """The whole list of studies, and the token of the kernel process that sends it."""
-    return _message("studies", studies=infos, kernel=kernel)
+    return StudiesMessage(version=PROTOCOL_VERSION, type="studies", studies=infos, kernel=kernel)
 
 
-def study(info: dict[str, Any]) -> dict[str, Any]:
+def study(info: StudyInfo) -> StudyMessage:
     """One study, added or changed."""
-    return _message("study", study=info)
+    return StudyMessage(version=PROTOCOL_VERSION, type="study", study=info)
 
 
-def notice(text: str, *, error: bool = False) -> dict[str, Any]:
+def notice(text: str, *, error: bool = False) -> NoticeMessage:
     """A message for the user."""
-    return _message("notice", message=text, error=error)
+    return NoticeMessage(version=PROTOCOL_VERSION, type="notice", message=text, error=error)
 
 
 def _literal(value: Any) -> str:
@@ -188,18 +345,17 @@ def _bound(value: Any) -> str:
     return repr(value)
 
 
-def _param_spec(declared: Dimension, wanted: Dimension) -> dict[str, Any]:
+def _param_spec(declared: Dimension, wanted: Dimension) -> ParamSpec:
     drop_default = declared.default is not None and wanted.default is None
     if isinstance(wanted, Choice):
-        return {"kind": "choice", "options": [_literal(o) for o in wanted.options], "drop_default": drop_default}
-    kind = "int" if type(wanted).__name__ == "Int" else "real"
-    return {
-        "kind": kind,
-        "low": _bound(wanted.low),
-        "high": _bound(wanted.high),
-        "log": bool(wanted.log),
-        "drop_default": drop_default,
-    }
+        return ChoiceSpec(kind="choice", options=[_literal(o) for o in wanted.options], drop_default=drop_default)
+    return RangeSpec(
+        kind="int" if type(wanted).__name__ == "Int" else "real",
+        low=_bound(wanted.low),
+        high=_bound(wanted.high),
+        log=bool(wanted.log),
+        drop_default=drop_default,
+    )
 
 
 def write_cell(
@@ -217,7 +373,7 @@ def write_cell(
     patience: int | None = None,
     max_steps: int | None = None,
     point: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> WriteCellMessage:
     """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search.
 
     The line's options are the method's (acq, initial_points, grid_points) and early stopping's (prune, patience,
@@ -226,15 +382,17 @@ def write_cell(
     """
     params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
     stopping = {"prune": None if prune in (None, "none") else prune, "patience": patience, "max_steps": max_steps}
-    line = {
-        "method": method,
-        "trials": n_trials,
-        "direction": direction,
-        "seed": None if method == "manual" else seed,
-        "options": {**options, **stopping},
-        "point": None if not point else ", ".join(f"{n}={_literal(v)}" for n, v in point.items()),
-    }
-    return _message("write_cell", study=name, cell_id=cell_id, line=line, params=params)
+    line = TuneLine(
+        method=method,
+        trials=n_trials,
+        direction=direction,
+        seed=None if method == "manual" else seed,
+        options={**options, **stopping},
+        point=None if not point else ", ".join(f"{n}={_literal(v)}" for n, v in point.items()),
+    )
+    return WriteCellMessage(
+        version=PROTOCOL_VERSION, type="write_cell", study=name, cell_id=cell_id, line=line, params=params
+    )
 
 
 def best_literals(params: Mapping[str, Any]) -> dict[str, str]:
@@ -242,6 +400,8 @@ def best_literals(params: Mapping[str, Any]) -> dict[str, str]:
     return {name: _literal(value) for name, value in params.items()}
 
 
-def insert_cell(name: str, cell_id: str | None, params: Mapping[str, Any]) -> dict[str, Any]:
+def insert_cell(name: str, cell_id: str | None, params: Mapping[str, Any]) -> InsertCellMessage:
     """Use best params: the best value of each hyperparameter, as literals."""
-    return _message("insert_cell", study=name, cell_id=cell_id, params=best_literals(params))
+    return InsertCellMessage(
+        version=PROTOCOL_VERSION, type="insert_cell", study=name, cell_id=cell_id, params=best_literals(params)
+    )

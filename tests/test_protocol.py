@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import ast
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jupyter_hptune import Choice, Int, Real, Space, tune
+from jupyter_hptune import Choice, Int, Real, Space, Study, make_sampler, tune
+from jupyter_hptune.cell import CellObjective
+from jupyter_hptune.comm import Sidebar
 from jupyter_hptune.protocol import ProtocolError, parse_request, study_info, write_cell
+from jupyter_hptune.runner import CellTuner, Settings, drive
+from jupyter_hptune.widgets import TunePanel
 
 
 def test_a_finished_study_as_the_sidebar_shows_it() -> None:
@@ -43,8 +52,6 @@ def test_failed_and_stopped_searches() -> None:
             stopper["study"].stop()
         stopper["n"].append(1)
         return params["x"]
-
-    from jupyter_hptune import Study, make_sampler
 
     study = Study({"x": Real(0.0, 1.0)})
     stopper["study"] = study
@@ -124,3 +131,147 @@ def test_pruned_trials_are_counted() -> None:
     info = study_info(study.snapshot(), cell_id=None)
     pruned = sum(t.state.value == "pruned" for t in study.trials)
     assert pruned > 0 and info["pruned"] == pruned and info["done"] == 20
+
+
+# -- The protocol as one contract: golden messages shared with the extension's tests -------------------------------
+#
+# labextension/test/fixtures/kernel/<type>.json: one real message of each kind the kernel sends, built here by the
+# real Sidebar from real studies and compared with the file; labextension/test/protocol.spec.ts parses each with
+# the extension's parser. labextension/test/fixtures/frontend/<type>.json: one request of each kind, written by the
+# extension's tests from its real `request()`; here the real Sidebar receives each one over its comm.
+# HPTUNE_UPDATE_FIXTURES=1 makes each side rewrite the files it writes instead of comparing: commit them.
+
+FIXTURES = Path(__file__).resolve().parent.parent / "labextension" / "test" / "fixtures"
+UPDATE_FIXTURES = os.environ.get("HPTUNE_UPDATE_FIXTURES") == "1"
+
+# The studies of the fixtures: the cell's is the one that writeback.ts's template() declares.
+CELL_STUDY, SAVED_STUDY, CELL_ID, NOTEBOOK = "svc_search", "saved_search", "cell-1", "tuning.ipynb"
+TEMPLATE_SPACE = Space(
+    {"C": Real(1e-2, 1e3, log=True), "gamma": Real(1e-5, 1e-1, log=True), "kernel": Choice(["rbf", "sigmoid"])}
+)
+
+# The only fields whose values depend on when and where the test runs; they are replaced by these values.
+VOLATILE_KERNEL = "kernel-token"  # a `studies` message's `kernel`: a new random token in each kernel process
+VOLATILE_ELAPSED = 12.5  # a study's `elapsed`: the seconds its search took
+
+
+def normalise(message: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The message with its volatile fields fixed: the kernel token, each study's elapsed time and storage path."""
+    message = json.loads(json.dumps(message))  # what the comm puts on the wire (and a check that it can)
+    if "kernel" in message:
+        message["kernel"] = VOLATILE_KERNEL
+    infos = message.get("studies", []) + ([message["study"]] if isinstance(message.get("study"), dict) else [])
+    for info in infos:
+        info["elapsed"] = VOLATILE_ELAPSED
+        if info["storage"] is not None:
+            info["storage"] = Path(info["storage"]).relative_to(folder).as_posix()
+    return message
+
+
+def check_fixture(name: str, message: dict[str, Any], folder: Path) -> None:
+    """Compare a message the kernel sends with its fixture (HPTUNE_UPDATE_FIXTURES=1: write the fixture)."""
+    path = FIXTURES / "kernel" / f"{name}.json"
+    actual = normalise(message, folder)
+    if UPDATE_FIXTURES:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(actual, indent=2) + "\n")
+        return
+    assert path.exists(), f"{path} is missing: run the tests with HPTUNE_UPDATE_FIXTURES=1"
+    expected = json.loads(path.read_text())
+    assert actual == expected, (
+        f"the kernel's {name!r} message differs from {path}: if the change is meant, rewrite it with "
+        "HPTUNE_UPDATE_FIXTURES=1, commit it, and update labextension/src/protocol.ts to match"
+    )
+
+
+def frontend_request(name: str) -> dict[str, Any]:
+    """A request as the extension sends it (written by labextension/test/protocol.spec.ts)."""
+    path = FIXTURES / "frontend" / f"{name}.json"
+    assert path.exists(), f"{path} is missing: run the extension's tests (jlpm test) with HPTUNE_UPDATE_FIXTURES=1"
+    return json.loads(path.read_text())
+
+
+class KernelComm:
+    """The kernel's end of the sidebar comm: what the kernel sends, and a way to deliver the frontend's messages."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self._handler: Any = None
+
+    def send(self, data: dict[str, Any]) -> None:
+        self.sent.append(data)
+
+    def on_msg(self, handler: Any) -> None:
+        self._handler = handler
+
+    def on_close(self, handler: Any) -> None:
+        pass
+
+    def receive(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """Deliver a frontend message as a comm_msg; the messages the kernel sent in answer."""
+        before = len(self.sent)
+        self._handler({"content": {"data": data}})
+        return self.sent[before:]
+
+
+def score(params: dict[str, Any]) -> float:
+    """A made-up cross-validation score of an SVC, best near C=10, gamma=1e-3 and the rbf kernel."""
+    value = 0.9 - 0.01 * (math.log10(params["C"]) - 1) ** 2 - 0.02 * (math.log10(params["gamma"]) + 3) ** 2
+    return round(value + (0.03 if params["kernel"] == "rbf" else 0.0), 6)
+
+
+def test_the_messages_of_each_kind_match_the_fixtures_the_extension_parses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)  # the notebook's name comes from the refresh request alone
+    storage = tmp_path / ".hptune"
+    saved = Study(TEMPLATE_SPACE, name=SAVED_STUDY, storage=storage / f"{SAVED_STUDY}.sqlite", notebook="other.ipynb")
+    saved.optimize(score, 3, sampler=make_sampler("random", seed=1))
+
+    study = Study(
+        TEMPLATE_SPACE,
+        name=CELL_STUDY,
+        direction="maximize",
+        storage=storage / f"{CELL_STUDY}.sqlite",
+        notebook=NOTEBOOK,
+    )
+    tuner = CellTuner(CellObjective(TEMPLATE_SPACE, score), study, bind=lambda found: None)
+    panel = TunePanel(
+        TEMPLATE_SPACE, name=CELL_STUDY, method="bayes", n_trials=20, direction="maximize", seed=None, options={}
+    )
+    sidebar = Sidebar()
+    sidebar.load_saved(tmp_path)
+    sidebar.track(CELL_STUDY, tuner, cell_id=CELL_ID, panel=panel)
+    comm = KernelComm()
+    sidebar._opened(comm, {})  # the frontend opened the comm: the kernel answers with the list
+    assert [m["type"] for m in comm.sent] == ["studies"]
+
+    drive(tuner.begin(Settings(method="random", n_trials=6, direction="maximize", seed=3)))
+    tuner.end()
+    updates = [m for m in comm.sent if m["type"] == "study"]
+    assert updates and updates[-1]["study"]["state"] == "finished"
+    check_fixture("study", updates[-1], tmp_path)
+
+    # A refresh names the notebook the frontend shows; the kernel records it and sends the list.
+    (answer,) = comm.receive(frontend_request("refresh"))
+    assert sidebar.notebook == NOTEBOOK
+    assert [s["name"] for s in answer["studies"]] == [SAVED_STUDY, CELL_STUDY]
+    check_fixture("studies", answer, tmp_path)
+
+    # Save to cell from the sidebar: the panel's next search, C narrowed by a decade at its low end, one kernel.
+    panel.trials.value, panel.seed.value = "30", "7"
+    c = panel.rows["C"].slider
+    c.index = (c.index[0] + 16, c.index[1])
+    panel.rows["kernel"].select.value = (0,)
+    (answer,) = comm.receive(frontend_request("write_cell"))
+    assert answer["type"] == "write_cell" and set(answer["params"]) == {"C", "kernel"}
+    check_fixture("write_cell", answer, tmp_path)
+
+    (answer,) = comm.receive(frontend_request("insert_cell"))
+    assert answer["type"] == "insert_cell" and set(answer["params"]) == {"C", "gamma", "kernel"}
+    check_fixture("insert_cell", answer, tmp_path)
+
+    # Stop a search that has ended: a notice (not an error) and the study as it is.
+    notice, update = comm.receive(frontend_request("stop"))
+    assert (notice["type"], update["type"]) == ("notice", "study")
+    check_fixture("notice", notice, tmp_path)

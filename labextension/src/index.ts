@@ -75,9 +75,12 @@ function applyKernelMessage(panel: NotebookPanel, message: KernelMessage): void 
         return;
       }
       cell.model.sharedModel.setSource(rewritten);
-      Notification.success(`Saved the panel's search to the cell of study "${message.study}" (undo: Ctrl+Z in the cell).`, {
-        autoClose: 4000
-      });
+      Notification.success(
+        `Saved the panel's search to the cell of study "${message.study}" (undo: Ctrl+Z in the cell).`,
+        {
+          autoClose: 4000
+        }
+      );
     } else {
       const text = bestParamsCell(source, message.params, `# The best params of study "${message.study}"`);
       const notebook = panel.content;
@@ -93,7 +96,8 @@ function applyKernelMessage(panel: NotebookPanel, message: KernelMessage): void 
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-hptune:plugin',
-  description: 'A Tuning sidebar for %%tune studies, commands to insert %%tune cells, and write-back of tuned settings.',
+  description:
+    'A Tuning sidebar for %%tune studies, commands to insert %%tune cells, and write-back of tuned settings.',
   autoStart: true,
   requires: [INotebookTracker],
   optional: [ICommandPalette, IEditorExtensionRegistry, ILabShell],
@@ -113,7 +117,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const send = (type: 'stop' | 'write_cell' | 'insert_cell', study: string) => {
       const found = current();
       if (!found || !found[1].send(request(type, study))) {
-        Notification.error('jupyter-hptune is not loaded in this kernel: run %load_ext jupyter_hptune.', { autoClose: 5000 });
+        Notification.error('jupyter-hptune is not loaded in this kernel: run %load_ext jupyter_hptune.', {
+          autoClose: 5000
+        });
       }
     };
     const sidebar = new TuningSidebar({
@@ -134,7 +140,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(found[0].id);
       },
       elsewhere: (study: IStudyInfo) => {
-        const where = study.notebook ? `was run by ${study.notebook}` : 'is from a file that does not say which notebook ran it';
+        const where = study.notebook
+          ? `was run by ${study.notebook}`
+          : 'is from a file that does not say which notebook ran it';
         Notification.info(
           `Study "${study.name}" ${where}, not by this notebook: open that notebook to go to its %%tune cell.`,
           { autoClose: 5000 }

@@ -65,11 +65,6 @@ export class KernelLink {
     return this._problem;
   }
 
-  /** Whether the kernel side is listening. */
-  get connected(): boolean {
-    return this._comm !== null;
-  }
-
   /** Send a request to the kernel; false when jupyter-hptune is not loaded there. */
   send(message: FrontendMessage): boolean {
     if (!this._comm) {

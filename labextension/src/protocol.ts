@@ -146,7 +146,12 @@ function parseParamSpec(name: string, data: unknown): IParamSpec {
   if (!isObject(data)) {
     throw new ProtocolError(`hyperparameter "${name}" must be an object`);
   }
-  const kind = field<IParamSpec['kind']>(data, 'kind', v => v === 'real' || v === 'int' || v === 'choice', 'real, int or choice');
+  const kind = field<IParamSpec['kind']>(
+    data,
+    'kind',
+    v => v === 'real' || v === 'int' || v === 'choice',
+    'real, int or choice'
+  );
   const spec: IParamSpec = { kind, drop_default: data.drop_default === true };
   if (kind === 'choice') {
     const options = field<unknown[]>(data, 'options', Array.isArray, 'a list of Python literals');
@@ -198,7 +203,10 @@ export function parseKernelMessage(data: unknown): KernelMessage {
   switch (type) {
     case 'studies': {
       const studies = field<unknown[]>(data, 'studies', Array.isArray, 'a list');
-      const kernel = data.kernel === undefined ? null : field<string | null>(data, 'kernel', isNullable(isString), 'a string or null');
+      const kernel =
+        data.kernel === undefined
+          ? null
+          : field<string | null>(data, 'kernel', isNullable(isString), 'a string or null');
       return { version, type, studies: studies.map(parseStudy), kernel };
     }
     case 'study':
@@ -286,7 +294,11 @@ export function fileName(path: string): string {
  * Its own: a study a cell of this kernel ran (it has a cell id), one whose file records this notebook, and one whose
  * file records no notebook (an older version wrote it) but whose --name a %%tune cell of this notebook has.
  */
-export function groupStudies(studies: readonly IStudyInfo[], notebookPath: string, cellStudies: ReadonlySet<string>): IStudyGroups {
+export function groupStudies(
+  studies: readonly IStudyInfo[],
+  notebookPath: string,
+  cellStudies: ReadonlySet<string>
+): IStudyGroups {
   const name = fileName(notebookPath);
   const mine: IStudyInfo[] = [];
   const others: IStudyInfo[] = [];

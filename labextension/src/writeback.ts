@@ -325,12 +325,26 @@ function lineOptions(line: string): IOption[] {
     }
     const equals = text.indexOf('=');
     if (equals >= 0) {
-      options.push({ name: text.slice(0, equals), value: text.slice(equals + 1), start, end, valueStart: start + equals + 1, valueEnd: end });
+      options.push({
+        name: text.slice(0, equals),
+        value: text.slice(equals + 1),
+        start,
+        end,
+        valueStart: start + equals + 1,
+        valueEnd: end
+      });
     } else if (FLAGS.has(text) || t + 1 >= tokens.length || line.startsWith('--', tokens[t + 1].start)) {
       options.push({ name: text, value: null, start, end, valueStart: end, valueEnd: end });
     } else {
       const next = tokens[++t];
-      options.push({ name: text, value: line.slice(next.start, next.end), start, end: next.end, valueStart: next.start, valueEnd: next.end });
+      options.push({
+        name: text,
+        value: line.slice(next.start, next.end),
+        start,
+        end: next.end,
+        valueStart: next.start,
+        valueEnd: next.end
+      });
     }
   }
   return options;

@@ -1,4 +1,9 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { isDeepStrictEqual } from 'util';
+
 import {
+  FrontendMessage,
   IStudyInfo,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -7,6 +12,7 @@ import {
   parseKernelMessage,
   request
 } from '../src/protocol';
+import { bestParamsCell, rewriteCell, template } from '../src/writeback';
 
 const study = (changes: Partial<IStudyInfo> = {}): IStudyInfo => ({
   name: 'study',
@@ -76,7 +82,14 @@ describe('parseKernelMessage', () => {
     });
     expect(ok.type).toBe('write_cell');
     expect(() =>
-      parseKernelMessage({ version: 1, type: 'write_cell', study: 's', cell_id: null, line, params: { c: { kind: 'choice', options: [] } } })
+      parseKernelMessage({
+        version: 1,
+        type: 'write_cell',
+        study: 's',
+        cell_id: null,
+        line,
+        params: { c: { kind: 'choice', options: [] } }
+      })
     ).toThrow('hyperparameter "c": options must be a non-empty list');
   });
 });
@@ -124,5 +137,133 @@ describe('groupStudies', () => {
   test('a refresh request may name the notebook', () => {
     expect(request('refresh', 'work/a.ipynb')).toEqual({ version: 1, type: 'refresh', notebook: 'work/a.ipynb' });
     expect(request('refresh')).toEqual({ version: 1, type: 'refresh' });
+  });
+});
+
+// The protocol as one contract, with tests/test_protocol.py: fixtures/kernel/<type>.json holds one real message of
+// each kind the kernel sends (that test writes them), parsed here by the real parser; fixtures/frontend/<type>.json
+// holds one request of each kind as request() builds it (written here), which the kernel's real Sidebar receives
+// there. HPTUNE_UPDATE_FIXTURES=1 rewrites the files instead of comparing: commit them with the change.
+const FIXTURES = path.join(__dirname, 'fixtures');
+const UPDATE_FIXTURES = process.env.HPTUNE_UPDATE_FIXTURES === '1';
+
+/** A message the kernel sends, parsed and checked: the parser reads every field the kernel sent, no more, no less. */
+function fromKernel(type: string) {
+  const file = path.join(FIXTURES, 'kernel', `${type}.json`);
+  const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const message = parseKernelMessage(data);
+  expect(message.type).toBe(type);
+  expect(message).toEqual(data);
+  return message;
+}
+
+describe('the messages the kernel sends (fixtures written by tests/test_protocol.py)', () => {
+  test('studies: the kernel token, and each study as the sidebar lists it', () => {
+    const message = fromKernel('studies');
+    if (message.type !== 'studies') {
+      throw new Error(message.type);
+    }
+    expect(message.kernel).toBe('kernel-token');
+    const [saved, cell] = message.studies;
+    expect(saved).toMatchObject({
+      name: 'saved_search',
+      cell_id: null,
+      state: 'finished',
+      notebook: 'other.ipynb',
+      storage: '.hptune/saved_search.sqlite'
+    });
+    expect(cell).toMatchObject({
+      name: 'svc_search',
+      cell_id: 'cell-1',
+      method: 'random',
+      direction: 'maximize',
+      state: 'finished',
+      done: 6,
+      planned: 6,
+      total: 6,
+      failed: 0,
+      pruned: 0,
+      notebook: 'tuning.ipynb'
+    });
+    expect(Object.keys(cell.best_params)).toEqual(['C', 'gamma', 'kernel']);
+    expect(cell.history).toHaveLength(6);
+    expect(cell.best_value).toBe(Math.max(...cell.history));
+    const groups = groupStudies(message.studies, 'work/tuning.ipynb', new Set(['svc_search']));
+    expect([groups.mine.map(s => s.name), groups.others.map(s => s.name)]).toEqual([['svc_search'], ['saved_search']]);
+  });
+
+  test('study: replaces its study in the list', () => {
+    const message = fromKernel('study');
+    if (message.type !== 'study') {
+      throw new Error(message.type);
+    }
+    const listed = fromKernel('studies');
+    const before = listed.type === 'studies' ? listed.studies : [];
+    const after = applyStudies(before, message);
+    expect(after.map(s => s.name)).toEqual(['saved_search', 'svc_search']);
+    expect(after[1]).toBe(message.study);
+    expect(message.study).toMatchObject({ state: 'finished', done: 6, planned: 6, cell_id: 'cell-1' });
+  });
+
+  test("write_cell: rewrites the template's %%tune line and the declarations that changed", () => {
+    const message = fromKernel('write_cell');
+    if (message.type !== 'write_cell') {
+      throw new Error(message.type);
+    }
+    expect([message.study, message.cell_id]).toEqual(['svc_search', 'cell-1']);
+    const before = template('svc_search').split('\n');
+    const after = rewriteCell(template('svc_search'), message.line, message.params).split('\n');
+    expect(after[0]).toBe('%%tune --method bayes --trials 30 --maximize --name svc_search --seed 7');
+    const changed = after.filter((line, i) => line !== before[i]);
+    expect(changed).toEqual([after[0], 'C = hp.real(0.1, 1e3, log=True)', 'kernel = hp.choice(["rbf"])']);
+  });
+
+  test('insert_cell: the best params replace the declarations of the template', () => {
+    const message = fromKernel('insert_cell');
+    if (message.type !== 'insert_cell') {
+      throw new Error(message.type);
+    }
+    expect([message.study, message.cell_id]).toEqual(['svc_search', 'cell-1']);
+    const cell = bestParamsCell(template('svc_search'), message.params).split('\n');
+    expect(cell.filter(line => /^(C|gamma|kernel) = /.test(line))).toEqual([
+      `C = ${message.params.C}`,
+      `gamma = ${message.params.gamma}`,
+      `kernel = ${message.params.kernel}`
+    ]);
+    expect(message.params.kernel).toMatch(/^'(rbf|sigmoid)'$/);
+  });
+
+  test('notice: a message for the user, not an error', () => {
+    const message = fromKernel('notice');
+    expect(message).toEqual({
+      version: 1,
+      type: 'notice',
+      message: "Study 'svc_search' is not running.",
+      error: false
+    });
+  });
+});
+
+describe('the requests the extension sends (fixtures read by tests/test_protocol.py)', () => {
+  const requests: [string, FrontendMessage][] = [
+    ['refresh', request('refresh', 'work/tuning.ipynb')],
+    ['stop', request('stop', 'svc_search')],
+    ['write_cell', request('write_cell', 'svc_search')],
+    ['insert_cell', request('insert_cell', 'svc_search')]
+  ];
+  test.each(requests)('%s', (type, message) => {
+    const file = path.join(FIXTURES, 'frontend', `${type}.json`);
+    if (UPDATE_FIXTURES) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, JSON.stringify(message, null, 2) + '\n');
+    }
+    const written = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (!isDeepStrictEqual(written, message)) {
+      throw new Error(
+        `${file} differs from the ${type} request the extension sends: if the change is meant, rewrite it with ` +
+          'HPTUNE_UPDATE_FIXTURES=1, commit it, and update jupyter_hptune/protocol.py to match\n' +
+          `file: ${JSON.stringify(written)}\nsent: ${JSON.stringify(message)}`
+      );
+    }
   });
 });

@@ -39,7 +39,11 @@ describe('rewriteTuneLine', () => {
     [' --minimize --trials 5', bayes({ trials: 5, direction: 'maximize' }), ' --trials 5 --maximize'],
     [' --trials 5 --seed 3', bayes({ trials: 5, seed: null }), ' --trials 5'],
     [' --trials 5', bayes({ trials: 5, seed: 7 }), ' --trials 5 --seed 7'],
-    [' --trials 5 --acq PI', bayes({ trials: 5, options: { acq: 'LCB', initial_points: 3 } }), ' --trials 5 --acq LCB --initial-points 3'],
+    [
+      ' --trials 5 --acq PI',
+      bayes({ trials: 5, options: { acq: 'LCB', initial_points: 3 } }),
+      ' --trials 5 --acq LCB --initial-points 3'
+    ],
     [' --trials 5 --acq PI', bayes({ trials: 5 }), ' --trials 5 --acq EI'],
     [
       ' --method grid --grid-points 4 --name svc',
@@ -90,12 +94,7 @@ describe('rewriteCell', () => {
       { lr: real('0.001', '0.1', true) },
       'lr   =hp.real( 0.001 ,  1e-1 ,log=True )   # learning rate\nlr'
     ],
-    [
-      'log switched on',
-      'c = hp.real(0.1, 10)\nc',
-      { c: real('0.1', '10', true) },
-      'c = hp.real(0.1, 10, log=True)\nc'
-    ],
+    ['log switched on', 'c = hp.real(0.1, 10)\nc', { c: real('0.1', '10', true) }, 'c = hp.real(0.1, 10, log=True)\nc'],
     [
       'log switched off',
       'c = hp.real(0.1, 10, log=True, default=1.0)\nc',
