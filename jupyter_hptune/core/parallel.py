@@ -38,7 +38,7 @@ KEEP_LOADED = 2  # objectives a worker keeps unpickled (of searches sharing a cl
 
 NEEDS_DASK = "running trials on workers needs Dask: pip install 'jupyter-hptune[dask]' (or 'dask[distributed]')"
 
-Objective = Callable[[dict[str, Any]], Any]
+Objective = Callable[..., Any]  # called with a trial's params (pruning, which passes the trial too, runs in the kernel)
 
 
 def _distributed() -> Any:
@@ -491,7 +491,7 @@ class _ParallelSearch:
     def _lost_workers(self, gone: set[str]) -> list[tuple[Trial, ScoreError | None]]:
         """The trials of workers that went away, failed (a worker that dies takes its trial with it)."""
         lost = [key for key, running in self.running.items() if running.worker in gone]
-        failed = []
+        failed: list[tuple[Trial, ScoreError | None]] = []
         for key in lost:
             running = self.running.pop(key)
             running.future.cancel()

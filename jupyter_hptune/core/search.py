@@ -69,7 +69,9 @@ class Search:
         self.started = started  # before any search: when the study was created
         self.ended: float | None = None  # None while the search runs (or before any)
         self.stop_reason: str | None = None
-        self.prune, self.patience, self.max_steps = "none", None, None
+        self.prune: str = "none"
+        self.patience: int | None = None
+        self.max_steps: int | None = None
         # the running search
         self._sampler: Sampler | None = None
         self._space: Space | None = None

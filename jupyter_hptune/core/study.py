@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Real as _RealNumber
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -153,7 +153,7 @@ class Study:
         if not done:
             return None
         pick = min if self.direction == "minimize" else max
-        return pick(done, key=lambda t: t.value)
+        return pick(done, key=lambda t: cast(float, t.value))  # a complete trial has a value
 
     def snapshot(self) -> StudySnapshot:
         """An immutable view of the study now."""
@@ -319,7 +319,7 @@ class Study:
                         wide.validate(option, "option")
                     except SpaceError as error:
                         raise StudyError(f"hyperparameter {name!r}: {error}") from None
-            elif dim.low < wide.low or dim.high > wide.high:
+            elif not isinstance(wide, Choice) and (dim.low < wide.low or dim.high > wide.high):
                 raise StudyError(
                     f"hyperparameter {name!r}: [{dim.low:g}, {dim.high:g}] goes outside the study's range "
                     f"[{wide.low:g}, {wide.high:g}]"
@@ -384,7 +384,8 @@ class Study:
         token = _running.set(running)
         stop: StopTrial | None = None
         try:
-            raw = objective(dict(trial.params), running) if stopping.takes_trial else objective(dict(trial.params))
+            call: Callable[..., Any] = objective  # with the running trial when it takes one (_takes_trial)
+            raw = call(dict(trial.params), running) if stopping.takes_trial else call(dict(trial.params))
         except StopTrial as raised:  # report() ended the trial, or the objective raised it itself
             stop, raw = raised, None
         except Exception as error:
