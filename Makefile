@@ -32,6 +32,7 @@ lab: $(EXTENSION)
 test: $(EXTENSION)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	cd labextension && $(NODE_PATH_ENV) jlpm lint:check
 	cd labextension && $(NODE_PATH_ENV) jlpm test
 	$(BIN)/python -m pytest
