@@ -16,9 +16,9 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
 from .comm import KERNEL_TOKEN, current_cell_id, sidebar
-from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
+from .core.samplers.bayes import ACQUISITION_FUNCTIONS
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import ScoreError, Study, StudyError

@@ -7,9 +7,9 @@ import pytest
 from skopt.acquisition import gaussian_ei, gaussian_lcb
 
 from jupyter_hptune import Choice, Int, Real, Space, Study
-from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.posterior import Posterior, posterior
 from jupyter_hptune.core.samplers import RandomSampler
+from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.trial import Trial, TrialState
 
 PLAIN = (bool, int, float, str, type(None), tuple)

@@ -151,7 +151,7 @@ def test_bayes_on_hartmann6_improves_on_its_initial_design():
 def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
     from problems import BRANIN
 
-    from jupyter_hptune.core.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler
 
     monkeypatch.setitem(BayesSampler.settings, "fit_limit", 12)
     sampler = BayesSampler(seed=0)
@@ -165,7 +165,7 @@ def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
 def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
     from problems import BRANIN
 
-    from jupyter_hptune.core.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler
 
     monkeypatch.setitem(BayesSampler.settings, "fit_limit", 10)
     monkeypatch.setitem(BayesSampler.settings, "model_limit", 16)
@@ -271,7 +271,7 @@ def test_bayes_batches_spread_around_running_trials():
 
 def fitted_engine(**settings):
     """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
-    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, _Engine
 
     engine = _Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
     rng = np.random.default_rng(0)
@@ -290,7 +290,7 @@ def test_far_from_every_trial_the_bayes_model_expects_its_prior_quantile_of_the_
 def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_where_ei_underflows():
     from skopt.acquisition import gaussian_acquisition_1D
 
-    from jupyter_hptune.core.bayes import _acquisition_loss
+    from jupyter_hptune.core.samplers.bayes import _acquisition_loss
 
     engine = fitted_engine()
     model, y_opt = engine.models[-1], float(engine.warp_(np.min(engine.yi)))
@@ -312,7 +312,7 @@ def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_whe
 
 
 def test_between_refits_of_its_hyperparameters_the_bayes_model_still_learns_every_trial():
-    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, _Engine
 
     engine = _Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
     kept = []  # the trial counts at which the model kept the previous hyperparameters

@@ -12,7 +12,7 @@ import numpy as np
 from skopt.acquisition import _gaussian_acquisition
 from skopt.utils import cook_estimator, normalize_dimensions
 
-from .bayes import _THREADS, BayesSampler, _decode, _dimension, _encode
+from .samplers.bayes import _THREADS, BayesSampler, _decode, _dimension, _encode
 from .space import Choice, Int, Real, Space, to_python
 from .trial import Trial, TrialState
 

@@ -22,9 +22,9 @@ from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
 from threadpoolctl import ThreadpoolController
 
-from .samplers import Plan, check_seed
-from .space import Choice, Int, Space, SpaceError, to_python
-from .trial import Trial, TrialState
+from ..space import Choice, Int, Space, SpaceError, to_python
+from ..trial import Trial, TrialState
+from .base import Plan, Sampler, check_seed
 
 __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
 
@@ -36,7 +36,7 @@ FAILED = float("nan")  # the score the model is told for a failed trial (or a pr
 _THREADS = ThreadpoolController()
 
 
-class BayesSampler:
+class BayesSampler(Sampler):
     """A Gaussian-process model of the score that proposes the point with the best acquisition value.
 
     Failed trials are shown to the model as worse than the worst score, steering it away from them (before any
