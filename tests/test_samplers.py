@@ -157,8 +157,8 @@ def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
     sampler = BayesSampler(seed=0)
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
-    model = sampler.optimizer.models[-1]
-    assert len(model.X_train_) == 29, "the model is conditioned on every trial told, not only the 12 fitted"
+    model = sampler.fitted_model(study.space, "minimize")
+    assert len(model.points) == 29, "the model is conditioned on every trial told, not only the 12 fitted"
     assert study.best_value < 0.5
 
 
@@ -172,10 +172,10 @@ def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
     sampler = BayesSampler(seed=0)
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
-    model = sampler.optimizer.models[-1]
-    assert len(model.X_train_) == 16
+    model = sampler.fitted_model(study.space, "minimize")
+    assert len(model.points) == 16
     best = sorted(t.value for t in study.trials[:29])[:8]
-    scores = sampler.optimizer.warp_.inverse(model.y_train_ * model._y_train_std + model._y_train_mean)
+    scores = model.warp.inverse(model.targets)
     assert sorted(scores)[:8] == pytest.approx(best)
     assert study.best_value < 1.0
 
@@ -271,9 +271,10 @@ def test_bayes_batches_spread_around_running_trials():
 
 def fitted_engine(**settings):
     """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
-    from jupyter_hptune.core.samplers.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.gp_model import Engine
 
-    engine = _Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(12, 2)) * 0.3).tolist()
     engine.tell(X, [float(np.exp(4 * x[0]) + np.sin(9 * x[1])) for x in X])
@@ -290,7 +291,7 @@ def test_far_from_every_trial_the_bayes_model_expects_its_prior_quantile_of_the_
 def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_where_ei_underflows():
     from skopt.acquisition import gaussian_acquisition_1D
 
-    from jupyter_hptune.core.samplers.bayes import _acquisition_loss
+    from jupyter_hptune.core.samplers.gp_model import _acquisition_loss
 
     engine = fitted_engine()
     model, y_opt = engine.models[-1], float(engine.warp_(np.min(engine.yi)))
@@ -312,9 +313,10 @@ def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_whe
 
 
 def test_between_refits_of_its_hyperparameters_the_bayes_model_still_learns_every_trial():
-    from jupyter_hptune.core.samplers.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.gp_model import Engine
 
-    engine = _Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
     kept = []  # the trial counts at which the model kept the previous hyperparameters
     for n in range(1, 41):
         x = engine.ask()

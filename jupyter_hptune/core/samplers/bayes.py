@@ -1,30 +1,17 @@
-"""Bayesian optimisation: the one adapter between our space and trials and scikit-optimize's ask/tell Optimizer."""
+"""Bayesian optimisation: a search method that asks a Gaussian-process model of the score for each next point."""
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.linalg
-import scipy.optimize
-from scipy.special import erfcx, log_ndtr
-from sklearn.base import clone
-from sklearn.gaussian_process import GaussianProcessRegressor as SkLearnGP
-from sklearn.utils import check_random_state
-from skopt import Optimizer
-from skopt.acquisition import _gaussian_acquisition
-from skopt.learning.gaussian_process.kernels import WhiteKernel
-from skopt.space import Categorical as SkCategorical
-from skopt.space import Integer as SkInteger
-from skopt.space import Real as SkReal
-from threadpoolctl import ThreadpoolController
 
-from ..space import Choice, Int, Space, SpaceError, to_python
+from ..space import Choice, Space, SpaceError
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
+from .gp_model import THREADS, Engine, FittedModel, decode, dimension, encode
 
 __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
 
@@ -32,8 +19,7 @@ ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
 
 FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
 
-# The model's matrices are tiny (one row per trial): BLAS threads only contend, ten times slower on a busy machine.
-_THREADS = ThreadpoolController()
+_DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
 
 
 class BayesSampler(Sampler):
@@ -78,7 +64,7 @@ class BayesSampler(Sampler):
         self.acq = acq
         self.initial_points = initial_points
         self.seed = check_seed(seed)
-        self.optimizer: Optimizer | None = None
+        self.optimizer: Engine | None = None
         self._sign = 1.0
         self._told: set[int] = set()
         self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
@@ -94,8 +80,8 @@ class BayesSampler(Sampler):
         self._unfitted = ([], [])
         self.optimizer = None
         if self._free:
-            self.optimizer = _Engine(
-                [_dimension(space[name]) for name in self._free],
+            self.optimizer = Engine(
+                [dimension(space[name]) for name in self._free],
                 self.settings,
                 acq_func=self.acq,
                 n_initial_points=initial,
@@ -116,7 +102,7 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return space.defaults()
         self._sync(space, trials)
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
         return self._params(space, x)
@@ -132,14 +118,14 @@ class BayesSampler(Sampler):
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
         running = [
-            [_encode(space[name], trial.params[name]) for name in self._free]
+            [encode(space[name], trial.params[name]) for name in self._free]
             for trial in trials
             if trial.state is TrialState.RUNNING and trial.number not in self._told and space.includes(trial.params)
         ]
         if not running and len(numbers) == 1:
             return [self.ask(space, trials, numbers[0])]
         points = []
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
             for i in range(len(numbers)):
@@ -149,7 +135,7 @@ class BayesSampler(Sampler):
                     liar.tell(x, lie)
         return [self._params(space, x) for x in points]
 
-    def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Optimizer, float]:
+    def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Engine, float]:
         """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
         model = self.optimizer
         assert model is not None
@@ -165,12 +151,21 @@ class BayesSampler(Sampler):
 
     def _params(self, space: Space, x: Sequence[Any]) -> dict[str, Any]:
         params = space.defaults()
-        params.update({name: _decode(space[name], value) for name, value in zip(self._free, x)})
+        params.update({name: decode(space[name], value) for name, value in zip(self._free, x)})
         return params
 
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
         self._sync(space, trials)
+
+    def fitted_model(self, space: Space, direction: str) -> FittedModel | None:
+        """The model's latest fit, or None when it has none of the score over this space in this direction."""
+        if self.optimizer is None:
+            return None
+        names = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+        if names != self._free or self._sign != (-1.0 if direction == "maximize" else 1.0):
+            return None
+        return self.optimizer.fitted_model([dimension(space[name]) for name in names])
 
     def _sync(self, space: Space, trials: Sequence[Trial], fit: bool = True) -> None:
         if self.optimizer is None:
@@ -190,378 +185,13 @@ class BayesSampler(Sampler):
             else:
                 self._told.discard(trial.number)  # a running trial is told once it has finished
                 continue
-            xs.append([_encode(space[name], trial.params[name]) for name in self._free])
+            xs.append([encode(space[name], trial.params[name]) for name in self._free])
             ys.append(float(y))
         self._unfitted[0].extend(xs)
         self._unfitted[1].extend(ys)
         if fit and self._unfitted[0]:
             xs, ys = self._unfitted
             self._unfitted = ([], [])
-            with warnings.catch_warnings(), _THREADS.limit(limits=1):
+            with warnings.catch_warnings(), THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
-
-
-class _Engine(Optimizer):
-    """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
-
-    scikit-optimize keeps the trials, spreads the initial points and provides the model and the acquisition
-    functions; this class changes how the model is fitted (scores warped to look normal, weak priors, warm-started
-    from the previous fit, capped noise, a prior mean at the worst score, hyperparameters on at most `fit_limit`
-    trials and refitted once `refit_share` of the trials is new, the model on at most `model_limit`) and where the
-    acquisition function is evaluated (random points, rounds of points near the best trials and candidates, all in
-    vectorised batches, then gradient searches from several of the best).
-    """
-
-    def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
-        options.setdefault("acq_func_kwargs", {"xi": float(settings["xi"])})
-        options.setdefault("initial_point_generator", settings["initial_design"])
-        with warnings.catch_warnings():
-            # a Sobol sequence is best balanced at a power of 2 points; its first few are still better spread
-            # than random ones (benchmarks/README.md)
-            warnings.filterwarnings("ignore", message="The balance properties of Sobol")
-            super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
-        self.settings = dict(settings)
-        gp = self.base_estimator_
-        cap = float(self.settings["noise_cap"])
-        gp.set_params(
-            kernel=gp.kernel + WhiteKernel(noise_level=min(1e-3, cap), noise_level_bounds=(1e-8, cap)),
-            n_restarts_optimizer=int(self.settings["fit_restarts"]),
-            optimizer=_fit_with_prior,
-        )
-        self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
-        self._fitted_at = 0  # the number of trials the hyperparameters were last fitted at
-        self.warp_: _Warp | None = None  # the latest fit's map from scores to the model's units
-        # the model's input columns that are real-valued params, which gradient steps move
-        self._continuous = np.concatenate(
-            [np.full(d.transformed_size, isinstance(d, SkReal)) for d in self.space.dimensions]
-        )
-        self._only_reals = bool(self._continuous.all())
-
-    def copy(self, random_state: Any = None) -> _Engine:
-        """A copy that has been told the same trials (and fits its own model on them).
-
-        It shares what never changes after construction (the space, the unfitted model, the initial design):
-        building them again costs about 30 ms, mostly scikit-optimize's setting up of the space.
-        """
-        twin = copy.copy(self)
-        twin.rng = check_random_state(random_state)
-        twin.Xi, twin.yi, twin.models, twin.cache_ = [], [], [], {}
-        twin._n_initial_points = self.n_initial_points_
-        twin._theta = None if self._theta is None else self._theta.copy()
-        if hasattr(self, "gains_"):  # gp_hedge's tally of its acquisition functions
-            twin.gains_ = np.copy(self.gains_)
-        twin.warp_ = None
-        for fitted in ("next_xs_", "_next_x"):
-            twin.__dict__.pop(fitted, None)
-        if self.Xi:
-            twin._tell(self.Xi, self.yi)
-        return twin
-
-    def _tell(self, x: Any, y: Any, fit: bool = True) -> Any:
-        result = super()._tell(x, y, fit=False)  # scikit-optimize's bookkeeping only
-        if fit and self._n_initial_points <= 0:
-            self._propose()
-        return result
-
-    def _ask(self) -> Any:
-        if self._n_initial_points <= 0 and not self.models and getattr(self, "_next_x", None) is not None:
-            return self._next_x  # every trial failed: no model yet, the point farthest from them
-        return super()._ask()
-
-    def _propose(self) -> None:
-        """Fit the model to every trial told and choose the next point."""
-        X = np.asarray(self.space.transform(self.Xi), dtype=float)
-        scores = np.asarray(self.yi, dtype=float)
-        failed = np.isnan(scores)
-        if failed.all():
-            self._next_x = self._spread(X)
-            return
-        if failed.any():  # worse than the worst score, by the scores' spread (or their scale, for one score)
-            worst, spread = float(scores[~failed].max()), float(np.ptp(scores[~failed]))
-            scores = np.where(failed, worst + (spread or max(abs(worst), 1.0)), scores)
-        self.warp_ = _Warp(scores, enabled=bool(self.settings["warp"]))
-        y = self.warp_(scores)
-        model = self._fit(X, y)
-        if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
-            self.gains_ -= model.predict(np.vstack(self.next_xs_))
-        self.models = [model]
-        self.next_xs_ = [self._maximise(model, acq, X, y) for acq in self.cand_acq_funcs_]
-        if self.acq_func == "gp_hedge":
-            logits = np.array(self.gains_) - np.max(self.gains_)
-            probs = np.exp(self.eta * logits)
-            next_x = self.next_xs_[int(np.argmax(self.rng.multinomial(1, probs / probs.sum())))]
-        else:
-            next_x = self.next_xs_[0]
-        self._next_x = self.space.inverse_transform(next_x.reshape((1, -1)))[0]
-
-    def _spread(self, X: np.ndarray) -> list[Any]:
-        """Of random candidates drawn with the seed, the one farthest from every trial (all of which failed)."""
-        count = int(self.settings["candidates"])
-        candidates = np.asarray(self.space.transform(self.space.rvs(count, random_state=self.rng)), dtype=float)
-        width = np.asarray(self.space.transformed_bounds, dtype=float) @ np.array([-1.0, 1.0])
-        scaled = (candidates[:, None, :] - X[None, :, :]) / np.where(width > 0, width, 1.0)
-        best = candidates[int(np.argmax((scaled**2).sum(axis=-1).min(axis=1)))]
-        return self.space.inverse_transform(best.reshape((1, -1)))[0]
-
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> Any:
-        """The Gaussian process on at most `model_limit` trials, its hyperparameters fitted on `fit_limit` of them."""
-        base = self.base_estimator_
-        kernel = base.kernel if self._theta is None else base.kernel.clone_with_theta(self._theta)
-        fitted, shown = (
-            self._subset(y, int(self.settings["fit_limit"])),
-            self._subset(y, int(self.settings["model_limit"])),
-        )
-        if self._theta is not None and len(y) - self._fitted_at < float(self.settings["refit_share"]) * len(y):
-            fitted = np.empty(0, dtype=int)  # the last fit's hyperparameters, conditioned on every trial below
-        else:
-            model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
-            model.fit(X[fitted], y[fitted])
-            # the fitted hyperparameters, the noise level restored (the model zeroes it for its predictions)
-            self._theta = np.append(model.kernel_.k1.theta, np.log(model.noise_))
-            self._fitted_at = len(y)
-        if len(fitted) < len(shown):
-            model = clone(base).set_params(kernel=base.kernel.clone_with_theta(self._theta), optimizer=None)
-            model.fit(X[shown], y[shown])
-        # far from every trial the model reverts to its prior mean: the worst score, not the average, so that
-        # unexplored corners draw trials by their uncertainty alone
-        prior_mean = float(np.quantile(y[shown], float(self.settings["prior_quantile"])))
-        model._y_train_mean = model.y_train_mean_ = prior_mean
-        model.y_train_ = (y[shown] - prior_mean) / model._y_train_std
-        model.alpha_ = scipy.linalg.cho_solve((model.L_, True), model.y_train_)
-        return model
-
-    def _subset(self, y: np.ndarray, limit: int) -> np.ndarray:
-        """Every trial's index, or past `limit` trials the best half of the limit and a random rest."""
-        if len(y) <= limit:
-            return np.arange(len(y))
-        order = np.argsort(y, kind="stable")
-        rest = self.rng.choice(order[limit // 2 :], limit - limit // 2, replace=False)
-        return np.sort(np.concatenate([order[: limit // 2], rest]))
-
-    def _draw(self, values: np.ndarray, best: int, count: int, acq: str) -> np.ndarray:
-        """Up to `count` candidates other than the best, drawn with the seed, each as likely as its acquisition value."""
-        # LCB is a bound in score units, scaled by its spread; EI and PI (negated) count by their own value
-        gain = -values / max(float(np.std(values)), 1e-12) if acq == "LCB" else np.log(np.maximum(-values, 1e-300))
-        weights = np.exp(gain - gain.max())
-        weights[best] = 0.0
-        count = min(count, int(np.count_nonzero(weights)))
-        if count <= 0:
-            return np.empty(0, dtype=int)
-        return self.rng.choice(len(values), size=count, replace=False, p=weights / weights.sum())
-
-    def _maximise(self, model: Any, acq: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """The best point found for one acquisition function, in the model's (transformed) coordinates."""
-        s, rng = self.settings, self.rng
-        bounds = np.asarray(self.space.transformed_bounds, dtype=float)
-        low, high = bounds[:, 0], bounds[:, 1]
-        width = high - low
-        y_opt = float(np.min(y))
-
-        def snap(Z: np.ndarray) -> np.ndarray:
-            Z = np.clip(Z, low, high)
-            if self._only_reals:
-                return Z
-            return np.asarray(self.space.transform(self.space.inverse_transform(Z)), dtype=float)
-
-        def near(centres: np.ndarray, count: int, scale: float) -> np.ndarray:
-            picks = centres[rng.randint(len(centres), size=count)]
-            return snap(picks + rng.normal(size=picks.shape) * scale * width)
-
-        top = int(s["top"])
-        candidates = np.vstack(
-            [
-                np.asarray(self.space.transform(self.space.rvs(int(s["candidates"]), random_state=rng)), dtype=float),
-                near(X[np.argsort(y, kind="stable")[:top]], int(s["local"]), 0.1),
-            ]
-        )
-        fast = _Predictor(model)
-
-        def score(Z: np.ndarray) -> np.ndarray:
-            return _gaussian_acquisition(Z, fast, y_opt, acq_func=acq, acq_func_kwargs=self.acq_func_kwargs)
-
-        values = score(candidates)
-        scale = 0.1
-        for _ in range(int(s["rounds"])):
-            scale /= 2
-            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
-            candidates, values = np.vstack([candidates, more]), np.concatenate([values, score(more)])
-        order = np.argsort(values, kind="stable")
-        best = candidates[order[0]]
-        free = self._continuous
-        if free.any() and s["polish"]:
-            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s["starts"]) - 1, acq)])
-            fixed = candidates[starts]
-            count = len(starts)
-
-            def points(flat: np.ndarray) -> np.ndarray:
-                Z = fixed.copy()
-                Z[:, free] = flat.reshape(count, -1)
-                return Z
-
-            def loss(flat: np.ndarray) -> tuple[float, np.ndarray]:
-                value, grad = _acquisition_loss(model, points(flat), y_opt, acq, self.acq_func_kwargs)
-                return float(value.sum()), grad[:, free].ravel()
-
-            # one L-BFGS-B run over all starts at once: the loss is their sum, so each moves on its own gradient
-            flat, _, _ = scipy.optimize.fmin_l_bfgs_b(
-                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s["polish"])
-            )
-            found = np.clip(points(flat), low, high)
-            found_values = score(found)
-            if found_values.min() < values[order[0]]:
-                best = found[int(np.argmin(found_values))]
-        return best
-
-
-class _Predictor:
-    """A fitted model's mean and standard deviation by scikit-learn's triangular solve, for many points at once.
-
-    scikit-optimize's own predict() also offers gradients, at the price of a slower standard deviation
-    (an einsum over the inverse covariance matrix, most of the search's time at 200 trials).
-    """
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def predict(self, X: np.ndarray, return_std: bool = False) -> Any:
-        """The model's mean (and standard deviation) at each row of X."""
-        return SkLearnGP.predict(self.model, X, return_std=return_std)
-
-
-class _Warp:
-    """Scores standardised, then power-transformed (Yeo-Johnson) to look most normal, and back.
-
-    A few very bad scores (a loss that explodes, a diverged run) otherwise set the model's whole scale, and the
-    differences among good scores look like noise to it.
-    """
-
-    POWERS = np.round(np.linspace(-2.0, 2.0, 41), 10)  # the powers tried (1 leaves the scores as they are)
-
-    def __init__(self, y: np.ndarray, enabled: bool = True) -> None:
-        self.centre = float(np.mean(y))
-        self.scale = float(np.std(y)) or 1.0
-        self.power = 1.0
-        if enabled and len(y) >= 3 and np.ptp(y) > 0:
-            z = self._standard(y)
-            warped = _yeo_johnson(z, self.POWERS[:, None])
-            jacobian = np.sum(np.sign(z) * np.log1p(np.abs(z)))  # of the transform, per unit of (power - 1)
-            likelihood = -0.5 * len(z) * np.log(np.maximum(warped.var(axis=1), 1e-300)) + (self.POWERS - 1) * jacobian
-            self.power = float(self.POWERS[int(np.argmax(likelihood))])
-        seen = self(y)
-        span = float(np.ptp(seen)) or 1.0
-        self._bounds = (float(seen.min()) - span, float(seen.max()) + span)  # where inverse() is asked for scores
-
-    def _standard(self, y: np.ndarray) -> np.ndarray:
-        return (np.asarray(y, dtype=float) - self.centre) / self.scale
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        """Scores in the model's units."""
-        return _yeo_johnson(self._standard(y), self.power)
-
-    def inverse(self, t: np.ndarray) -> np.ndarray:
-        """The model's units as scores (within a range of the scores seen, beyond which the power may diverge)."""
-        t, power = np.clip(np.asarray(t, dtype=float), *self._bounds), self.power
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            up = np.expm1(t) if power == 0 else np.expm1(np.log1p(np.maximum(power * t, -1 + 1e-12)) / power)
-            down = -np.expm1(-t) if power == 2 else -np.expm1(np.log1p(-(2 - power) * t) / (2 - power))
-        return np.where(t >= 0, up, down) * self.scale + self.centre
-
-    def band(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A prediction in the model's units as scores: the mean, and the two ends of the ±2σ band, mapped back."""
-        return self.inverse(mean), self.inverse(mean - 2 * std), self.inverse(mean + 2 * std)
-
-
-_DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
-
-
-def _yeo_johnson(z: np.ndarray, power: Any) -> np.ndarray:
-    """The Yeo-Johnson transform of z by a power (an array of powers broadcasts against z)."""
-    up, down = np.log1p(np.maximum(z, 0)), np.log1p(-np.minimum(z, 0))
-    power = np.asarray(power, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        positive = np.where(power == 0, up, np.expm1(power * up) / np.where(power == 0, 1, power))
-        negative = np.where(power == 2, -down, -np.expm1((2 - power) * down) / np.where(power == 2, 1, 2 - power))
-    return np.where(z >= 0, positive, negative)
-
-
-def _acquisition_loss(
-    model: Any, Z: np.ndarray, y_opt: float, acq: str, kwargs: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """-log EI, -log PI or LCB at each row of Z, with its gradient, for our Matern 5/2 model (vectorised)."""
-    amplitude = model.kernel_.k1.k1.constant_value
-    scales = np.asarray(model.kernel_.k1.k2.length_scale, dtype=float)
-    diff = (Z[:, None, :] - model.X_train_[None, :, :]) / scales  # points x trials x dimensions
-    r = np.sqrt(np.maximum((diff**2).sum(axis=-1), 1e-300))
-    decay = np.exp(-np.sqrt(5) * r)
-    k = amplitude * (1 + np.sqrt(5) * r + 5 / 3 * r**2) * decay
-    dk = (-amplitude * 5 / 3 * (1 + np.sqrt(5) * r) * decay)[:, :, None] * diff / scales
-    unit = model._y_train_std
-    mean = k @ model.alpha_ * unit + model._y_train_mean
-    dmean = np.einsum("bnd,n->bd", dk, model.alpha_) * unit
-    v = scipy.linalg.solve_triangular(model.L_, k.T, lower=True)
-    var = np.maximum(amplitude - (v**2).sum(axis=0), 1e-18)
-    weights = scipy.linalg.solve_triangular(model.L_.T, v, lower=False)
-    std = np.sqrt(var) * unit
-    dstd = -np.einsum("bnd,nb->bd", dk, weights) / np.sqrt(var)[:, None] * unit
-    if acq == "LCB":
-        kappa = kwargs.get("kappa", 1.96)
-        return mean - kappa * std, dmean - kappa * dstd
-    z = (y_opt - kwargs.get("xi", 0.01) - mean) / std
-    dz = (-dmean - z[:, None] * dstd) / std[:, None]
-    ratio = np.sqrt(np.pi / 2) * erfcx(-z / np.sqrt(2))  # Phi(z) / phi(z), without underflow far below the best
-    if acq == "PI":
-        return -log_ndtr(z), -dz / ratio[:, None]
-    # EI = std * phi(z) * (1 + z * ratio)
-    tail = np.maximum(1 + z * ratio, 1e-300)
-    log_ei = np.log(std) - 0.5 * z**2 - 0.5 * np.log(2 * np.pi) + np.log(tail)
-    # d log EI = d std / std + Phi(z) / (phi(z) * tail) * dz
-    return -log_ei, -(dstd / std[:, None] + (ratio / tail)[:, None] * dz)
-
-
-def _log_prior(theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """A weak prior on [log amplitude, log length scales..., log noise], and its gradient.
-
-    Length scales (in a range scaled to [0, 1]) are drawn towards 1, the amplitude (of scores scaled to unit
-    variance) towards 1, and the noise towards 0: few trials then give a smooth model, many can overrule it.
-    """
-    amplitude, scales, noise = np.exp(theta[0]), np.exp(theta[1:-1]), np.exp(theta[-1])
-    value = np.log(amplitude) - amplitude - np.sum(0.1 * scales**2 + 0.1 / scales**2) + 0.1 * np.log(noise) - 30 * noise
-    grad = np.concatenate([[1 - amplitude], -0.2 * scales**2 + 0.2 / scales**2, [0.1 - 30 * noise]])
-    return float(value), grad
-
-
-def _fit_with_prior(objective: Any, theta: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, float]:
-    """The hyperparameters that maximise the model's likelihood times the prior (scikit-learn's optimizer hook)."""
-
-    def loss(t: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = objective(t, eval_gradient=True)
-        prior, prior_grad = _log_prior(t)
-        return value - prior, grad - prior_grad
-
-    result = scipy.optimize.minimize(loss, theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"gtol": 1e-2})
-    return result.x, float(result.fun)
-
-
-def _dimension(dim: Any) -> Any:
-    if isinstance(dim, Choice):
-        return SkCategorical(list(range(len(dim.options))))
-    prior = "log-uniform" if dim.log else "uniform"
-    kind = SkInteger if isinstance(dim, Int) else SkReal
-    return kind(dim.low, dim.high, prior=prior)
-
-
-def _decode(dim: Any, value: Any) -> Any:
-    """A model's value as the parameter's: an option for a choice, an int for an integer, inside the range."""
-    value = to_python(value)
-    if isinstance(dim, Choice):
-        return dim.options[int(value)]
-    if isinstance(dim, Int):
-        return dim.validate(int(round(value)))
-    return min(dim.high, max(dim.low, float(value)))
-
-
-def _encode(dim: Any, value: Any) -> Any:
-    if isinstance(dim, Choice):
-        return dim.index(value)
-    return value
