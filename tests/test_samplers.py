@@ -148,13 +148,12 @@ def test_bayes_on_hartmann6_improves_on_its_initial_design():
     assert study.best_value < initial - 0.3
 
 
-def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
+def test_bayes_past_its_fit_limit_still_learns_from_every_trial():
     from problems import BRANIN
 
-    from jupyter_hptune.core.samplers.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, GPSettings
 
-    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 12)
-    sampler = BayesSampler(seed=0)
+    sampler = BayesSampler(seed=0, settings=GPSettings(fit_limit=12))
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
     model = sampler.fitted_model(study.space, "minimize")
@@ -162,14 +161,12 @@ def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
     assert study.best_value < 0.5
 
 
-def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
+def test_bayes_past_its_model_limit_keeps_the_best_trials():
     from problems import BRANIN
 
-    from jupyter_hptune.core.samplers.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, GPSettings
 
-    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 10)
-    monkeypatch.setitem(BayesSampler.settings, "model_limit", 16)
-    sampler = BayesSampler(seed=0)
+    sampler = BayesSampler(seed=0, settings=GPSettings(fit_limit=10, model_limit=16))
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
     model = sampler.fitted_model(study.space, "minimize")
@@ -271,10 +268,9 @@ def test_bayes_batches_spread_around_running_trials():
 
 def fitted_engine(**settings):
     """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
-    from jupyter_hptune.core.samplers.bayes import BayesSampler
-    from jupyter_hptune.core.samplers.gp_model import Engine
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings
 
-    engine = Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, GPSettings(**settings), n_initial_points=3, random_state=0)
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(12, 2)) * 0.3).tolist()
     engine.tell(X, [float(np.exp(4 * x[0]) + np.sin(9 * x[1])) for x in X])
@@ -313,10 +309,9 @@ def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_whe
 
 
 def test_between_refits_of_its_hyperparameters_the_bayes_model_still_learns_every_trial():
-    from jupyter_hptune.core.samplers.bayes import BayesSampler
-    from jupyter_hptune.core.samplers.gp_model import Engine
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings
 
-    engine = Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, GPSettings(), n_initial_points=5, random_state=0)
     kept = []  # the trial counts at which the model kept the previous hyperparameters
     for n in range(1, 41):
         x = engine.ask()

@@ -15,6 +15,7 @@ __all__ = [
     "METHODS",
     "METHOD_OPTIONS",
     "BayesSampler",
+    "GPSettings",
     "GridSampler",
     "ManualSampler",
     "Plan",
@@ -57,9 +58,9 @@ def make_sampler(method: str, seed: int | None = None, **options: Any) -> Sample
 
 
 def __getattr__(name: str) -> Any:
-    """BayesSampler on first use: it imports scikit-optimize, which the other methods do not need."""
-    if name == "BayesSampler":
-        from .bayes import BayesSampler
+    """BayesSampler and GPSettings on first use: they import scikit-optimize, which the other methods do not need."""
+    if name in ("BayesSampler", "GPSettings"):
+        from . import bayes
 
-        return BayesSampler
+        return getattr(bayes, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from ..space import Choice, Space, SpaceError
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
-from .gp_model import THREADS, Engine, FittedModel, decode, dimension, encode
+from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
 
-__all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
+__all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler", "GPSettings"]
 
 ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
 
@@ -32,27 +32,14 @@ class BayesSampler(Sampler):
     """
 
     method = "bayes"
-    # The model's settings, in one place (benchmarks/README.md says what each was measured to do).
-    settings: ClassVar[dict[str, Any]] = {
-        "initial_points": 5,  # points before the first model (at most a quarter of the trials)
-        "initial_design": "sobol",  # how they are spread: a Sobol sequence shifted by the seed (or "random", "lhs")
-        "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
-        "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
-        "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
-        "refit_share": 0.04,  # hyperparameters refitted once this share of the trials is new (each trial up to 25)
-        "model_limit": 500,  # trials the model is conditioned on, at most (the same way): its time stops growing
-        "candidates": 500,  # random points the acquisition function is evaluated at
-        "local": 250,  # points near the best trials, in the same first round, and in each later round
-        "rounds": 3,  # rounds of points near the best candidates so far, each half as far
-        "top": 5,  # the best trials, and in later rounds the best candidates, searched around
-        "starts": 10,  # gradient searches: from the best candidate and from others drawn by acquisition value
-        "polish": 20,  # gradient steps of each (on the real-valued params; the others stay as drawn)
-        "xi": 0.0,  # EI's and PI's margin over the best score (scikit-optimize's 0.01 depends on the scores' scale)
-        "warp": True,  # scores power-transformed (Yeo-Johnson) to look normal before the model sees them
-        "prior_quantile": 1.0,  # far from any trial the model expects this quantile of the scores (1: the worst)
-    }
 
-    def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        acq: str = "EI",
+        initial_points: int | None = None,
+        seed: int | None = None,
+        settings: GPSettings | None = None,
+    ) -> None:
         if acq not in ACQUISITION_FUNCTIONS:
             raise SpaceError(
                 f"acquisition function {acq!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
@@ -64,6 +51,7 @@ class BayesSampler(Sampler):
         self.acq = acq
         self.initial_points = initial_points
         self.seed = check_seed(seed)
+        self.settings = GPSettings() if settings is None else settings
         self.optimizer: Engine | None = None
         self._sign = 1.0
         self._told: set[int] = set()
@@ -73,7 +61,7 @@ class BayesSampler(Sampler):
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
-        initial = self.initial_points or min(self.settings["initial_points"], max(1, n // 4))
+        initial = self.initial_points or min(self.settings.initial_points, max(1, n // 4))
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
         self._told = set()
@@ -91,7 +79,7 @@ class BayesSampler(Sampler):
         learned, first = len(self._told), max(0, initial - len(self._told))
         note = f"Bayesian optimisation ({self.acq}"
         if first:
-            design = _DESIGNS.get(self.settings["initial_design"], self.settings["initial_design"])
+            design = _DESIGNS.get(self.settings.initial_design, self.settings.initial_design)
             note += f", {first} initial {design} point{'s' if first > 1 else ''}"
         if learned:
             note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"

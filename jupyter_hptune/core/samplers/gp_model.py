@@ -31,10 +31,32 @@ from threadpoolctl import ThreadpoolController
 
 from ..space import Choice, Int, to_python
 
-__all__ = ["THREADS", "Engine", "FittedModel", "Warp", "decode", "dimension", "encode"]
+__all__ = ["THREADS", "Engine", "FittedModel", "GPSettings", "Warp", "decode", "dimension", "encode"]
 
 # The model's matrices are tiny (one row per trial): BLAS threads only contend, ten times slower on a busy machine.
 THREADS = ThreadpoolController()
+
+
+@dataclass(frozen=True)
+class GPSettings:
+    """The bayes search's model settings (benchmarks/README.md says what each was measured to do)."""
+
+    initial_points: int = 5  # points before the first model (at most a quarter of the trials)
+    initial_design: str = "sobol"  # how they are spread: a Sobol sequence shifted by the seed (or "random", "lhs")
+    noise_cap: float = 0.05  # the learned noise is at most this share of the scores' variance
+    fit_restarts: int = 0  # random starts of the model's fit, besides the previous fit's hyperparameters
+    fit_limit: int = 100  # trials the hyperparameters are fitted on, at most: the best half and a random rest
+    refit_share: float = 0.04  # hyperparameters refitted once this share of the trials is new (each trial up to 25)
+    model_limit: int = 500  # trials the model is conditioned on, at most (the same way): its time stops growing
+    candidates: int = 500  # random points the acquisition function is evaluated at
+    local: int = 250  # points near the best trials, in the same first round, and in each later round
+    rounds: int = 3  # rounds of points near the best candidates so far, each half as far
+    top: int = 5  # the best trials, and in later rounds the best candidates, searched around
+    starts: int = 10  # gradient searches: from the best candidate and from others drawn by acquisition value
+    polish: int = 20  # gradient steps of each (on the real-valued params; the others stay as drawn)
+    xi: float = 0.0  # EI's and PI's margin over the best score (scikit-optimize's 0.01 depends on the scores' scale)
+    warp: bool = True  # scores power-transformed (Yeo-Johnson) to look normal before the model sees them
+    prior_quantile: float = 1.0  # far from any trial the model expects this quantile of the scores (1: the worst)
 
 
 @dataclass(frozen=True)
@@ -98,20 +120,20 @@ class Engine(Optimizer):
     vectorised batches, then gradient searches from several of the best).
     """
 
-    def __init__(self, dimensions: list[Any], settings: Mapping[str, Any], **options: Any) -> None:
-        options.setdefault("acq_func_kwargs", {"xi": float(settings["xi"])})
-        options.setdefault("initial_point_generator", settings["initial_design"])
+    def __init__(self, dimensions: list[Any], settings: GPSettings, **options: Any) -> None:
+        options.setdefault("acq_func_kwargs", {"xi": float(settings.xi)})
+        options.setdefault("initial_point_generator", settings.initial_design)
         with warnings.catch_warnings():
             # a Sobol sequence is best balanced at a power of 2 points; its first few are still better spread
             # than random ones (benchmarks/README.md)
             warnings.filterwarnings("ignore", message="The balance properties of Sobol")
             super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
-        self.settings = dict(settings)
+        self.settings = settings
         gp = self.base_estimator_
-        cap = float(self.settings["noise_cap"])
+        cap = float(self.settings.noise_cap)
         gp.set_params(
             kernel=gp.kernel + WhiteKernel(noise_level=min(1e-3, cap), noise_level_bounds=(1e-8, cap)),
-            n_restarts_optimizer=int(self.settings["fit_restarts"]),
+            n_restarts_optimizer=int(self.settings.fit_restarts),
             optimizer=_fit_with_prior,
         )
         self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
@@ -198,7 +220,7 @@ class Engine(Optimizer):
         if failed.any():  # worse than the worst score, by the scores' spread (or their scale, for one score)
             worst, spread = float(scores[~failed].max()), float(np.ptp(scores[~failed]))
             scores = np.where(failed, worst + (spread or max(abs(worst), 1.0)), scores)
-        self.warp_ = Warp(scores, enabled=bool(self.settings["warp"]))
+        self.warp_ = Warp(scores, enabled=bool(self.settings.warp))
         y = self.warp_(scores)
         model = self._fit(X, y)
         if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
@@ -215,7 +237,7 @@ class Engine(Optimizer):
 
     def _spread(self, X: np.ndarray) -> list[Any]:
         """Of random candidates drawn with the seed, the one farthest from every trial (all of which failed)."""
-        count = int(self.settings["candidates"])
+        count = int(self.settings.candidates)
         candidates = np.asarray(self.space.transform(self.space.rvs(count, random_state=self.rng)), dtype=float)
         width = np.asarray(self.space.transformed_bounds, dtype=float) @ np.array([-1.0, 1.0])
         scaled = (candidates[:, None, :] - X[None, :, :]) / np.where(width > 0, width, 1.0)
@@ -227,10 +249,10 @@ class Engine(Optimizer):
         base = self.base_estimator_
         kernel = base.kernel if self._theta is None else base.kernel.clone_with_theta(self._theta)
         fitted, shown = (
-            self._subset(y, int(self.settings["fit_limit"])),
-            self._subset(y, int(self.settings["model_limit"])),
+            self._subset(y, int(self.settings.fit_limit)),
+            self._subset(y, int(self.settings.model_limit)),
         )
-        if self._theta is not None and len(y) - self._fitted_at < float(self.settings["refit_share"]) * len(y):
+        if self._theta is not None and len(y) - self._fitted_at < float(self.settings.refit_share) * len(y):
             fitted = np.empty(0, dtype=int)  # the last fit's hyperparameters, conditioned on every trial below
         else:
             model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
@@ -243,7 +265,7 @@ class Engine(Optimizer):
             model.fit(X[shown], y[shown])
         # far from every trial the model reverts to its prior mean: the worst score, not the average, so that
         # unexplored corners draw trials by their uncertainty alone
-        prior_mean = float(np.quantile(y[shown], float(self.settings["prior_quantile"])))
+        prior_mean = float(np.quantile(y[shown], float(self.settings.prior_quantile)))
         model._y_train_mean = model.y_train_mean_ = prior_mean
         model.y_train_ = (y[shown] - prior_mean) / model._y_train_std
         model.alpha_ = scipy.linalg.cho_solve((model.L_, True), model.y_train_)
@@ -286,11 +308,11 @@ class Engine(Optimizer):
             picks = centres[rng.randint(len(centres), size=count)]
             return snap(picks + rng.normal(size=picks.shape) * scale * width)
 
-        top = int(s["top"])
+        top = int(s.top)
         candidates = np.vstack(
             [
-                np.asarray(self.space.transform(self.space.rvs(int(s["candidates"]), random_state=rng)), dtype=float),
-                near(X[np.argsort(y, kind="stable")[:top]], int(s["local"]), 0.1),
+                np.asarray(self.space.transform(self.space.rvs(int(s.candidates), random_state=rng)), dtype=float),
+                near(X[np.argsort(y, kind="stable")[:top]], int(s.local), 0.1),
             ]
         )
         fast = _Predictor(model)
@@ -300,15 +322,15 @@ class Engine(Optimizer):
 
         values = score(candidates)
         scale = 0.1
-        for _ in range(int(s["rounds"])):
+        for _ in range(int(s.rounds)):
             scale /= 2
-            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
+            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s.local), scale)
             candidates, values = np.vstack([candidates, more]), np.concatenate([values, score(more)])
         order = np.argsort(values, kind="stable")
         best = candidates[order[0]]
         free = self._continuous
-        if free.any() and s["polish"]:
-            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s["starts"]) - 1, acq)])
+        if free.any() and s.polish:
+            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s.starts) - 1, acq)])
             fixed = candidates[starts]
             count = len(starts)
 
@@ -323,7 +345,7 @@ class Engine(Optimizer):
 
             # one L-BFGS-B run over all starts at once: the loss is their sum, so each moves on its own gradient
             flat, _, _ = scipy.optimize.fmin_l_bfgs_b(
-                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s["polish"])
+                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s.polish)
             )
             found = np.clip(points(flat), low, high)
             found_values = score(found)
