@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
-from jupyter_hptune.core.samplers import METHODS, GridSampler, ask_batch, make_sampler
+from jupyter_hptune.core.samplers import METHODS, GridSampler, Plan, Sampler, ask_batch, make_sampler
 from jupyter_hptune.core.space import Space, SpaceError
 from jupyter_hptune.core.trial import Trial, TrialState
 
@@ -264,6 +264,31 @@ def test_bayes_batches_spread_around_running_trials():
     for point in batch:  # the model believes the running point scored the best: it looks elsewhere
         assert math.dist(point.values(), alone.values()) > 0.3, (point, alone)
     assert len({tuple(p.values()) for p in batch}) == 3
+
+
+class Halves(Sampler):
+    """A method of one's own: only plan and ask, the first of 0, 1, 1/2, 1/4, ... not tried yet."""
+
+    method, seed = "halves", 0
+
+    def plan(self, space, trials, n_trials, queued, direction):
+        return Plan(n_trials or 4)
+
+    def ask(self, space, trials, number):
+        tried = {t.params["x"] for t in trials}
+        return {"x": next(x for x in (0.0, *(0.5**k for k in range(60))) if x not in tried)}
+
+
+def test_a_method_with_only_plan_and_ask_runs_in_a_study_and_on_several_workers():
+    study = Study({"x": Real(0, 1)})
+    study.optimize(lambda p: p["x"], 3, sampler=Halves())
+    assert [t.params["x"] for t in study.trials] == [0.0, 1.0, 0.5]
+    sampler, space = Halves(), Space({"x": Real(0, 1)})
+    sampler.learn(space, study.trials)  # nothing to learn: asking is unchanged
+    batch = ask_batch(sampler, space, study.trials, [3, 4])
+    assert [p["x"] for p in batch] == [0.25, 0.125], "each point of a batch counts as running for the next"
+    with pytest.raises(TypeError, match="abstract"):
+        type("NoAsk", (Sampler,), {"plan": Halves.plan})()
 
 
 def fitted_engine(**settings):
