@@ -16,10 +16,10 @@ from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
 from .comm import current_cell_id, sidebar
 from .controller import final_plots, show_panel, task_done
-from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.errors import ScoreError, StudyError
 from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
+from .core.samplers.bayes import ACQUISITION_FUNCTIONS
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import Study

@@ -17,7 +17,6 @@ from typing import Any
 import ipywidgets as w
 import numpy as np
 
-from .core.bayes import ACQUISITION_FUNCTIONS
 from .core.events import (
     Event,
     SearchFinished,
@@ -31,6 +30,7 @@ from .core.events import (
 )
 from .core.pruners import PRUNERS, step_count
 from .core.samplers import METHODS
+from .core.samplers.bayes import ACQUISITION_FUNCTIONS
 from .core.space import Choice, Dimension, Int, Real, Space, SpaceError
 from .core.study import DIRECTIONS
 from .core.trial import TrialState
@@ -946,7 +946,7 @@ class TunePanel:
         found = self._model()
         sampler, space = found if found is not None else (None, self.space)
         inside = [t for t in snapshot.trials if space.includes(t.params)]
-        if final and sampler is not None and hasattr(sampler, "learn"):  # the model has not seen the last trial yet
+        if final and sampler is not None:  # the model has not seen the last trial yet: one fit, at the end
             sampler.learn(space, inside)
         return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)
 

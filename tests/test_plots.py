@@ -12,10 +12,10 @@ from matplotlib.figure import Figure
 
 from jupyter_hptune import Choice, Int, Real, Space, Study
 from jupyter_hptune import plots as plotting
-from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.events import StudySnapshot
 from jupyter_hptune.core.posterior import posterior
 from jupyter_hptune.core.samplers import RandomSampler
+from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.trial import Trial, TrialState
 from jupyter_hptune.plots import figure_png, plot_history, plot_params, plot_posterior, plot_surface
 from jupyter_hptune.report import format_value

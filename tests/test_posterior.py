@@ -7,9 +7,9 @@ import pytest
 from skopt.acquisition import gaussian_ei, gaussian_lcb
 
 from jupyter_hptune import Choice, Int, Real, Space, Study
-from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.posterior import Posterior, posterior
 from jupyter_hptune.core.samplers import RandomSampler
+from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.trial import Trial, TrialState
 
 PLAIN = (bool, int, float, str, type(None), tuple)
@@ -68,7 +68,7 @@ def test_a_bayes_slice_passes_through_the_scores_of_a_long_tailed_objective():
     assert sampler.optimizer.warp_.power < 1, "a long tail of bad scores is compressed"
     post = posterior(study.space, study.trials, "minimize", sampler)
     done = post.trials
-    mean = post._mean(post._model_space.transform([[t.params["x"]] for t in done]))
+    mean = post._mean(post._model.transform([[t.params["x"]] for t in done]))
     scores = np.array([t.value for t in done])
     np.testing.assert_allclose(mean, scores, atol=0.05 * np.ptp(scores))
     cut = post.slice("x")
@@ -83,7 +83,7 @@ def test_a_bayes_slice_passes_through_the_scores_of_a_long_tailed_objective():
 def test_the_next_point_is_the_models_proposal_and_names_the_trial_that_ran_it():
     study, sampler = bayes_study()
     cut = posterior(study.space, study.trials, "minimize", sampler).slice("x")
-    assert cut.next_x == sampler.optimizer._next_x[0]
+    assert cut.next_x == sampler.fitted_model(study.space, "minimize").next_x[0]
     assert type(cut.next_x) is float
     # The model proposed the last trial and has not been told its score yet.
     assert cut.next_trial == study.trials[-1].number
@@ -101,9 +101,9 @@ def test_the_acquisition_follows_the_searchs_acquisition_function():
 def test_gp_hedge_shows_the_acquisition_function_it_drew():
     study, sampler = bayes_study(acq="gp_hedge")
     cut = posterior(study.space, study.trials, "minimize", sampler).slice("x", points=30)
-    optimizer = sampler.optimizer
+    optimizer, proposed = sampler.optimizer, sampler.fitted_model(study.space, "minimize").next_x
     drawn = optimizer.next_xs_[optimizer.cand_acq_funcs_.index(cut.acq_name)]
-    np.testing.assert_allclose(drawn, optimizer.space.transform([optimizer._next_x])[0])
+    np.testing.assert_allclose(drawn, optimizer.space.transform([proposed])[0])
     assert cut.acquisition is not None
 
 

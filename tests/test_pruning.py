@@ -20,11 +20,11 @@ from jupyter_hptune import (
     hp,
     tune,
 )
-from jupyter_hptune.core.bayes import BayesSampler
 from jupyter_hptune.core.errors import StudyError
 from jupyter_hptune.core.events import TrialFinished, TrialReported
 from jupyter_hptune.core.pruners import step_count
 from jupyter_hptune.core.samplers import make_sampler
+from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.storage import SQLiteStorage
 
 RATE = 0.25

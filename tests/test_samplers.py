@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
-from jupyter_hptune.core.samplers import METHODS, GridSampler, ask_batch, make_sampler
+from jupyter_hptune.core.samplers import METHODS, GridSampler, Plan, Sampler, ask_batch, make_sampler
 from jupyter_hptune.core.space import Space, SpaceError
 from jupyter_hptune.core.trial import Trial, TrialState
 
@@ -148,34 +148,31 @@ def test_bayes_on_hartmann6_improves_on_its_initial_design():
     assert study.best_value < initial - 0.3
 
 
-def test_bayes_past_its_fit_limit_still_learns_from_every_trial(monkeypatch):
+def test_bayes_past_its_fit_limit_still_learns_from_every_trial():
     from problems import BRANIN
 
-    from jupyter_hptune.core.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, GPSettings
 
-    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 12)
-    sampler = BayesSampler(seed=0)
+    sampler = BayesSampler(seed=0, settings=GPSettings(fit_limit=12))
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
-    model = sampler.optimizer.models[-1]
-    assert len(model.X_train_) == 29, "the model is conditioned on every trial told, not only the 12 fitted"
+    model = sampler.fitted_model(study.space, "minimize")
+    assert len(model.points) == 29, "the model is conditioned on every trial told, not only the 12 fitted"
     assert study.best_value < 0.5
 
 
-def test_bayes_past_its_model_limit_keeps_the_best_trials(monkeypatch):
+def test_bayes_past_its_model_limit_keeps_the_best_trials():
     from problems import BRANIN
 
-    from jupyter_hptune.core.bayes import BayesSampler
+    from jupyter_hptune.core.samplers.bayes import BayesSampler, GPSettings
 
-    monkeypatch.setitem(BayesSampler.settings, "fit_limit", 10)
-    monkeypatch.setitem(BayesSampler.settings, "model_limit", 16)
-    sampler = BayesSampler(seed=0)
+    sampler = BayesSampler(seed=0, settings=GPSettings(fit_limit=10, model_limit=16))
     study = Study(BRANIN.space)
     study.optimize(BRANIN.objective, 30, sampler=sampler)
-    model = sampler.optimizer.models[-1]
-    assert len(model.X_train_) == 16
+    model = sampler.fitted_model(study.space, "minimize")
+    assert len(model.points) == 16
     best = sorted(t.value for t in study.trials[:29])[:8]
-    scores = sampler.optimizer.warp_.inverse(model.y_train_ * model._y_train_std + model._y_train_mean)
+    scores = model.warp.inverse(model.targets)
     assert sorted(scores)[:8] == pytest.approx(best)
     assert study.best_value < 1.0
 
@@ -269,11 +266,36 @@ def test_bayes_batches_spread_around_running_trials():
     assert len({tuple(p.values()) for p in batch}) == 3
 
 
+class Halves(Sampler):
+    """A method of one's own: only plan and ask, the first of 0, 1, 1/2, 1/4, ... not tried yet."""
+
+    method, seed = "halves", 0
+
+    def plan(self, space, trials, n_trials, queued, direction):
+        return Plan(n_trials or 4)
+
+    def ask(self, space, trials, number):
+        tried = {t.params["x"] for t in trials}
+        return {"x": next(x for x in (0.0, *(0.5**k for k in range(60))) if x not in tried)}
+
+
+def test_a_method_with_only_plan_and_ask_runs_in_a_study_and_on_several_workers():
+    study = Study({"x": Real(0, 1)})
+    study.optimize(lambda p: p["x"], 3, sampler=Halves())
+    assert [t.params["x"] for t in study.trials] == [0.0, 1.0, 0.5]
+    sampler, space = Halves(), Space({"x": Real(0, 1)})
+    sampler.learn(space, study.trials)  # nothing to learn: asking is unchanged
+    batch = ask_batch(sampler, space, study.trials, [3, 4])
+    assert [p["x"] for p in batch] == [0.25, 0.125], "each point of a batch counts as running for the next"
+    with pytest.raises(TypeError, match="abstract"):
+        type("NoAsk", (Sampler,), {"plan": Halves.plan})()
+
+
 def fitted_engine(**settings):
     """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
-    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings
 
-    engine = _Engine([(0.0, 1.0)] * 2, {**BayesSampler.settings, **settings}, n_initial_points=3, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, GPSettings(**settings), n_initial_points=3, random_state=0)
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(12, 2)) * 0.3).tolist()
     engine.tell(X, [float(np.exp(4 * x[0]) + np.sin(9 * x[1])) for x in X])
@@ -290,7 +312,7 @@ def test_far_from_every_trial_the_bayes_model_expects_its_prior_quantile_of_the_
 def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_where_ei_underflows():
     from skopt.acquisition import gaussian_acquisition_1D
 
-    from jupyter_hptune.core.bayes import _acquisition_loss
+    from jupyter_hptune.core.samplers.gp_model import _acquisition_loss
 
     engine = fitted_engine()
     model, y_opt = engine.models[-1], float(engine.warp_(np.min(engine.yi)))
@@ -312,9 +334,9 @@ def test_the_bayes_acquisition_gradient_is_scikit_optimizes_and_stays_finite_whe
 
 
 def test_between_refits_of_its_hyperparameters_the_bayes_model_still_learns_every_trial():
-    from jupyter_hptune.core.bayes import BayesSampler, _Engine
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings
 
-    engine = _Engine([(0.0, 1.0)] * 2, dict(BayesSampler.settings), n_initial_points=5, random_state=0)
+    engine = Engine([(0.0, 1.0)] * 2, GPSettings(), n_initial_points=5, random_state=0)
     kept = []  # the trial counts at which the model kept the previous hyperparameters
     for n in range(1, 41):
         x = engine.ask()

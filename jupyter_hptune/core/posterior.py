@@ -6,13 +6,13 @@ import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from skopt.acquisition import _gaussian_acquisition
 from skopt.utils import cook_estimator, normalize_dimensions
 
-from .bayes import _THREADS, BayesSampler, _decode, _dimension, _encode
+from .samplers.bayes import BayesSampler
+from .samplers.gp_model import THREADS, FittedModel, decode, dimension, encode
 from .space import Choice, Int, Real, Space, to_python
 from .trial import Trial, TrialState
 
@@ -76,39 +76,31 @@ class Posterior:
         space: Space,
         trials: Sequence[Trial],
         direction: str,
-        model: Any,
-        model_space: Any,
+        model: FittedModel,
         names: Sequence[str],
         source: str,
-        *,
-        acq_name: str | None = None,
-        acq_kwargs: Mapping[str, Any] | None = None,
-        y_opt: float | None = None,
-        next_params: Mapping[str, Any] | None = None,
-        n_fitted: int | None = None,
-        warp: Any | None = None,
     ) -> None:
         self.space = space
         self.direction = direction
         self.source = source
         self.names = list(names)  # the params the model sees, in its column order
-        self.acq_name = acq_name
-        self.next_params = None if next_params is None else dict(next_params)
-        self.next_trial = None if next_params is None else _ran(next_params, names, trials)
+        self.acq_name = model.acq_name
+        self.next_params: dict[str, Any] | None = None
+        if model.next_x is not None:
+            self.next_params = {name: decode(space[name], value) for name, value in zip(names, model.next_x)}
+            self.next_params.update({name: space[name].default_value for name in space if name not in self.next_params})
+        self.next_trial = None if self.next_params is None else _ran(self.next_params, names, trials)
         self.trials = _observations(space, trials)
-        self.n_fitted = len(self.trials) if n_fitted is None else n_fitted  # the points the model was fitted on
+        self.n_fitted = len(self.trials) if model.n_fitted is None else model.n_fitted  # the points it was fitted on
         self._model = model
-        self._model_space = model_space
         self._sign = -1.0 if direction == "maximize" else 1.0
-        self._acq_kwargs = dict(acq_kwargs or {})
-        self._y_opt = y_opt
-        self._warp = warp  # the map from scores to the model's units, when the model was fitted on warped scores
+        self._warp = model.warp  # the map from scores to the model's units, when the model was fitted on warped scores
         pick = max if direction == "maximize" else min
-        self.best: Trial | None = pick(self.trials, key=lambda t: t.value) if self.trials else None
+        self.best: Trial | None = pick(self.trials, key=lambda t: cast(float, t.value)) if self.trials else None
         defaults = space.defaults()
         held = self.best.params if self.best is not None else {}
         self.fixed = {name: to_python(held.get(name, defaults[name])) for name in space}
-        self._held = [_encode(space[name], self.fixed[name]) for name in self.names]
+        self._held = [encode(space[name], self.fixed[name]) for name in self.names]
         self.limits = _limits([float(t.value) for t in self.trials])  # type: ignore[arg-type]
 
     def slice(self, name: str, points: int = 100) -> Slice:
@@ -194,13 +186,13 @@ class Posterior:
                 if column is not None:
                     row[column] = value
             encoded.append(row)
-        return np.asarray(self._model_space.transform(encoded), dtype=float)
+        return self._model.transform(encoded)
 
     def _mean(self, rows: np.ndarray) -> np.ndarray:
         """The posterior mean in score units (cheaper than with the std)."""
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            mean = np.asarray(self._model.predict(rows), dtype=float)
+            mean = self._model.mean(rows)
         if self._warp is not None:
             mean = self._warp.inverse(mean)
         return self._sign * mean
@@ -209,18 +201,10 @@ class Posterior:
         self, rows: np.ndarray, *, acquisition: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Mean and ±2σ band in score units, and the acquisition (higher = more promising) when the model has one."""
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            mean, std = self._model.predict(rows, return_std=True)
-            acq = None
-            if acquisition and self.acq_name is not None:
-                acq = -np.asarray(
-                    _gaussian_acquisition(
-                        rows, self._model, y_opt=self._y_opt, acq_func=self.acq_name, acq_func_kwargs=self._acq_kwargs
-                    ),
-                    dtype=float,
-                )
-        mean, std = np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
+            mean, std = self._model.predict(rows)
+            acq = self._model.acquisition(rows) if acquisition and self.acq_name is not None else None
         if self._warp is None:
             mean, low, high = mean, mean - 2 * std, mean + 2 * std
         else:
@@ -246,12 +230,12 @@ def posterior(
     found = _bayes_posterior(space, trials, direction, sampler, names)
     if found is not None:
         return found
-    model_space = normalize_dimensions([_dimension(space[name]) for name in names])
+    model_space = normalize_dimensions([dimension(space[name]) for name in names])
     done = _fit_subset(done, direction, seed)
-    xs = [[_encode(space[name], t.params[name]) for name in names] for t in done]
+    xs = [[encode(space[name], t.params[name]) for name in names] for t in done]
     sign = -1.0 if direction == "maximize" else 1.0
     ys = [sign * float(t.value) for t in done]  # type: ignore[arg-type]
-    with warnings.catch_warnings(), _THREADS.limit(limits=1):
+    with warnings.catch_warnings(), THREADS.limit(limits=1):
         warnings.simplefilter("ignore")
         model = cook_estimator("GP", space=model_space, random_state=seed, noise="gaussian")
         if "kernel__k2__length_scale_bounds" in model.get_params():
@@ -259,7 +243,7 @@ def posterior(
             # trial; a display should show the trend, so a length scale is at least a tenth of a range.
             model.set_params(kernel__k2__length_scale_bounds=(DISPLAY_MIN_LENGTH_SCALE, 100.0))
         model.fit(model_space.transform(xs), ys)
-    return Posterior(space, trials, direction, model, model_space, names, DISPLAY_SOURCE)
+    return Posterior(space, trials, direction, FittedModel(gp=model, space=model_space), names, DISPLAY_SOURCE)
 
 
 DISPLAY_MIN_LENGTH_SCALE = 0.1  # of the display GP, in units of each range scaled to [0, 1]
@@ -281,55 +265,10 @@ def _bayes_posterior(
     space: Space, trials: Sequence[Trial], direction: str, sampler: object | None, names: list[str]
 ) -> Posterior | None:
     """The posterior of the bayes sampler's latest model, or None when it has none for this space and direction."""
-    if not isinstance(sampler, BayesSampler) or sampler.optimizer is None:
+    if not isinstance(sampler, BayesSampler):
         return None
-    optimizer = sampler.optimizer
-    sign = -1.0 if direction == "maximize" else 1.0
-    if not optimizer.models or sampler._free != names or sampler._sign != sign:
-        return None
-    if [_shape(d) for d in optimizer.space.dimensions] != [_shape(_dimension(space[name])) for name in names]:
-        return None  # a model of another space (e.g. before a search narrowed it)
-    model, warp = optimizer.models[-1], optimizer.warp_  # the scores' warp of the fit that made this model
-    acq_name = _acquisition_used(optimizer)
-    next_params = None
-    next_x = getattr(optimizer, "_next_x", None)
-    if next_x is not None:
-        next_params = {name: _decode(space[name], value) for name, value in zip(names, next_x)}
-        next_params.update({name: space[name].default_value for name in space if name not in next_params})
-    return Posterior(
-        space,
-        trials,
-        direction,
-        model,
-        optimizer.space,
-        names,
-        BAYES_SOURCE,
-        acq_name=acq_name,
-        acq_kwargs=optimizer.acq_func_kwargs,
-        y_opt=float(warp(np.nanmin(optimizer.yi))),  # failed trials are told as NaN
-        next_params=next_params,
-        n_fitted=len(optimizer.yi),
-        warp=warp,
-    )
-
-
-def _shape(dim: Any) -> tuple:
-    """What identifies a scikit-optimize dimension, whatever its transform."""
-    return type(dim).__name__, tuple(dim.bounds), getattr(dim, "prior", None)
-
-
-def _acquisition_used(optimizer: Any) -> str:
-    """The acquisition function that chose the optimizer's next point (for gp_hedge: the one it drew, else EI)."""
-    if optimizer.acq_func != "gp_hedge":
-        return str(optimizer.acq_func)
-    candidates = getattr(optimizer, "next_xs_", None)
-    next_x = getattr(optimizer, "_next_x", None)
-    if candidates and next_x is not None:
-        chosen = np.asarray(optimizer.space.transform([next_x])[0], dtype=float)
-        for name, candidate in zip(optimizer.cand_acq_funcs_, candidates):
-            if np.allclose(np.asarray(candidate, dtype=float), chosen):
-                return str(name)
-    return "EI"
+    model = sampler.fitted_model(space, direction)
+    return None if model is None else Posterior(space, trials, direction, model, names, BAYES_SOURCE)
 
 
 LIMIT_MARGIN = 0.5  # how far beyond the scores seen a plotted prediction may go, as a share of their range

@@ -1,11 +1,18 @@
-"""Bayesian optimisation: the one adapter between our space and trials and scikit-optimize's ask/tell Optimizer."""
+"""The Gaussian-process model of the bayes search, on scikit-optimize and scikit-learn.
+
+The one module that reaches into those libraries' private state (scikit-optimize's Optimizer._tell and _ask, its
+_next_x and _n_initial_points, its _gaussian_acquisition; scikit-learn's GaussianProcessRegressor._y_train_mean,
+_y_train_std and alpha_): pyproject.toml bounds their versions to those this was tested with. The rest of the
+package sees a fitted model through FittedModel.
+"""
 
 from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -22,187 +29,87 @@ from skopt.space import Integer as SkInteger
 from skopt.space import Real as SkReal
 from threadpoolctl import ThreadpoolController
 
-from .samplers import Plan, check_seed
-from .space import Choice, Int, Space, SpaceError, to_python
-from .trial import Trial, TrialState
+from ..space import Choice, Int, to_python
 
-__all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler"]
-
-ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
-
-FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
+__all__ = ["THREADS", "Engine", "FittedModel", "GPSettings", "Warp", "decode", "dimension", "encode"]
 
 # The model's matrices are tiny (one row per trial): BLAS threads only contend, ten times slower on a busy machine.
-_THREADS = ThreadpoolController()
+THREADS = ThreadpoolController()
 
 
-class BayesSampler:
-    """A Gaussian-process model of the score that proposes the point with the best acquisition value.
+@dataclass(frozen=True)
+class GPSettings:
+    """The bayes search's model settings (benchmarks/README.md says what each was measured to do)."""
 
-    Failed trials are shown to the model as worse than the worst score, steering it away from them (before any
-    trial succeeds, the next points are spread away from the failed ones); pruned trials as their last reported
-    value, so the model learns where pruning found the search unpromising. A failed trial still counts as one of
-    the initial points, so the initial design moves on past it.
+    initial_points: int = 5  # points before the first model (at most a quarter of the trials)
+    initial_design: str = "sobol"  # how they are spread: a Sobol sequence shifted by the seed (or "random", "lhs")
+    noise_cap: float = 0.05  # the learned noise is at most this share of the scores' variance
+    fit_restarts: int = 0  # random starts of the model's fit, besides the previous fit's hyperparameters
+    fit_limit: int = 100  # trials the hyperparameters are fitted on, at most: the best half and a random rest
+    refit_share: float = 0.04  # hyperparameters refitted once this share of the trials is new (each trial up to 25)
+    model_limit: int = 500  # trials the model is conditioned on, at most (the same way): its time stops growing
+    candidates: int = 500  # random points the acquisition function is evaluated at
+    local: int = 250  # points near the best trials, in the same first round, and in each later round
+    rounds: int = 3  # rounds of points near the best candidates so far, each half as far
+    top: int = 5  # the best trials, and in later rounds the best candidates, searched around
+    starts: int = 10  # gradient searches: from the best candidate and from others drawn by acquisition value
+    polish: int = 20  # gradient steps of each (on the real-valued params; the others stay as drawn)
+    xi: float = 0.0  # EI's and PI's margin over the best score (scikit-optimize's 0.01 depends on the scores' scale)
+    warp: bool = True  # scores power-transformed (Yeo-Johnson) to look normal before the model sees them
+    prior_quantile: float = 1.0  # far from any trial the model expects this quantile of the scores (1: the worst)
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted Gaussian process of the score: its predictions, acquisition and next point, in its own units.
+
+    Its input is a row per point (transform() makes them from params' values, a choice as its option's index); a
+    model of a search that maximises predicts the negated score, and one with a warp predicts warped scores.
     """
 
-    method = "bayes"
-    # The model's settings, in one place (benchmarks/README.md says what each was measured to do).
-    settings: ClassVar[dict[str, Any]] = {
-        "initial_points": 5,  # points before the first model (at most a quarter of the trials)
-        "initial_design": "sobol",  # how they are spread: a Sobol sequence shifted by the seed (or "random", "lhs")
-        "noise_cap": 0.05,  # the learned noise is at most this share of the scores' variance
-        "fit_restarts": 0,  # random starts of the model's fit, besides the previous fit's hyperparameters
-        "fit_limit": 100,  # trials the hyperparameters are fitted on, at most: the best half and a random rest
-        "refit_share": 0.04,  # hyperparameters refitted once this share of the trials is new (each trial up to 25)
-        "model_limit": 500,  # trials the model is conditioned on, at most (the same way): its time stops growing
-        "candidates": 500,  # random points the acquisition function is evaluated at
-        "local": 250,  # points near the best trials, in the same first round, and in each later round
-        "rounds": 3,  # rounds of points near the best candidates so far, each half as far
-        "top": 5,  # the best trials, and in later rounds the best candidates, searched around
-        "starts": 10,  # gradient searches: from the best candidate and from others drawn by acquisition value
-        "polish": 20,  # gradient steps of each (on the real-valued params; the others stay as drawn)
-        "xi": 0.0,  # EI's and PI's margin over the best score (scikit-optimize's 0.01 depends on the scores' scale)
-        "warp": True,  # scores power-transformed (Yeo-Johnson) to look normal before the model sees them
-        "prior_quantile": 1.0,  # far from any trial the model expects this quantile of the scores (1: the worst)
-    }
+    gp: Any = field(repr=False)  # the regressor (scikit-optimize's GaussianProcessRegressor)
+    space: Any = field(repr=False)  # scikit-optimize's Space of the model's input
+    warp: Warp | None = None  # the map from scores to the model's units, when it was fitted on warped scores
+    acq_name: str | None = None  # the acquisition function that chose the next point (None: the model has none)
+    acq_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    y_opt: float | None = None  # the best score told, in the model's units
+    next_x: tuple | None = None  # the point the model proposes next, in params' values (a choice as its index)
+    n_fitted: int | None = None  # the trials told to the model, when it has a search's
 
-    def __init__(self, acq: str = "EI", initial_points: int | None = None, seed: int | None = None) -> None:
-        if acq not in ACQUISITION_FUNCTIONS:
-            raise SpaceError(
-                f"acquisition function {acq!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
-            )
-        if initial_points is not None and (
-            isinstance(initial_points, bool) or not isinstance(initial_points, int) or initial_points < 1
-        ):
-            raise SpaceError(f"initial_points must be a positive integer, got {initial_points!r}")
-        self.acq = acq
-        self.initial_points = initial_points
-        self.seed = check_seed(seed)
-        self.optimizer: Optimizer | None = None
-        self._sign = 1.0
-        self._told: set[int] = set()
-        self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
-        self._free: list[str] = []
+    def transform(self, rows: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Points (one row of params' values each) as the model's input."""
+        return np.asarray(self.space.transform(rows), dtype=float)
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
-        """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
-        n = 20 if n_trials is None else n_trials
-        initial = self.initial_points or min(self.settings["initial_points"], max(1, n // 4))
-        self._sign = -1.0 if direction == "maximize" else 1.0
-        self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
-        self._told = set()
-        self._unfitted = ([], [])
-        self.optimizer = None
-        if self._free:
-            self.optimizer = _Engine(
-                [_dimension(space[name]) for name in self._free],
-                self.settings,
-                acq_func=self.acq,
-                n_initial_points=initial,
-                random_state=self.seed,
-            )
-        self._sync(space, trials)
-        learned, first = len(self._told), max(0, initial - len(self._told))
-        note = f"Bayesian optimisation ({self.acq}"
-        if first:
-            design = _DESIGNS.get(self.settings["initial_design"], self.settings["initial_design"])
-            note += f", {first} initial {design} point{'s' if first > 1 else ''}"
-        if learned:
-            note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"
-        return Plan(n, note + ")")
+    def mean(self, X: np.ndarray) -> np.ndarray:
+        """The posterior mean at each row of X (cheaper than with the std)."""
+        return np.asarray(self.gp.predict(X), dtype=float)
 
-    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
-        """The point the model proposes next."""
-        if self.optimizer is None:
-            return space.defaults()
-        self._sync(space, trials)
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
-            warnings.simplefilter("ignore")
-            x = self.optimizer.ask()
-        return self._params(space, x)
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The posterior mean and standard deviation at each row of X."""
+        mean, std = self.gp.predict(X, return_std=True)
+        return np.asarray(mean, dtype=float), np.asarray(std, dtype=float)
 
-    def ask_batch(self, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
-        """Points for several trials at once, the running ones counted as well as the finished (constant liar).
+    def acquisition(self, X: np.ndarray) -> np.ndarray:
+        """The acquisition function at each row of X (higher = more promising)."""
+        if self.acq_name is None:
+            raise ValueError("this model has no acquisition function")
+        values = _gaussian_acquisition(
+            X, self.gp, y_opt=self.y_opt, acq_func=self.acq_name, acq_func_kwargs=dict(self.acq_kwargs)
+        )
+        return -np.asarray(values, dtype=float)
 
-        The model learns every finished trial; a copy of it is then told the best score so far at each running
-        trial's point and at each point it proposes, so the points of a batch spread out instead of piling up.
-        The copy's random state depends on the seed and the first trial's number only.
-        """
-        if self.optimizer is None:
-            return [space.defaults() for _ in numbers]
-        self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
-        running = [
-            [_encode(space[name], trial.params[name]) for name in self._free]
-            for trial in trials
-            if trial.state is TrialState.RUNNING and trial.number not in self._told and space.includes(trial.params)
-        ]
-        if not running and len(numbers) == 1:
-            return [self.ask(space, trials, numbers[0])]
-        points = []
-        with warnings.catch_warnings(), _THREADS.limit(limits=1):
-            warnings.simplefilter("ignore")
-            liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
-            for i in range(len(numbers)):
-                x = liar.ask()
-                points.append(x)
-                if i < len(numbers) - 1:
-                    liar.tell(x, lie)
-        return [self._params(space, x) for x in points]
+    @property
+    def points(self) -> np.ndarray:
+        """The points the model is conditioned on, as rows of its input."""
+        return np.asarray(self.gp.X_train_, dtype=float)
 
-    def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Optimizer, float]:
-        """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
-        model = self.optimizer
-        assert model is not None
-        told_x, told_y = model.Xi, model.yi
-        learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
-        scores = [y for y in learned_y if not np.isnan(y)]
-        lie = min(scores) if scores else (FAILED if learned_y else 0.0)  # none succeeded: avoid them like failures
-        model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
-        try:
-            return model.copy(random_state=random_state), lie
-        finally:
-            model.Xi, model.yi = told_x, told_y
-
-    def _params(self, space: Space, x: Sequence[Any]) -> dict[str, Any]:
-        params = space.defaults()
-        params.update({name: _decode(space[name], value) for name, value in zip(self._free, x)})
-        return params
-
-    def learn(self, space: Space, trials: Sequence[Trial]) -> None:
-        """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
-        self._sync(space, trials)
-
-    def _sync(self, space: Space, trials: Sequence[Trial], fit: bool = True) -> None:
-        if self.optimizer is None:
-            return
-        learned = (TrialState.COMPLETE, TrialState.PRUNED)
-        xs, ys = [], []
-        for trial in trials:
-            if trial.number in self._told:
-                continue
-            self._told.add(trial.number)
-            if not space.includes(trial.params):  # a search narrowed the space: the model learns from what is inside
-                continue
-            if trial.state in learned and trial.value is not None:  # a pruned trial at its last reported value
-                y = self._sign * trial.value
-            elif trial.state in (TrialState.FAILED, TrialState.PRUNED):
-                y = FAILED  # the model scores it once it is fitted, worse than the worst score then
-            else:
-                self._told.discard(trial.number)  # a running trial is told once it has finished
-                continue
-            xs.append([_encode(space[name], trial.params[name]) for name in self._free])
-            ys.append(float(y))
-        self._unfitted[0].extend(xs)
-        self._unfitted[1].extend(ys)
-        if fit and self._unfitted[0]:
-            xs, ys = self._unfitted
-            self._unfitted = ([], [])
-            with warnings.catch_warnings(), _THREADS.limit(limits=1):
-                warnings.simplefilter("ignore")
-                self.optimizer.tell(xs, ys)
+    @property
+    def targets(self) -> np.ndarray:
+        """Their scores, in the model's units."""
+        return np.asarray(self.gp.y_train_ * self.gp._y_train_std + self.gp._y_train_mean, dtype=float)
 
 
-class _Engine(Optimizer):
+class Engine(Optimizer):
     """scikit-optimize's Optimizer with our fit of its Gaussian process and our search of the acquisition function.
 
     scikit-optimize keeps the trials, spreads the initial points and provides the model and the acquisition
@@ -213,32 +120,32 @@ class _Engine(Optimizer):
     vectorised batches, then gradient searches from several of the best).
     """
 
-    def __init__(self, dimensions: list[Any], settings: dict[str, Any], **options: Any) -> None:
-        options.setdefault("acq_func_kwargs", {"xi": float(settings["xi"])})
-        options.setdefault("initial_point_generator", settings["initial_design"])
+    def __init__(self, dimensions: list[Any], settings: GPSettings, **options: Any) -> None:
+        options.setdefault("acq_func_kwargs", {"xi": float(settings.xi)})
+        options.setdefault("initial_point_generator", settings.initial_design)
         with warnings.catch_warnings():
             # a Sobol sequence is best balanced at a power of 2 points; its first few are still better spread
             # than random ones (benchmarks/README.md)
             warnings.filterwarnings("ignore", message="The balance properties of Sobol")
             super().__init__(dimensions, base_estimator="GP", model_queue_size=1, **options)
-        self.settings = dict(settings)
+        self.settings = settings
         gp = self.base_estimator_
-        cap = float(self.settings["noise_cap"])
+        cap = float(self.settings.noise_cap)
         gp.set_params(
             kernel=gp.kernel + WhiteKernel(noise_level=min(1e-3, cap), noise_level_bounds=(1e-8, cap)),
-            n_restarts_optimizer=int(self.settings["fit_restarts"]),
+            n_restarts_optimizer=int(self.settings.fit_restarts),
             optimizer=_fit_with_prior,
         )
         self._theta: np.ndarray | None = None  # the latest fit's hyperparameters, where the next fit starts
         self._fitted_at = 0  # the number of trials the hyperparameters were last fitted at
-        self.warp_: _Warp | None = None  # the latest fit's map from scores to the model's units
+        self.warp_: Warp | None = None  # the latest fit's map from scores to the model's units
         # the model's input columns that are real-valued params, which gradient steps move
         self._continuous = np.concatenate(
             [np.full(d.transformed_size, isinstance(d, SkReal)) for d in self.space.dimensions]
         )
         self._only_reals = bool(self._continuous.all())
 
-    def copy(self, random_state: Any = None) -> _Engine:
+    def copy(self, random_state: Any = None) -> Engine:
         """A copy that has been told the same trials (and fits its own model on them).
 
         It shares what never changes after construction (the space, the unfitted model, the initial design):
@@ -257,6 +164,39 @@ class _Engine(Optimizer):
         if self.Xi:
             twin._tell(self.Xi, self.yi)
         return twin
+
+    def fitted_model(self, dimensions: Sequence[Any]) -> FittedModel | None:
+        """The latest fitted model, or None before the first or when the engine models other dimensions than these."""
+        if not self.models:
+            return None
+        if [_shape(d) for d in self.space.dimensions] != [_shape(d) for d in dimensions]:
+            return None  # a model of another space (e.g. before a search narrowed it)
+        warp = self.warp_  # the scores' warp of the fit that made this model
+        assert warp is not None
+        next_x = getattr(self, "_next_x", None)
+        return FittedModel(
+            gp=self.models[-1],
+            space=self.space,
+            warp=warp,
+            acq_name=self._acquisition_used(),
+            acq_kwargs=dict(self.acq_func_kwargs),
+            y_opt=float(warp(np.nanmin(self.yi))),  # failed trials are told as NaN
+            next_x=None if next_x is None else tuple(next_x),
+            n_fitted=len(self.yi),
+        )
+
+    def _acquisition_used(self) -> str:
+        """The acquisition function that chose the next point (for gp_hedge: the one it drew, else EI)."""
+        if self.acq_func != "gp_hedge":
+            return str(self.acq_func)
+        candidates = getattr(self, "next_xs_", None)
+        next_x = getattr(self, "_next_x", None)
+        if candidates and next_x is not None:
+            chosen = np.asarray(self.space.transform([next_x])[0], dtype=float)
+            for name, candidate in zip(self.cand_acq_funcs_, candidates):
+                if np.allclose(np.asarray(candidate, dtype=float), chosen):
+                    return str(name)
+        return "EI"
 
     def _tell(self, x: Any, y: Any, fit: bool = True) -> Any:
         result = super()._tell(x, y, fit=False)  # scikit-optimize's bookkeeping only
@@ -280,13 +220,13 @@ class _Engine(Optimizer):
         if failed.any():  # worse than the worst score, by the scores' spread (or their scale, for one score)
             worst, spread = float(scores[~failed].max()), float(np.ptp(scores[~failed]))
             scores = np.where(failed, worst + (spread or max(abs(worst), 1.0)), scores)
-        self.warp_ = _Warp(scores, enabled=bool(self.settings["warp"]))
+        self.warp_ = Warp(scores, enabled=bool(self.settings.warp))
         y = self.warp_(scores)
         model = self._fit(X, y)
         if self.acq_func == "gp_hedge" and getattr(self, "next_xs_", None):
             self.gains_ -= model.predict(np.vstack(self.next_xs_))
         self.models = [model]
-        self.next_xs_ = [self._maximise(model, acq, X, y) for acq in self.cand_acq_funcs_]
+        self.next_xs_: list[Any] = [self._maximise(model, acq, X, y) for acq in self.cand_acq_funcs_]
         if self.acq_func == "gp_hedge":
             logits = np.array(self.gains_) - np.max(self.gains_)
             probs = np.exp(self.eta * logits)
@@ -297,7 +237,7 @@ class _Engine(Optimizer):
 
     def _spread(self, X: np.ndarray) -> list[Any]:
         """Of random candidates drawn with the seed, the one farthest from every trial (all of which failed)."""
-        count = int(self.settings["candidates"])
+        count = int(self.settings.candidates)
         candidates = np.asarray(self.space.transform(self.space.rvs(count, random_state=self.rng)), dtype=float)
         width = np.asarray(self.space.transformed_bounds, dtype=float) @ np.array([-1.0, 1.0])
         scaled = (candidates[:, None, :] - X[None, :, :]) / np.where(width > 0, width, 1.0)
@@ -309,10 +249,10 @@ class _Engine(Optimizer):
         base = self.base_estimator_
         kernel = base.kernel if self._theta is None else base.kernel.clone_with_theta(self._theta)
         fitted, shown = (
-            self._subset(y, int(self.settings["fit_limit"])),
-            self._subset(y, int(self.settings["model_limit"])),
+            self._subset(y, int(self.settings.fit_limit)),
+            self._subset(y, int(self.settings.model_limit)),
         )
-        if self._theta is not None and len(y) - self._fitted_at < float(self.settings["refit_share"]) * len(y):
+        if self._theta is not None and len(y) - self._fitted_at < float(self.settings.refit_share) * len(y):
             fitted = np.empty(0, dtype=int)  # the last fit's hyperparameters, conditioned on every trial below
         else:
             model = clone(base).set_params(kernel=kernel, random_state=self.rng.randint(2**31 - 1))
@@ -325,7 +265,7 @@ class _Engine(Optimizer):
             model.fit(X[shown], y[shown])
         # far from every trial the model reverts to its prior mean: the worst score, not the average, so that
         # unexplored corners draw trials by their uncertainty alone
-        prior_mean = float(np.quantile(y[shown], float(self.settings["prior_quantile"])))
+        prior_mean = float(np.quantile(y[shown], float(self.settings.prior_quantile)))
         model._y_train_mean = model.y_train_mean_ = prior_mean
         model.y_train_ = (y[shown] - prior_mean) / model._y_train_std
         model.alpha_ = scipy.linalg.cho_solve((model.L_, True), model.y_train_)
@@ -368,11 +308,11 @@ class _Engine(Optimizer):
             picks = centres[rng.randint(len(centres), size=count)]
             return snap(picks + rng.normal(size=picks.shape) * scale * width)
 
-        top = int(s["top"])
+        top = int(s.top)
         candidates = np.vstack(
             [
-                np.asarray(self.space.transform(self.space.rvs(int(s["candidates"]), random_state=rng)), dtype=float),
-                near(X[np.argsort(y, kind="stable")[:top]], int(s["local"]), 0.1),
+                np.asarray(self.space.transform(self.space.rvs(int(s.candidates), random_state=rng)), dtype=float),
+                near(X[np.argsort(y, kind="stable")[:top]], int(s.local), 0.1),
             ]
         )
         fast = _Predictor(model)
@@ -382,15 +322,15 @@ class _Engine(Optimizer):
 
         values = score(candidates)
         scale = 0.1
-        for _ in range(int(s["rounds"])):
+        for _ in range(int(s.rounds)):
             scale /= 2
-            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s["local"]), scale)
+            more = near(candidates[np.argsort(values, kind="stable")[:top]], int(s.local), scale)
             candidates, values = np.vstack([candidates, more]), np.concatenate([values, score(more)])
         order = np.argsort(values, kind="stable")
         best = candidates[order[0]]
         free = self._continuous
-        if free.any() and s["polish"]:
-            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s["starts"]) - 1, acq)])
+        if free.any() and s.polish:
+            starts = np.concatenate([order[:1], self._draw(values, order[0], int(s.starts) - 1, acq)])
             fixed = candidates[starts]
             count = len(starts)
 
@@ -405,7 +345,7 @@ class _Engine(Optimizer):
 
             # one L-BFGS-B run over all starts at once: the loss is their sum, so each moves on its own gradient
             flat, _, _ = scipy.optimize.fmin_l_bfgs_b(
-                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s["polish"])
+                loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s.polish)
             )
             found = np.clip(points(flat), low, high)
             found_values = score(found)
@@ -429,7 +369,7 @@ class _Predictor:
         return SkLearnGP.predict(self.model, X, return_std=return_std)
 
 
-class _Warp:
+class Warp:
     """Scores standardised, then power-transformed (Yeo-Johnson) to look most normal, and back.
 
     A few very bad scores (a loss that explodes, a diverged run) otherwise set the model's whole scale, and the
@@ -470,9 +410,6 @@ class _Warp:
     def band(self, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A prediction in the model's units as scores: the mean, and the two ends of the ±2σ band, mapped back."""
         return self.inverse(mean), self.inverse(mean - 2 * std), self.inverse(mean + 2 * std)
-
-
-_DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
 
 
 def _yeo_johnson(z: np.ndarray, power: Any) -> np.ndarray:
@@ -543,7 +480,13 @@ def _fit_with_prior(objective: Any, theta: np.ndarray, bounds: np.ndarray) -> tu
     return result.x, float(result.fun)
 
 
-def _dimension(dim: Any) -> Any:
+def _shape(dim: Any) -> tuple:
+    """What identifies a scikit-optimize dimension, whatever its transform."""
+    return type(dim).__name__, tuple(dim.bounds), getattr(dim, "prior", None)
+
+
+def dimension(dim: Any) -> Any:
+    """A parameter's dimension as scikit-optimize's (a choice as the indexes of its options)."""
     if isinstance(dim, Choice):
         return SkCategorical(list(range(len(dim.options))))
     prior = "log-uniform" if dim.log else "uniform"
@@ -551,7 +494,7 @@ def _dimension(dim: Any) -> Any:
     return kind(dim.low, dim.high, prior=prior)
 
 
-def _decode(dim: Any, value: Any) -> Any:
+def decode(dim: Any, value: Any) -> Any:
     """A model's value as the parameter's: an option for a choice, an int for an integer, inside the range."""
     value = to_python(value)
     if isinstance(dim, Choice):
@@ -561,7 +504,8 @@ def _decode(dim: Any, value: Any) -> Any:
     return min(dim.high, max(dim.low, float(value)))
 
 
-def _encode(dim: Any, value: Any) -> Any:
+def encode(dim: Any, value: Any) -> Any:
+    """A parameter's value as the model's: a choice as its option's index."""
     if isinstance(dim, Choice):
         return dim.index(value)
     return value

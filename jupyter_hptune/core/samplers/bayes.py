@@ -1,0 +1,185 @@
+"""Bayesian optimisation: a search method that asks a Gaussian-process model of the score for each next point."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..space import Choice, Space, SpaceError
+from ..trial import Trial, TrialState
+from .base import Plan, Sampler, check_seed
+from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
+
+__all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler", "GPSettings"]
+
+ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
+
+FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
+
+_DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
+
+
+class BayesSampler(Sampler):
+    """A Gaussian-process model of the score that proposes the point with the best acquisition value.
+
+    Failed trials are shown to the model as worse than the worst score, steering it away from them (before any
+    trial succeeds, the next points are spread away from the failed ones); pruned trials as their last reported
+    value, so the model learns where pruning found the search unpromising. A failed trial still counts as one of
+    the initial points, so the initial design moves on past it.
+    """
+
+    method = "bayes"
+
+    def __init__(
+        self,
+        acq: str = "EI",
+        initial_points: int | None = None,
+        seed: int | None = None,
+        settings: GPSettings | None = None,
+    ) -> None:
+        if acq not in ACQUISITION_FUNCTIONS:
+            raise SpaceError(
+                f"acquisition function {acq!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
+            )
+        if initial_points is not None and (
+            isinstance(initial_points, bool) or not isinstance(initial_points, int) or initial_points < 1
+        ):
+            raise SpaceError(f"initial_points must be a positive integer, got {initial_points!r}")
+        self.acq = acq
+        self.initial_points = initial_points
+        self.seed = check_seed(seed)
+        self.settings = GPSettings() if settings is None else settings
+        self.optimizer: Engine | None = None
+        self._sign = 1.0
+        self._told: set[int] = set()
+        self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
+        self._free: list[str] = []
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+        """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
+        n = 20 if n_trials is None else n_trials
+        initial = self.initial_points or min(self.settings.initial_points, max(1, n // 4))
+        self._sign = -1.0 if direction == "maximize" else 1.0
+        self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+        self._told = set()
+        self._unfitted = ([], [])
+        self.optimizer = None
+        if self._free:
+            self.optimizer = Engine(
+                [dimension(space[name]) for name in self._free],
+                self.settings,
+                acq_func=self.acq,
+                n_initial_points=initial,
+                random_state=self.seed,
+            )
+        self._sync(space, trials)
+        learned, first = len(self._told), max(0, initial - len(self._told))
+        note = f"Bayesian optimisation ({self.acq}"
+        if first:
+            design = _DESIGNS.get(self.settings.initial_design, self.settings.initial_design)
+            note += f", {first} initial {design} point{'s' if first > 1 else ''}"
+        if learned:
+            note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"
+        return Plan(n, note + ")")
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The point the model proposes next."""
+        if self.optimizer is None:
+            return space.defaults()
+        self._sync(space, trials)
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            x = self.optimizer.ask()
+        return self._params(space, x)
+
+    def ask_batch(self, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
+        """Points for several trials at once, the running ones counted as well as the finished (constant liar).
+
+        The model learns every finished trial; a copy of it is then told the best score so far at each running
+        trial's point and at each point it proposes, so the points of a batch spread out instead of piling up.
+        The copy's random state depends on the seed and the first trial's number only.
+        """
+        if self.optimizer is None:
+            return [space.defaults() for _ in numbers]
+        self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
+        running = [
+            [encode(space[name], trial.params[name]) for name in self._free]
+            for trial in trials
+            if trial.state is TrialState.RUNNING and trial.number not in self._told and space.includes(trial.params)
+        ]
+        if not running and len(numbers) == 1:
+            return [self.ask(space, trials, numbers[0])]
+        points = []
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
+            for i in range(len(numbers)):
+                x = liar.ask()
+                points.append(x)
+                if i < len(numbers) - 1:
+                    liar.tell(x, lie)
+        return [self._params(space, x) for x in points]
+
+    def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Engine, float]:
+        """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
+        model = self.optimizer
+        assert model is not None
+        told_x, told_y = model.Xi, model.yi
+        learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
+        scores = [y for y in learned_y if not np.isnan(y)]
+        lie = min(scores) if scores else (FAILED if learned_y else 0.0)  # none succeeded: avoid them like failures
+        model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
+        try:
+            return model.copy(random_state=random_state), lie
+        finally:
+            model.Xi, model.yi = told_x, told_y
+
+    def _params(self, space: Space, x: Sequence[Any]) -> dict[str, Any]:
+        params = space.defaults()
+        params.update({name: decode(space[name], value) for name, value in zip(self._free, x)})
+        return params
+
+    def learn(self, space: Space, trials: Sequence[Trial]) -> None:
+        """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
+        self._sync(space, trials)
+
+    def fitted_model(self, space: Space, direction: str) -> FittedModel | None:
+        """The model's latest fit, or None when it has none of the score over this space in this direction."""
+        if self.optimizer is None:
+            return None
+        names = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+        if names != self._free or self._sign != (-1.0 if direction == "maximize" else 1.0):
+            return None
+        return self.optimizer.fitted_model([dimension(space[name]) for name in names])
+
+    def _sync(self, space: Space, trials: Sequence[Trial], fit: bool = True) -> None:
+        if self.optimizer is None:
+            return
+        learned = (TrialState.COMPLETE, TrialState.PRUNED)
+        xs, ys = [], []
+        for trial in trials:
+            if trial.number in self._told:
+                continue
+            self._told.add(trial.number)
+            if not space.includes(trial.params):  # a search narrowed the space: the model learns from what is inside
+                continue
+            if trial.state in learned and trial.value is not None:  # a pruned trial at its last reported value
+                y = self._sign * trial.value
+            elif trial.state in (TrialState.FAILED, TrialState.PRUNED):
+                y = FAILED  # the model scores it once it is fitted, worse than the worst score then
+            else:
+                self._told.discard(trial.number)  # a running trial is told once it has finished
+                continue
+            xs.append([encode(space[name], trial.params[name]) for name in self._free])
+            ys.append(float(y))
+        self._unfitted[0].extend(xs)
+        self._unfitted[1].extend(ys)
+        if fit and self._unfitted[0]:
+            xs, ys = self._unfitted
+            self._unfitted = ([], [])
+            with warnings.catch_warnings(), THREADS.limit(limits=1):
+                warnings.simplefilter("ignore")
+                self.optimizer.tell(xs, ys)

@@ -1,0 +1,86 @@
+"""Grid search: every combination of the parameters' grid values, in a seeded order."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..space import Space, SpaceError
+from ..trial import Trial
+from .base import Plan, Sampler, check_seed
+
+__all__ = ["GRID_LIMIT", "GridSampler"]
+
+GRID_LIMIT = 2**20
+
+
+class GridSampler(Sampler):
+    """Every combination of options, integers and `points` values per real range, in a seeded order."""
+
+    method = "grid"
+
+    def __init__(self, grid_points: int = 5, seed: int | None = None) -> None:
+        if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 1:
+            raise SpaceError(f"grid_points (points per real range) must be a positive integer, got {grid_points!r}")
+        self.points = grid_points
+        self.seed = check_seed(seed)
+        self._order: list[dict[str, Any]] = []
+
+    def axes(self, space: Space) -> dict[str, list[Any]]:
+        """The values of each parameter on the grid."""
+        return {name: dim.grid(self.points) for name, dim in space.items()}
+
+    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+        """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
+        axes = self.axes(space)
+        sizes = [len(v) for v in axes.values()]
+        total = math.prod(sizes)
+        shape = " × ".join(f"{len(v)} {name}" for name, v in axes.items())
+        if total > GRID_LIMIT:
+            raise SpaceError(
+                f"the grid has {total:,} points ({shape}), more than {GRID_LIMIT:,}: "
+                "narrow the integer ranges, lower the points per real range, or use random or bayes"
+            )
+        done = {_key(space, t.params) for t in trials if all(t.params[n] in axes[n] for n in axes)}
+        left = total - len(done)
+        wanted = left if n_trials is None else n_trials
+        note = f"Grid of {total:,} points ({shape})"
+        if done:
+            note += f", {total - left:,} already tried"
+        if wanted < left:
+            note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
+            indices: Iterable[Any] = np.random.default_rng(self.seed).permutation(total)
+        else:
+            if wanted > left:
+                note += (
+                    f"; running the {left:,} left, not {wanted:,}" if done else f"; running all of it, not {wanted:,}"
+                )
+            wanted, indices = left, range(total)
+        self._order = []
+        for index in indices:  # decode only as many points as will run
+            if len(self._order) == wanted:
+                break
+            coords = np.unravel_index(int(index), sizes)
+            point = {name: axes[name][int(i)] for name, i in zip(axes, coords)}
+            if _key(space, point) not in done:
+                self._order.append(point)
+        return Plan(wanted + queued if n_trials is None else wanted, note)
+
+    def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
+        """The next grid point not yet tried."""
+        done = {_key(space, t.params) for t in trials}
+        for point in self._order:
+            if _key(space, point) not in done:
+                return dict(point)
+        raise SpaceError("every point of the grid has been tried")
+
+
+def _key(space: Space, params: Any) -> tuple | None:
+    """A hashable key of a point; None for a point outside the space (a search may narrow the study's space)."""
+    try:
+        return tuple(repr(v) for v in space.encode(params).values())
+    except SpaceError:
+        return None
