@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .busy import kernel_busy
 from .comm import KERNEL_TOKEN, sidebar
 from .core.errors import ScoreError, StudyError
 from .core.space import Space, SpaceError
+from .core.trial import Trial
 from .report import first_failure, format_summary
 from .runner import CellTuner, Settings, stream_writer
 
-__all__ = ["PanelController", "final_plots", "show_panel", "task_done"]
+__all__ = ["PanelController", "final_plots", "launch_task", "show_panel", "task_done"]
 
 NO_EXTENSION = (
     "{action} edits the notebook through the jupyter-hptune JupyterLab extension, which is not connected: "
@@ -23,7 +24,7 @@ NO_EXTENSION = (
 BUSY = "A search is running: stop it first."
 
 
-def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner) -> Any:
+def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner, kernel: Any) -> Any:
     """Display the control panel of a %%tune cell, following its tuner's study, its buttons wired to the tuner."""
     from IPython.display import display
 
@@ -43,7 +44,7 @@ def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner) ->
     panel.widget.add_class(f"hptune-kernel-{KERNEL_TOKEN}")
     tuner.observe(panel)
     panel.attach(lambda: None if tuner.sampler is None else (tuner.sampler, tuner.space))
-    PanelController(name, panel, tuner, settings)
+    PanelController(name, panel, tuner, settings, kernel)
     panel.display_handle = display(PanelDisplay(panel), display_id=True)
     return panel
 
@@ -51,8 +52,8 @@ def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner) ->
 class PanelController:
     """Carries out a panel's requests (Run, Continue, Run trial, Stop, Save to cell, Use best params) on a tuner."""
 
-    def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: Settings) -> None:
-        self.name, self.panel, self.tuner = name, panel, tuner
+    def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: Settings, kernel: Any) -> None:
+        self.name, self.panel, self.tuner, self.kernel = name, panel, tuner, kernel
         self.workers = {"jobs": settings.jobs, "cluster": settings.cluster}  # the cell's, kept by the panel's runs
         panel.on_run, panel.on_continue, panel.on_trial = self.run, self.more, self.trial
         panel.on_stop, panel.on_save, panel.on_use_best = self.stop, self.save, self.use_best
@@ -98,9 +99,7 @@ class PanelController:
             self.panel.show_message(str(error), error=True)
             return
         self.panel.log.clear_output()
-        busy = kernel_busy(getattr(_shell(), "kernel", None), task=True)
-        log = stream_writer(self.panel.log.append_stdout)
-        self.tuner.launch(steps, log, lambda error: task_done(self.tuner, self.panel, error), busy)
+        launch_task(self.tuner, steps, self.panel, self.kernel)
 
     def _refuse_while_running(self) -> bool:
         if self.tuner.running:
@@ -115,6 +114,12 @@ class PanelController:
             return
         if not sent:
             self.panel.show_message(NO_EXTENSION.format(action=action), error=True)
+
+
+def launch_task(tuner: CellTuner, steps: Iterator[Trial | None], panel: Any, kernel: Any) -> None:
+    """Run a search as a task of the kernel (Busy until it ends), printing to the panel's log and ending in the panel."""
+    output = None if panel is None else stream_writer(panel.log.append_stdout)
+    tuner.launch(steps, output, lambda error: task_done(tuner, panel, error), kernel_busy(kernel, task=True))
 
 
 def final_plots(tuner: CellTuner, panel: Any) -> None:
@@ -147,9 +152,3 @@ def task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None
         panel.show_message(f"All {len(snapshot.search_trials)} trials failed: see the Log tab.", error=True)
     else:
         panel.show_message(format_summary(snapshot).splitlines()[0])
-
-
-def _shell() -> Any:
-    from IPython import get_ipython
-
-    return get_ipython()

@@ -15,7 +15,7 @@ from IPython.core.magic_arguments import argument, argument_group, magic_argumen
 from .busy import kernel_busy
 from .cell import CellObjective, compile_cell
 from .comm import current_cell_id, sidebar
-from .controller import final_plots, show_panel, task_done
+from .controller import final_plots, launch_task, show_panel
 from .core.errors import ScoreError, StudyError
 from .core.pruners import PRUNERS
 from .core.samplers import METHOD_OPTIONS, METHODS
@@ -26,7 +26,7 @@ from .core.study import Study
 from .core.trial import Trial, TrialState
 from .params import hp
 from .report import ConsoleReporter, first_failure
-from .runner import CellTuner, Settings, drive, drive_async, has_running_loop, stream_writer
+from .runner import CellTuner, Settings, drive, drive_async, has_running_loop
 
 __all__ = ["TuneMagics", "load_ipython_extension", "parse_point"]
 
@@ -223,7 +223,7 @@ class TuneMagics(Magics):
         self._tuners[args.name] = tuner
         panel = None
         if kernel is not None and not args.no_panel:
-            panel = show_panel(args.name, objective.space, settings, tuner)
+            panel = show_panel(args.name, objective.space, settings, tuner, kernel)
         if kernel is not None:
             sidebar().track(args.name, tuner, cell_id=current_cell_id(self.shell), panel=panel)
         tuner.observe(ConsoleReporter())
@@ -232,9 +232,7 @@ class TuneMagics(Magics):
         except (SpaceError, StudyError) as error:
             raise UsageError(str(error)) from None
         if args.background:
-            output = None if panel is None else stream_writer(panel.log.append_stdout)
-            busy = kernel_busy(kernel, task=True)
-            tuner.launch(steps, output, lambda error: task_done(tuner, panel, error), busy)
+            launch_task(tuner, steps, panel, kernel)
             print(f"Searching in the background: `{args.name}` is bound when the search ends.")
             return None
         return _Job(args.name, tuner, panel, steps)
