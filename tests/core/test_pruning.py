@@ -25,7 +25,6 @@ from jupyter_hptune.core.events import TrialFinished, TrialReported
 from jupyter_hptune.core.pruners import step_count
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.samplers.bayes import BayesSampler
-from jupyter_hptune.core.storage import SQLiteStorage
 
 RATE = 0.25
 SPACE = {"quality": Real(0.0, 1.0)}
@@ -339,40 +338,6 @@ def test_a_trial_cut_off_by_a_dead_process_keeps_the_values_it_reported(tmp_path
     trial = Study.load(path, "study").trials[0]
     assert trial.state is TrialState.INTERRUPTED
     assert dict(trial.intermediate) == {1: 0.2, 2: 0.5, 3: 0.4} and trial.best_step == 2
-
-
-OLD_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE studies (name TEXT PRIMARY KEY, direction TEXT NOT NULL, space TEXT NOT NULL, created REAL NOT NULL);
-CREATE TABLE trials (
-    study TEXT NOT NULL REFERENCES studies(name), number INTEGER NOT NULL, state TEXT NOT NULL, params TEXT NOT NULL,
-    value REAL, error TEXT, traceback TEXT, started REAL, finished REAL, source TEXT NOT NULL,
-    PRIMARY KEY (study, number)
-);
-INSERT INTO meta VALUES ('schema', '1');
-INSERT INTO studies VALUES (
-    'old', 'maximize', '[{"name": "quality", "kind": "real", "low": 0.0, "high": 1.0, "log": false, "default": null}]', 0
-);
-INSERT INTO trials VALUES ('old', 0, 'complete', '{"quality": 0.25}', 0.25, NULL, NULL, 1.0, 2.0, 'search');
-INSERT INTO trials VALUES ('old', 1, 'failed', '{"quality": 0.5}', NULL, 'ValueError: x', 'tb', 2.0, 3.0, 'search');
-"""
-
-
-def test_a_study_file_of_the_first_version_loads_and_takes_reported_values(tmp_path):
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.executescript(OLD_SCHEMA)
-    assert Study(SPACE).space.to_json() == SQLiteStorage(path).header("old")[1].to_json(), "the fixture's space"
-    study = Study.load(path, "old")
-    assert [(t.state, t.value, dict(t.intermediate), t.best_step) for t in study.trials] == [
-        (TrialState.COMPLETE, 0.25, {}, None),
-        (TrialState.FAILED, None, {}, None),
-    ]
-    study.optimize(learner(4), 2, sampler=make_sampler("random", seed=0), patience=2)
-    again = SQLiteStorage(path).load("old").trials
-    assert len(again) == 4 and list(again[3].intermediate) == [1, 2, 3, 4] and again[3].best_step == 4
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
 
 
 def test_an_interrupted_trial_keeps_its_reported_values():
