@@ -33,6 +33,7 @@ TABS = {"surface": 0, "parameters": 1, "trials": 2}
 PROBE = """\
 import time as _time
 from jupyter_hptune import plots as _plots, widgets as _widgets
+from jupyter_hptune.widgets import plots_view as _plots_view
 _LOG, _LAST = [], {{"kind": None, "n": 0, "model": 0}}
 
 def _wrap_plot(name, count):
@@ -47,17 +48,17 @@ _wrap_plot("plot_history", _done)
 _wrap_plot("plot_posterior", lambda s: _LAST["model"])
 _wrap_plot("plot_surface", lambda s: _LAST["model"])
 _wrap_plot("plot_params", _done)
-_show = _widgets.show_png
+_show = _plots_view.show_png
 def _show_png(image, png):
     _show(image, png)
     _LOG.append((_time.time(), _LAST["kind"], _LAST["n"]))
-_widgets.show_png = _show_png
-_posterior = _widgets.TunePanel._posterior
+_plots_view.show_png = _show_png
+_posterior = _plots_view.PlotsView._posterior
 def _model(self, *args, **kwargs):
     found = _posterior(self, *args, **kwargs)
     _LAST["model"] = 0 if found is None else found.n_fitted
     return found
-_widgets.TunePanel._posterior = _model
+_plots_view.PlotsView._posterior = _model
 _init = _widgets.TunePanel.__init__
 def _panel(self, *args, **kwargs):
     _init(self, *args, **kwargs)

@@ -16,6 +16,8 @@ from typing import Any
 from . import protocol
 from .core.errors import StudyError
 from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot
+from .core.options import in_panel_words
+from .core.settings import SearchSettings
 from .core.storage import default_storage_path
 from .core.study import Study
 from .protocol import KernelMessage, ProtocolError, Request, StudiesMessage, StudyInfo
@@ -152,7 +154,8 @@ class Sidebar:
             elif request.type == "insert_cell":
                 self.insert_cell(entry.name)
         except ValueError as error:  # SpaceError included: a panel setting that does not check
-            self.send(protocol.notice(f"{str(error)[:1].upper()}{str(error)[1:]}.", error=True))
+            text = in_panel_words(error)
+            self.send(protocol.notice(f"{text[:1].upper()}{text[1:]}.", error=True))
 
     def set_notebook(self, path: str) -> None:
         """The frontend says which notebook this kernel runs (e.g. after a rename): its cells' studies are that one's."""
@@ -225,33 +228,23 @@ class Sidebar:
             raise ValueError(f"this panel is from an earlier run of study {name!r}: use the newest panel")
         return entry
 
-    def write_cell(self, name: str, settings: dict[str, Any] | None = None, *, tuner: Any = None) -> bool:
-        """Ask the frontend to rewrite the study's cell to these (or its panel's) settings; False if none listens.
+    def write_cell(
+        self, name: str, chosen: tuple[SearchSettings, dict[str, Any] | None] | None = None, *, tuner: Any = None
+    ) -> bool:
+        """Ask the frontend to rewrite the study's cell to these settings and manual point (or its panel's); False if
+        none listens.
 
         ValueError says why the cell cannot be written (no such study, no panel, settings that do not check).
         """
         entry = self._entry(name, tuner)
         if entry.tuner is None:
             raise ValueError(f"study {name!r} was loaded from its file: run its %%tune cell to change it from a panel")
-        if settings is None:
+        if chosen is None:
             if entry.panel is None:
                 raise ValueError(f"study {name!r} has no panel whose settings could be saved")
-            settings = entry.panel.cell_settings()
-        message = protocol.write_cell(
-            name,
-            entry.cell_id,
-            entry.tuner.objective.space,
-            method=settings["method"],
-            n_trials=settings["n_trials"],
-            direction=settings["direction"],
-            seed=settings["seed"],
-            options=settings["options"],
-            space=settings["space"],
-            prune=settings.get("prune"),
-            patience=settings.get("patience"),
-            max_steps=settings.get("max_steps"),
-            point=settings.get("point"),
-        )
+            chosen = entry.panel.cell_settings()
+        settings, point = chosen
+        message = protocol.write_cell(name, entry.cell_id, entry.tuner.objective.space, settings, point)
         return self.send(message)
 
     def insert_cell(self, name: str, *, tuner: Any = None) -> bool:

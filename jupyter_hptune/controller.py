@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,10 +11,11 @@ from typing import Any
 from .busy import kernel_busy
 from .comm import KERNEL_TOKEN, sidebar
 from .core.errors import ScoreError, StudyError
+from .core.settings import SearchSettings
 from .core.space import Space, SpaceError
 from .core.trial import Trial
 from .report import first_failure, format_summary
-from .runner import CellTuner, Settings, stream_writer
+from .runner import CellTuner, stream_writer
 
 __all__ = ["PanelController", "final_plots", "launch_task", "show_panel", "task_done"]
 
@@ -24,22 +26,13 @@ NO_EXTENSION = (
 BUSY = "A search is running: stop it first."
 
 
-def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner, kernel: Any) -> Any:
+def show_panel(name: str, space: Space, settings: SearchSettings, tuner: CellTuner, kernel: Any) -> Any:
     """Display the control panel of a %%tune cell, following its tuner's study, its buttons wired to the tuner."""
     from IPython.display import display
 
     from .widgets import PanelDisplay, TunePanel
 
-    panel = TunePanel(
-        space,
-        name=name,
-        method=settings.method,
-        n_trials=settings.n_trials,
-        direction=settings.direction,
-        seed=settings.seed,
-        options=settings.options,
-        stopping={"prune": settings.prune, "patience": settings.patience, "max_steps": settings.max_steps},
-    )
+    panel = TunePanel(space, name=name, settings=settings)
     # Which kernel process the panel belongs to: the frontend marks the panels of a kernel since restarted or gone.
     panel.widget.add_class(f"hptune-kernel-{KERNEL_TOKEN}")
     tuner.observe(panel)
@@ -52,37 +45,36 @@ def show_panel(name: str, space: Space, settings: Settings, tuner: CellTuner, ke
 class PanelController:
     """Carries out a panel's requests (Run, Continue, Run trial, Stop, Save to cell, Use best params) on a tuner."""
 
-    def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: Settings, kernel: Any) -> None:
+    def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: SearchSettings, kernel: Any) -> None:
         self.name, self.panel, self.tuner, self.kernel = name, panel, tuner, kernel
         self.workers = {"jobs": settings.jobs, "cluster": settings.cluster}  # the cell's, kept by the panel's runs
         panel.on_run, panel.on_continue, panel.on_trial = self.run, self.more, self.trial
         panel.on_stop, panel.on_save, panel.on_use_best = self.stop, self.save, self.use_best
 
-    def run(self, chosen: dict[str, Any]) -> None:
+    def run(self, chosen: SearchSettings) -> None:
         """Start a new study with the panel's settings."""
-        self._start(Settings(**chosen, **self.workers), new_study=True)
+        self._start(lambda: dataclasses.replace(chosen, **self.workers), new_study=True)
 
-    def more(self, chosen: dict[str, Any]) -> None:
+    def more(self, chosen: SearchSettings) -> None:
         """Add the panel's trials to the study."""
-        self._start(Settings(**chosen, **self.workers), new_study=False)
+        self._start(lambda: dataclasses.replace(chosen, **self.workers), new_study=False)
 
     def trial(self, point: dict[str, Any]) -> None:
-        """Evaluate the manual controls' point as one trial of the study."""
-        if self._refuse_while_running():
-            return
-        try:
-            stopping = self.panel.stopping()
+        """Evaluate the manual controls' point as one trial of the study, stopped early as the panel says."""
+
+        def settings() -> SearchSettings:
+            stopping = self.panel.controls.stopping()
+            chosen = SearchSettings(method="manual", direction=self.tuner.study.direction, **stopping)
             self.tuner.study.enqueue(point)
-        except SpaceError as error:
-            self.panel.show_message(str(error), error=True)
-            return
-        self._start(Settings(method="manual", direction=self.tuner.study.direction, **stopping), new_study=False)
+            return chosen
+
+        self._start(settings, new_study=False)
 
     def stop(self) -> None:
         """End the running search after its trial (or cancel the running trials, as the panel says)."""
         self.tuner.stop(cancel=self.panel.cancel_running.value)
 
-    def save(self, chosen: dict[str, Any]) -> None:
+    def save(self, chosen: tuple[SearchSettings, dict[str, Any] | None]) -> None:
         """Write the panel's settings into the cell, through the JupyterLab extension."""
         self._edit_notebook("Save to cell", lambda: sidebar().write_cell(self.name, chosen, tuner=self.tuner))
 
@@ -90,13 +82,13 @@ class PanelController:
         """Insert a cell that sets the best trial's params, through the JupyterLab extension."""
         self._edit_notebook("Use best params", lambda: sidebar().insert_cell(self.name, tuner=self.tuner))
 
-    def _start(self, settings: Settings, *, new_study: bool) -> None:
+    def _start(self, settings: Callable[[], SearchSettings], *, new_study: bool) -> None:
         if self._refuse_while_running():
             return
         try:
-            steps = self.tuner.begin(settings, new_study=new_study)
+            steps = self.tuner.begin(settings(), new_study=new_study)
         except (SpaceError, StudyError, ValueError) as error:
-            self.panel.show_message(str(error), error=True)
+            self.panel.show_error(error)
             return
         self.panel.log.clear_output()
         launch_task(self.tuner, steps, self.panel, self.kernel)
@@ -110,7 +102,7 @@ class PanelController:
         try:
             sent = send()
         except ValueError as error:
-            self.panel.show_message(str(error), error=True)
+            self.panel.show_error(error)
             return
         if not sent:
             self.panel.show_message(NO_EXTENSION.format(action=action), error=True)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -17,16 +18,16 @@ from .cell import CellObjective, compile_cell
 from .comm import current_cell_id, sidebar
 from .controller import final_plots, launch_task, show_panel
 from .core.errors import ScoreError, StudyError
-from .core.pruners import PRUNERS
-from .core.samplers import METHOD_OPTIONS, METHODS
-from .core.samplers.bayes import ACQUISITION_FUNCTIONS
+from .core.options import SEARCH_OPTIONS, Option, OptionError, option_named
+from .core.samplers import METHOD, all_method_options
+from .core.settings import SearchSettings
 from .core.space import SpaceError
 from .core.storage import default_storage_path
 from .core.study import Study
 from .core.trial import Trial, TrialState
 from .params import hp
 from .report import ConsoleReporter, first_failure
-from .runner import CellTuner, Settings, drive, drive_async, has_running_loop
+from .runner import CellTuner, drive, drive_async, has_running_loop
 
 __all__ = ["TuneMagics", "load_ipython_extension", "parse_point"]
 
@@ -57,6 +58,112 @@ class SearchInterrupted(KeyboardInterrupt):
 SearchInterrupted.__name__ = SearchInterrupted.__qualname__ = "KeyboardInterrupt"  # what the notebook names it
 
 
+def _argument(option: Option, methods: Sequence[str] = ()) -> Callable[[Any], Any]:
+    """The magic's argument for a search option (methods: those that declare it, named in its help)."""
+    help = option.help
+    if option.default is not None and "default" not in help:
+        help += f" (default: {option.default})"
+    if methods:
+        help = f"{' and '.join(methods)}: {help}"
+    if option.choices:
+        return argument(option.flag, dest=option.name, choices=list(option.choices), help=help)
+    return argument(option.flag, dest=option.name, type=option.type, metavar=option.metavar, help=help)
+
+
+def _method_arguments() -> list[Callable[[Any], Any]]:
+    """One argument per option that a method declares (an option of several methods, once)."""
+    declaring: dict[str, list[str]] = {}
+    options: dict[str, Option] = {}
+    for method, declared in all_method_options().items():
+        for option in declared:
+            declaring.setdefault(option.name, []).append(method)
+            options.setdefault(option.name, option)
+    return [_argument(option, declaring[name]) for name, option in options.items()]
+
+
+def _search(name: str) -> Callable[[Any], Any]:
+    return _argument(option_named(name))
+
+
+def tune_arguments() -> list[Callable[[Any], Any]]:
+    """The magic's arguments, in the order its help lists them: search options come from their descriptions."""
+    return [
+        argument_group("search"),
+        _argument(METHOD),
+        _search("n_trials"),
+        _search("timeout"),
+        argument("--minimize", action="store_true", help="lower scores are better (default)"),
+        argument("--maximize", action="store_true", help="higher scores are better"),
+        _search("seed"),
+        argument(
+            "--score", metavar="NAME", help="take the score from this variable instead of the cell's last expression"
+        ),
+        argument_group("study"),
+        argument(
+            "--name",
+            default="study",
+            metavar="NAME",
+            help="variable the study is bound to, and its file name (default: study)",
+        ),
+        argument(
+            "--resume",
+            action="store_true",
+            help="continue the saved study NAME with more trials instead of starting anew",
+        ),
+        argument(
+            "--storage",
+            metavar="PATH",
+            help="study file (default: .hptune/NAME.sqlite; 'none' keeps it in memory only)",
+        ),
+        argument(
+            "--background",
+            action="store_true",
+            help="return at once and search in the background; the panel follows it and NAME is bound when it ends",
+        ),
+        argument(
+            "--no-panel", action="store_true", help="print text progress only, without the control panel and plots"
+        ),
+        argument_group("workers (Dask)"),
+        _search("jobs"),
+        argument(
+            "--cluster",
+            nargs="?",
+            const="",
+            metavar="ADDRESS",
+            help="run the trials on the Dask cluster at ADDRESS (tcp://host:8786); no address: the current Dask client's",
+        ),
+        argument_group("method options"),
+        *_method_arguments(),
+        argument(
+            "--point",
+            action="append",
+            default=[],
+            metavar='"NAME=VALUE, ..."',
+            help="manual: a point to evaluate (repeatable); defaults fill the rest",
+        ),
+        argument_group("pruning and early stopping (of a cell that reports with hp.report(step, value))"),
+        _search("prune"),
+        _search("patience"),
+        _search("max_steps"),
+    ]
+
+
+def _arguments(arguments: Sequence[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """Apply magic_arguments decorators as if written one above the other in this order."""
+
+    def decorate(function: Any) -> Any:
+        for decorator in reversed(arguments):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+def flag_of(option: Option) -> str:
+    """How the magic names an option: --initial-points."""
+    return option.flag
+
+
 @magics_class
 class TuneMagics(Magics):
     """The %%tune magic."""
@@ -66,87 +173,7 @@ class TuneMagics(Magics):
         self._tuners: dict[str, CellTuner] = {}  # the latest cell of each study name, to refuse a second search
 
     @magic_arguments(name="%tune")
-    @argument_group("search")
-    @argument("--method", choices=list(METHODS), default="bayes", help="search method (default: bayes)")
-    @argument(
-        "--trials",
-        type=int,
-        metavar="N",
-        help="number of trials (default: 20; grid: the whole grid; not for manual, which runs one per --point)",
-    )
-    @argument("--timeout", type=float, metavar="SECONDS", help="start no new trial after this many seconds")
-    @argument("--minimize", action="store_true", help="lower scores are better (default)")
-    @argument("--maximize", action="store_true", help="higher scores are better")
-    @argument("--seed", type=int, metavar="N", help="random seed; the same seed gives the same trials")
-    @argument("--score", metavar="NAME", help="take the score from this variable instead of the cell's last expression")
-    @argument_group("study")
-    @argument(
-        "--name",
-        default="study",
-        metavar="NAME",
-        help="variable the study is bound to, and its file name (default: study)",
-    )
-    @argument(
-        "--resume", action="store_true", help="continue the saved study NAME with more trials instead of starting anew"
-    )
-    @argument(
-        "--storage", metavar="PATH", help="study file (default: .hptune/NAME.sqlite; 'none' keeps it in memory only)"
-    )
-    @argument(
-        "--background",
-        action="store_true",
-        help="return at once and search in the background; the panel follows it and NAME is bound when it ends",
-    )
-    @argument("--no-panel", action="store_true", help="print text progress only, without the control panel and plots")
-    @argument_group("workers (Dask)")
-    @argument(
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="run up to N trials at once in worker processes on this machine (a local Dask cluster)",
-    )
-    @argument(
-        "--cluster",
-        nargs="?",
-        const="",
-        metavar="ADDRESS",
-        help="run the trials on the Dask cluster at ADDRESS (tcp://host:8786); no address: the current Dask client's",
-    )
-    @argument_group("method options")
-    @argument("--acq", choices=ACQUISITION_FUNCTIONS, help="bayes: acquisition function (default: EI)")
-    @argument(
-        "--initial-points",
-        type=int,
-        metavar="N",
-        help="bayes: trials spread by a Sobol sequence before the model takes over (default: trials/4, at most 5)",
-    )
-    @argument("--grid-points", type=int, metavar="N", help="grid: points per real range (default: 5)")
-    @argument(
-        "--point",
-        action="append",
-        default=[],
-        metavar='"NAME=VALUE, ..."',
-        help="manual: a point to evaluate (repeatable); defaults fill the rest",
-    )
-    @argument_group("pruning and early stopping (of a cell that reports with hp.report(step, value))")
-    @argument(
-        "--prune",
-        choices=list(PRUNERS),
-        default="none",
-        help="stop unpromising trials early: the median rule, successive halving or Hyperband (default: none)",
-    )
-    @argument(
-        "--patience",
-        type=int,
-        metavar="N",
-        help="stop a trial when its reported value has not improved for N steps; its score is the best step's",
-    )
-    @argument(
-        "--max-steps",
-        type=int,
-        metavar="N",
-        help="the steps (e.g. epochs) a trial runs at most; hp.should_stop() is True from step N (hyperband needs it)",
-    )
+    @_arguments(tune_arguments())
     @cell_magic
     def tune(self, line: str, cell: str) -> None:
         """Tune the hyperparameters a cell declares; the cell's last expression is the score.
@@ -259,31 +286,28 @@ class TuneMagics(Magics):
             print(f"\n{first_failure(snapshot)}", file=sys.stderr)
             raise UsageError(f"all {len(snapshot.search_trials)} trials failed; fix the cell and run it again")
 
-    def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, Settings]:
+    def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, SearchSettings]:
         """Check the options and the cell, and create or resume the study; nothing runs yet."""
-        for option in ("trials", "initial_points", "grid_points", "patience", "max_steps", "jobs"):
-            value = getattr(args, option)
-            if value is not None and value < 1:
-                raise UsageError(f"--{option.replace('_', '-')} must be a positive integer, got {value}")
-        if args.timeout is not None and not args.timeout > 0:
-            raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-        for method, allowed in METHOD_OPTIONS.items():
-            for option in allowed:
-                if getattr(args, option) is not None and args.method != method:
-                    raise UsageError(f"--{option.replace('_', '-')} applies to --method {method}, not {args.method}")
-        if args.prune == "hyperband" and args.max_steps is None:
-            raise UsageError("--prune hyperband needs --max-steps N: the steps (e.g. epochs) a trial runs to its end")
         stopping = [f"--{o.replace('_', '-')}" for o in ("patience", "max_steps") if getattr(args, o) is not None]
-        stopping = ([f"--prune {args.prune}"] if args.prune != "none" else []) + stopping
+        stopping = ([f"--prune {args.prune}"] if args.prune not in (None, "none") else []) + stopping
         if stopping and (args.jobs is not None or args.cluster is not None):
             raise UsageError(
                 f"{' and '.join(stopping)} cannot be used with --jobs or --cluster yet: trials on workers do not "
                 "report their steps to the kernel; drop one or the other"
             )
-        if args.method == "manual" and args.trials is not None:
+        if args.method == "manual" and args.n_trials is not None:
             raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:
             raise UsageError("--minimize and --maximize contradict each other: give one")
+        try:
+            settings = SearchSettings(
+                method=args.method or METHOD.default,
+                direction="maximize" if args.maximize else "minimize",
+                options={o.name: getattr(args, o.name) for os in all_method_options().values() for o in os},
+                **{option.name: getattr(args, option.name) for option in SEARCH_OPTIONS},
+            )
+        except OptionError as error:
+            raise UsageError(error.render(flag_of)) from None
         if not args.name.isidentifier():
             raise UsageError(f"--name must be a valid Python variable name, got {args.name!r}")
         if not cell.strip():
@@ -303,28 +327,14 @@ class TuneMagics(Magics):
             study = Study(
                 objective.space,
                 name=args.name,
-                direction="maximize" if args.maximize else "minimize",
+                direction=settings.direction,
                 storage=None if str(storage).lower() == "none" else storage,
                 resume=args.resume,
                 notebook=sidebar().notebook,
             )
             for text in args.point:
                 study.enqueue(parse_point(text))
-            options = {option: getattr(args, option) for option in METHOD_OPTIONS[args.method]}
-            settings = Settings(
-                method=args.method,
-                n_trials=args.trials,
-                direction=study.direction,
-                seed=args.seed,
-                options=options,
-                timeout=args.timeout,
-                prune=args.prune,
-                patience=args.patience,
-                max_steps=args.max_steps,
-                jobs=args.jobs,
-                cluster=_cluster(args.cluster),
-            )
-            settings.sampler()  # checks the seed and the method's options now, before anything is shown
+            settings = dataclasses.replace(settings, cluster=_cluster(args.cluster))
         except (SpaceError, StudyError) as error:
             raise UsageError(str(error)) from None
         return study, objective, settings

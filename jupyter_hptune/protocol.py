@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 from .core.events import StudySnapshot
+from .core.options import SEARCH_OPTIONS, STOPPING
+from .core.samplers import METHOD, all_method_options
+from .core.settings import SearchSettings
 from .core.space import Choice, Dimension, Space
 from .core.trial import TrialState
 from .report import format_value
@@ -65,10 +68,11 @@ __all__ = [
     "studies",
     "study",
     "study_info",
+    "tune_line",
     "write_cell",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 COMM_TARGET = "jupyter_hptune"
 HISTORY_POINTS = 200  # the sparkline's points at most
 
@@ -99,13 +103,11 @@ class StudyInfo(TypedDict):
 
 
 class TuneLine(TypedDict):
-    """The %%tune line a write_cell asks for; None leaves a setting out of the line."""
+    """The %%tune line a write_cell asks for, its options named by their flags (--initial-points)."""
 
     method: str
-    trials: int | None
-    direction: str
-    seed: int | None
-    options: dict[str, Any]  # the method's and early stopping's options: strings, numbers or None
+    options: dict[str, str | bool | None]  # the value to write (None: leave it out); a flag: whether to have it
+    defaults: dict[str, str]  # what an option is when left out of the line: not added just to say so
     point: str | None  # the manual method's point as `name=literal, ...`
 
 
@@ -358,40 +360,50 @@ def _param_spec(declared: Dimension, wanted: Dimension) -> ParamSpec:
     )
 
 
+def tune_line(settings: SearchSettings, point: Mapping[str, Any] | None = None) -> TuneLine:
+    """The %%tune line of a search: every option the panel sets, by its flag, from the options' descriptions.
+
+    In the manual method the line gets the point as --point (and neither trials nor a seed, which it does not use).
+    """
+    manual = settings.method == "manual"
+    values = {**settings.line_values(), **({"n_trials": None, "seed": None} if manual else {})}
+    search = [o for o in SEARCH_OPTIONS if o.panel]
+    first, stopping = [o for o in search if o.name not in STOPPING], [o for o in search if o.name in STOPPING]
+    methods = {o.name: o for declared in all_method_options().values() for o in declared}
+    line: dict[str, str | bool | None] = {METHOD.flag: settings.method}
+    for option in [*first, *methods.values(), *stopping]:
+        value = values.get(option.name)
+        line[option.flag] = None if value is None else str(value)
+        if option is first[0]:  # the direction after the trials, as the magic's help lists them
+            line["--maximize"] = settings.direction == "maximize"
+            if settings.direction == "maximize":
+                line["--minimize"] = False
+    defaults = {o.flag: str(o.default) for o in [METHOD, *search, *methods.values()] if o.default is not None}
+    return TuneLine(
+        method=settings.method,
+        options=line,
+        defaults=defaults,
+        point=None if not point else ", ".join(f"{n}={_literal(v)}" for n, v in point.items()),
+    )
+
+
 def write_cell(
     name: str,
     cell_id: str | None,
     declared: Space,
-    *,
-    method: str,
-    n_trials: int | None,
-    direction: str,
-    seed: int | None,
-    options: Mapping[str, Any],
-    space: Space,
-    prune: str | None = None,
-    patience: int | None = None,
-    max_steps: int | None = None,
+    settings: SearchSettings,
     point: Mapping[str, Any] | None = None,
 ) -> WriteCellMessage:
-    """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search.
-
-    The line's options are the method's (acq, initial_points, grid_points) and early stopping's (prune, patience,
-    max_steps); None leaves an option out of the line. In the manual method the line gets the point as --point
-    (and no seed, which manual trials do not use).
-    """
+    """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search."""
+    space = declared if settings.space is None else settings.space
     params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
-    stopping = {"prune": None if prune in (None, "none") else prune, "patience": patience, "max_steps": max_steps}
-    line = TuneLine(
-        method=method,
-        trials=n_trials,
-        direction=direction,
-        seed=None if method == "manual" else seed,
-        options={**options, **stopping},
-        point=None if not point else ", ".join(f"{n}={_literal(v)}" for n, v in point.items()),
-    )
     return WriteCellMessage(
-        version=PROTOCOL_VERSION, type="write_cell", study=name, cell_id=cell_id, line=line, params=params
+        version=PROTOCOL_VERSION,
+        type="write_cell",
+        study=name,
+        cell_id=cell_id,
+        line=tune_line(settings, point),
+        params=params,
     )
 
 

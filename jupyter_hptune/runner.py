@@ -7,42 +7,20 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from .cell import CellObjective
 from .core.events import Event
-from .core.samplers import Sampler, make_sampler
+from .core.samplers import Sampler
+from .core.settings import SearchSettings
 from .core.space import Space
 from .core.study import Study
 from .core.trial import Trial
 
-__all__ = ["CellTuner", "Settings", "drive", "drive_async"]
+__all__ = ["CellTuner", "drive", "drive_async"]
 
 PAUSE, MAX_PAUSE, PAUSE_EVERY = 0.005, 0.1, 0.05  # seconds: how a running search lets the kernel read messages
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What one search runs: method and its options, trials, direction, seed, and the space it searches."""
-
-    method: str = "bayes"
-    n_trials: int | None = None
-    direction: str = "minimize"
-    seed: int | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
-    space: Space | None = None  # None: the space the cell declares
-    timeout: float | None = None
-    prune: str = "none"  # pruning and early stopping of the trials, from what they report
-    patience: int | None = None
-    max_steps: int | None = None
-    jobs: int | None = None  # trials at once on Dask workers (None: one at a time, in the kernel)
-    cluster: Any = None  # a distributed.Client or a scheduler address to run the trials on
-
-    def sampler(self) -> Sampler:
-        """The sampler these settings describe."""
-        return make_sampler(self.method, seed=self.seed, **self.options)
 
 
 def drive(steps: Iterator[Trial | None]) -> None:
@@ -139,12 +117,12 @@ class CellTuner:
         """Add an observer to every later search of this cell."""
         self._observers.append(observer)
 
-    def begin(self, settings: Settings, *, new_study: bool = False) -> Iterator[Trial | None]:
+    def begin(self, settings: SearchSettings, *, new_study: bool = False) -> Iterator[Trial | None]:
         """The steps of the next search (not started yet): a new study, or more trials in the current one."""
         if self.running:
             raise RuntimeError("a search of this cell is already running: stop it first")
-        sampler = settings.sampler()
-        space = settings.space or self.objective.space
+        arguments = settings.search_arguments()
+        arguments["space"] = space = settings.space or self.objective.space
         study = self.study
         if new_study:
             study = Study(
@@ -158,19 +136,8 @@ class CellTuner:
             raise ValueError(
                 f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
             )
-        steps = study.search(
-            self.objective.run,
-            settings.n_trials,
-            timeout=settings.timeout,
-            sampler=sampler,
-            space=space,
-            prune=settings.prune,
-            patience=settings.patience,
-            max_steps=settings.max_steps,
-            n_jobs=settings.jobs,
-            client=settings.cluster,
-        )
-        self.study, self.sampler, self.space = study, sampler, space
+        steps = study.search(self.objective.run, **arguments)
+        self.study, self.sampler, self.space = study, arguments["sampler"], space
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
         return steps
 

@@ -11,6 +11,7 @@ from matplotlib.colors import to_rgba
 from jupyter_hptune import Real, Space, Study, TrialState, tune
 from jupyter_hptune.core.events import TrialReported
 from jupyter_hptune.core.samplers import make_sampler
+from jupyter_hptune.core.settings import SearchSettings
 from jupyter_hptune.plots import BEST, PRUNED, figure_png, plot_curves, plot_summary
 from jupyter_hptune.widgets import CURVES_TAB, RedrawPace, TunePanel, progress_text, trials_table_html
 
@@ -103,42 +104,40 @@ def test_progress_and_table_show_pruned_trials_steps_reached_and_best_steps(prun
 
 
 def panel(**stopping) -> TunePanel:
-    return TunePanel(
-        Space(SPACE),
-        name="study",
-        method="random",
-        n_trials=10,
-        direction="maximize",
-        seed=0,
-        options={},
-        stopping=stopping,
-    )
+    settings = SearchSettings(method="random", n_trials=10, direction="maximize", seed=0, **stopping)
+    return TunePanel(Space(SPACE), name="study", settings=settings)
+
+
+def stopping_control(panel: TunePanel, name: str):
+    return panel.controls.stopping_controls[name].widget
 
 
 def test_the_panel_starts_from_the_cells_pruning_and_opens_on_the_curves():
     chosen = panel(prune="hyperband", patience=4, max_steps=30)
-    assert (chosen.prune.value, chosen.patience.value, chosen.max_steps.value) == ("hyperband", "4", "30")
+    shown = [stopping_control(chosen, name).value for name in ("prune", "patience", "max_steps")]
+    assert shown == ["hyperband", "4", "30"]
     assert chosen.tabs.selected_index == CURVES_TAB and chosen.tabs.get_title(CURVES_TAB) == "Curves"
-    settings = chosen.settings()
-    assert (settings["prune"], settings["patience"], settings["max_steps"]) == ("hyperband", 4, 30)
-    chosen.prune.value, chosen.patience.value = "median", ""
-    assert chosen.stopping() == {"prune": "median", "patience": None, "max_steps": 30}
+    settings = chosen.controls.settings()
+    assert (settings.prune, settings.patience, settings.max_steps) == ("hyperband", 4, 30)
+    stopping_control(chosen, "prune").value, stopping_control(chosen, "patience").value = "median", ""
+    assert chosen.controls.stopping() == {"prune": "median", "patience": None, "max_steps": 30}
     plain = panel()
-    assert plain.tabs.selected_index == 2 and plain.stopping() == {"prune": "none", "patience": None, "max_steps": None}
+    stopping = plain.controls.stopping()
+    assert plain.tabs.selected_index == 2 and stopping == {"prune": "none", "patience": None, "max_steps": None}
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"patience": "0"}, "patience must be at least 1, got 0"),
+        ({"patience": "0"}, "patience must be a positive integer, got 0"),
         ({"max_steps": "ten"}, "max steps must be a whole number, got 'ten'"),
-        ({"prune": "hyperband", "max_steps": ""}, "Hyperband needs max steps"),
+        ({"prune": "hyperband", "max_steps": ""}, "prune hyperband needs max steps"),
     ],
 )
 def test_bad_pruning_settings_are_named_in_the_panel_and_start_nothing(change, message):
     chosen = panel(prune="median", patience=3, max_steps=20)
     for name, value in change.items():
-        getattr(chosen, name).value = value
+        stopping_control(chosen, name).value = value
     requests = []
     chosen.on_run = requests.append
     chosen.run.click()
@@ -151,7 +150,7 @@ def test_the_curves_tab_follows_the_reports_of_a_running_trial(monkeypatch):
     )  # as a search slow enough to redraw at every report
     chosen = panel(prune="median")
     drawn = []
-    monkeypatch.setattr(chosen, "_draw_curves", lambda: drawn.append(chosen._snapshot.trials[-1].last_step))
+    monkeypatch.setattr(chosen.plots, "draw_curves", lambda snapshot: drawn.append(snapshot.trials[-1].last_step))
     study = Study(SPACE, direction="maximize")
     study.subscribe(chosen)
     study.optimize(objective, 1, sampler=make_sampler("random", seed=0), prune="median")
@@ -163,4 +162,5 @@ def test_the_curves_tab_follows_the_reports_of_a_running_trial(monkeypatch):
     monkeypatch.undo()
     chosen.tabs.selected_index = CURVES_TAB
     chosen.redraw(final=True)
-    assert bytes(chosen.curves.value).startswith(b"\x89PNG") and chosen.curves.layout.display is None
+    curves = chosen.plots.curves
+    assert bytes(curves.value).startswith(b"\x89PNG") and curves.layout.display is None

@@ -133,7 +133,7 @@ def test_a_bad_report_fails_its_trial_with_the_reason(shell, capsys):
     ("line", "message"),
     [
         ("--prune annealing", r"argument --prune: invalid choice: 'annealing'"),
-        ("--prune hyperband", r"--prune hyperband needs --max-steps N"),
+        ("--prune hyperband", r"--prune hyperband needs --max-steps: the steps"),
         ("--patience 0", r"--patience must be a positive integer, got 0"),
         ("--patience two", r"argument --patience: invalid int value: 'two'"),
         ("--max-steps -1", r"--max-steps must be a positive integer, got -1"),

@@ -93,7 +93,12 @@ def test_continue_narrowed_manual_and_run_share_the_panel(kernel: Kernel) -> Non
     set_state(kc, widgets.find("TextModel", description="trials"), value="0")
     message = widgets.find("HTMLModel", _dom_classes=["hptune-message"])
     click(kc, widgets.button("Run"))
-    pump(kc, widgets, lambda: "trials must be at least 1" in widgets.state(message)["value"], what="the message")
+    pump(
+        kc,
+        widgets,
+        lambda: "trials must be a positive integer, got 0" in widgets.state(message)["value"],
+        what="the message",
+    )
     assert study_state(kc, widgets)["n"] == 10
 
     # Run: a new study with the panel's settings, bound to the same name.

@@ -14,8 +14,9 @@ import pytest
 from jupyter_hptune import Choice, Int, Real, Space, Study, make_sampler, tune
 from jupyter_hptune.cell import CellObjective
 from jupyter_hptune.comm import Sidebar
-from jupyter_hptune.protocol import ProtocolError, parse_request, study_info, write_cell
-from jupyter_hptune.runner import CellTuner, Settings, drive
+from jupyter_hptune.core.settings import SearchSettings
+from jupyter_hptune.protocol import PROTOCOL_VERSION, ProtocolError, parse_request, study_info, write_cell
+from jupyter_hptune.runner import CellTuner, drive
 from jupyter_hptune.widgets import TunePanel
 
 
@@ -64,46 +65,48 @@ def test_failed_and_stopped_searches() -> None:
 def test_write_cell_sends_only_what_changed_as_python_literals() -> None:
     declared = Space({"lr": Real(1e-4, 0.1, log=True, default=0.01), "n": Int(1, 9), "act": Choice(["a", "b", 3])})
     wanted = Space({"lr": Real(0.1 + 0.2, 0.9, log=False), "n": Int(1, 9), "act": Choice(["b", 3])})
-    message = write_cell(
-        "s", "cell-1", declared, method="grid", n_trials=None, direction="maximize", seed=5, options={}, space=wanted
-    )
-    assert message["version"] == 1 and message["type"] == "write_cell" and message["cell_id"] == "cell-1"
+    settings = SearchSettings(method="grid", direction="maximize", seed=5, space=wanted)
+    message = write_cell("s", "cell-1", declared, settings)
+    assert message["version"] == PROTOCOL_VERSION and message["type"] == "write_cell" and message["cell_id"] == "cell-1"
     assert set(message["params"]) == {"lr", "act"}
     assert message["params"]["lr"] == {"kind": "real", "low": "0.3", "high": "0.9", "log": False, "drop_default": True}
     assert [ast.literal_eval(o) for o in message["params"]["act"]["options"]] == ["b", 3]
-    assert message["line"] == {
-        "method": "grid",
-        "trials": None,
-        "direction": "maximize",
-        "seed": 5,
-        "options": {"prune": None, "patience": None, "max_steps": None},
-        "point": None,
-    }
+    line = message["line"]
+    assert line["method"] == "grid" and line["point"] is None
+    assert line["options"] == {
+        "--method": "grid",
+        "--trials": None,
+        "--maximize": True,
+        "--minimize": False,
+        "--seed": "5",
+        "--acq": None,
+        "--initial-points": None,
+        "--grid-points": None,
+        "--prune": "none",
+        "--patience": None,
+        "--max-steps": None,
+    }, "every option the panel sets, by flag, in the magic's order: the other methods' options left out"
+    assert line["defaults"] == {"--method": "bayes", "--prune": "none", "--acq": "EI", "--grid-points": "5"}
     stopping = write_cell(
-        "s",
-        None,
-        declared,
-        method="random",
-        n_trials=3,
-        direction="minimize",
-        seed=None,
-        options={},
-        space=declared,
-        prune="halving",
-        patience=2,
+        "s", None, declared, SearchSettings(method="random", n_trials=3, seed=None, prune="halving", patience=2)
     )
     assert stopping["params"] == {}
-    assert stopping["line"]["options"] == {"prune": "halving", "patience": 2, "max_steps": None}
+    options = stopping["line"]["options"]
+    assert (options["--trials"], options["--maximize"], "--minimize" in options) == ("3", False, False)
+    assert (options["--prune"], options["--patience"], options["--max-steps"]) == ("halving", "2", None)
+    manual = write_cell("s", None, declared, SearchSettings(method="manual", seed=4), {"lr": 0.5, "act": "b"})
+    assert manual["line"]["point"] == "lr=0.5, act='b'"
+    assert manual["line"]["options"]["--seed"] is None, "manual trials use no seed: the line gets none"
 
 
 @pytest.mark.parametrize(
     ("data", "text"),
     [
         ([1], "must be an object"),
-        ({"version": 2, "type": "refresh"}, "protocol version 2, this kernel version 1"),
-        ({"version": 1, "type": "dance"}, "unknown request type 'dance'"),
-        ({"version": 1, "type": "stop"}, "needs the study's name"),
-        ({"version": 1, "type": "stop", "study": ""}, "needs the study's name"),
+        ({"version": 1, "type": "refresh"}, f"protocol version 1, this kernel version {PROTOCOL_VERSION}"),
+        ({"version": PROTOCOL_VERSION, "type": "dance"}, "unknown request type 'dance'"),
+        ({"version": PROTOCOL_VERSION, "type": "stop"}, "needs the study's name"),
+        ({"version": PROTOCOL_VERSION, "type": "stop", "study": ""}, "needs the study's name"),
     ],
 )
 def test_bad_requests_say_what_is_wrong(data, text) -> None:
@@ -112,8 +115,8 @@ def test_bad_requests_say_what_is_wrong(data, text) -> None:
 
 
 def test_good_requests() -> None:
-    assert parse_request({"version": 1, "type": "refresh"}).type == "refresh"
-    request = parse_request({"version": 1, "type": "insert_cell", "study": "svc"})
+    assert parse_request({"version": PROTOCOL_VERSION, "type": "refresh"}).type == "refresh"
+    request = parse_request({"version": PROTOCOL_VERSION, "type": "insert_cell", "study": "svc"})
     assert (request.type, request.study) == ("insert_cell", "svc")
 
 
@@ -236,9 +239,7 @@ def test_the_messages_of_each_kind_match_the_fixtures_the_extension_parses(
         notebook=NOTEBOOK,
     )
     tuner = CellTuner(CellObjective(TEMPLATE_SPACE, score), study, bind=lambda found: None)
-    panel = TunePanel(
-        TEMPLATE_SPACE, name=CELL_STUDY, method="bayes", n_trials=20, direction="maximize", seed=None, options={}
-    )
+    panel = TunePanel(TEMPLATE_SPACE, name=CELL_STUDY, settings=SearchSettings(n_trials=20, direction="maximize"))
     sidebar = Sidebar()
     sidebar.load_saved(tmp_path)
     sidebar.track(CELL_STUDY, tuner, cell_id=CELL_ID, panel=panel)
@@ -246,7 +247,7 @@ def test_the_messages_of_each_kind_match_the_fixtures_the_extension_parses(
     sidebar._opened(comm, {})  # the frontend opened the comm: the kernel answers with the list
     assert [m["type"] for m in comm.sent] == ["studies"]
 
-    drive(tuner.begin(Settings(method="random", n_trials=6, direction="maximize", seed=3)))
+    drive(tuner.begin(SearchSettings(method="random", n_trials=6, direction="maximize", seed=3)))
     tuner.end()
     updates = [m for m in comm.sent if m["type"] == "study"]
     assert updates and updates[-1]["study"]["state"] == "finished"
@@ -259,10 +260,10 @@ def test_the_messages_of_each_kind_match_the_fixtures_the_extension_parses(
     check_fixture("studies", answer, tmp_path)
 
     # Save to cell from the sidebar: the panel's next search, C narrowed by a decade at its low end, one kernel.
-    panel.trials.value, panel.seed.value = "30", "7"
-    c = panel.rows["C"].slider
+    panel.controls.trials.widget.value, panel.controls.seed.widget.value = "30", "7"
+    c = panel.controls.rows["C"].slider
     c.index = (c.index[0] + 16, c.index[1])
-    panel.rows["kernel"].select.value = (0,)
+    panel.controls.rows["kernel"].select.value = (0,)
     (answer,) = comm.receive(frontend_request("write_cell"))
     assert answer["type"] == "write_cell" and set(answer["params"]) == {"C", "kernel"}
     check_fixture("write_cell", answer, tmp_path)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from kernels import TIMEOUT, Kernel, Output, Widgets, click, execute, set_state, start
 
+from jupyter_hptune.protocol import PROTOCOL_VERSION
+
 pytestmark = pytest.mark.slow
 
 TARGET = "jupyter_hptune"
@@ -28,12 +30,17 @@ class Frontend:
         self.cells: list[Output] = []
         kc.shell_channel.send(
             kc.session.msg(
-                "comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {"version": 1, "type": "refresh"}}
+                "comm_open",
+                {
+                    "comm_id": self.comm_id,
+                    "target_name": TARGET,
+                    "data": {"version": PROTOCOL_VERSION, "type": "refresh"},
+                },
             )
         )
 
     def request(self, **data: Any) -> None:
-        msg = self.kc.session.msg("comm_msg", {"comm_id": self.comm_id, "data": {"version": 1, **data}})
+        msg = self.kc.session.msg("comm_msg", {"comm_id": self.comm_id, "data": {"version": PROTOCOL_VERSION, **data}})
         self.kc.shell_channel.send(msg)
 
     def feed(self, msg: dict[str, Any]) -> None:
@@ -105,7 +112,7 @@ x
 def test_stop_from_the_sidebar_keeps_the_finished_trials(kernel: Kernel, extra: str) -> None:
     frontend = Frontend(kernel.kc)
     listed = frontend.wait(lambda m: m.get("type") == "studies", "the list on opening")
-    assert listed["version"] == 1 and listed["studies"] == []
+    assert listed["version"] == PROTOCOL_VERSION and listed["studies"] == []
 
     cell = frontend.start(SLOW.format(extra=extra))
     running = frontend.wait(lambda m: study_of("slow")(m) and m["study"]["done"] >= 3, "three trials done")
@@ -137,13 +144,14 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     frontend.request(type="write_cell", study="quick")
     unchanged = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")
     assert unchanged["params"] == {}
-    assert unchanged["line"] == {
-        "method": "random",
-        "trials": 3,
-        "direction": "minimize",
-        "seed": 0,
-        "options": {"prune": None, "patience": None, "max_steps": None},
-        "point": None,
+    line = unchanged["line"]
+    assert (line["method"], line["point"]) == ("random", None)
+    assert {flag: value for flag, value in line["options"].items() if value is not None} == {
+        "--method": "random",
+        "--trials": "3",
+        "--maximize": False,
+        "--seed": "0",
+        "--prune": "none",
     }
 
     # The user narrows units, turns log off for lr, and picks bayes with 9 trials in the panel.
@@ -159,14 +167,14 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     frontend.messages.clear()
     frontend.request(type="write_cell", study="quick")
     changed = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell after changes")
-    assert changed["line"]["method"] == "bayes" and changed["line"]["trials"] == 9
-    assert changed["line"]["options"] == {
-        "acq": "EI",
-        "initial_points": None,
-        "prune": None,
-        "patience": 4,
-        "max_steps": None,
+    options = changed["line"]["options"]
+    assert changed["line"]["method"] == "bayes" and options["--method"] == "bayes" and options["--trials"] == "9"
+    assert {flag: options[flag] for flag in ("--acq", "--initial-points", "--grid-points")} == {
+        "--acq": "EI",
+        "--initial-points": None,
+        "--grid-points": None,
     }
+    assert (options["--prune"], options["--patience"], options["--max-steps"]) == ("none", "4", None)
     assert changed["params"]["units"] == {"kind": "int", "low": "16", "high": "32", "log": False, "drop_default": False}
     lr = changed["params"]["lr"]
     assert lr["kind"] == "real" and lr["log"] is False and lr["drop_default"] is False
@@ -178,7 +186,7 @@ def test_save_to_cell_sends_the_panel_settings_that_changed(kernel: Kernel) -> N
     frontend.messages.clear()
     frontend.request(type="write_cell", study="quick")
     manual = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell in manual")
-    assert manual["line"]["method"] == "manual" and manual["line"]["seed"] is None
+    assert manual["line"]["method"] == "manual" and manual["line"]["options"]["--seed"] is None
     point = dict(item.split("=") for item in manual["line"]["point"].split(", "))
     assert set(point) == {"lr", "units", "act"} and ast.literal_eval(point["act"]) in ("relu", "tanh")
     assert 16 <= ast.literal_eval(point["units"]) <= 32
@@ -194,12 +202,14 @@ def test_save_to_cell_after_continue_writes_the_trials_of_the_whole_study(kernel
     frontend.messages.clear()
     frontend.request(type="write_cell", study="quick")
     saved = frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")
-    assert saved["line"]["trials"] == 5, "re-running the saved cell must repeat the 3 + 2 trials that ran"
+    assert saved["line"]["options"]["--trials"] == "5", (
+        "re-running the saved cell must repeat the 3 + 2 trials that ran"
+    )
 
     set_state(kernel.kc, widgets.find("TextModel", description="trials"), value="7")  # a number typed afterwards
     frontend.messages.clear()
     frontend.request(type="write_cell", study="quick")
-    assert frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")["line"]["trials"] == 7
+    assert frontend.wait(lambda m: m.get("type") == "write_cell", "write_cell")["line"]["options"]["--trials"] == "7"
 
 
 def test_use_best_params_sends_python_literals(kernel: Kernel) -> None:
@@ -224,7 +234,7 @@ def test_bad_requests_get_a_notice_that_says_what_is_wrong(kernel: Kernel) -> No
         frontend.kc.session.msg("comm_msg", {"comm_id": frontend.comm_id, "data": {"version": 7, "type": "refresh"}})
     )
     notice = frontend.wait(lambda m: m.get("type") == "notice", "a version notice")
-    assert "version 7" in notice["message"] and "version 1" in notice["message"]
+    assert "version 7" in notice["message"] and f"version {PROTOCOL_VERSION}" in notice["message"]
 
 
 def test_load_ext_lists_studies_saved_beside_the_notebook(kernels, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from jupyter_hptune import Real, Study
 from jupyter_hptune.comm import Sidebar, session_notebook
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.storage import SQLiteStorage
-from jupyter_hptune.protocol import parse_request
+from jupyter_hptune.protocol import PROTOCOL_VERSION, parse_request
 
 SPACE = {"x": Real(0.0, 1.0)}
 
@@ -61,7 +61,7 @@ def test_the_kernel_knows_its_notebook_from_its_session_or_its_frontend(monkeypa
     assert session_notebook() == "a.ipynb"
     sidebar = Sidebar()
     assert sidebar.notebook == "a.ipynb"
-    sidebar.handle(parse_request({"version": 1, "type": "refresh", "notebook": "work/renamed.ipynb"}))
+    sidebar.handle(parse_request({"version": PROTOCOL_VERSION, "type": "refresh", "notebook": "work/renamed.ipynb"}))
     assert sidebar.notebook == "renamed.ipynb"
     monkeypatch.delenv("JPY_SESSION_NAME")
     assert session_notebook() is None  # a kernel not started by a server: the frontend's word alone
@@ -83,6 +83,6 @@ def test_a_renamed_notebook_s_studies_follow_it(tmp_path: Path) -> None:
     study = run(tmp_path, "ours", "old.ipynb")
     sidebar = Sidebar()
     sidebar.track("ours", _Tuner(study), cell_id="c1")
-    sidebar.handle(parse_request({"version": 1, "type": "refresh", "notebook": "dir/new.ipynb"}))
+    sidebar.handle(parse_request({"version": PROTOCOL_VERSION, "type": "refresh", "notebook": "dir/new.ipynb"}))
     assert [s["notebook"] for s in sidebar._studies()["studies"]] == ["new.ipynb"]
     assert Study.load(tmp_path / ".hptune" / "ours.sqlite", "ours").notebook == "new.ipynb"

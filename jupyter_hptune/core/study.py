@@ -10,13 +10,11 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from numbers import Real as _RealNumber
-from typing import Any, cast
-
-import numpy as np
+from typing import Any, TypedDict, Unpack, cast
 
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, StudySnapshot, TrialReported
+from .options import option_named
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
@@ -31,6 +29,20 @@ DIRECTIONS = ("minimize", "maximize")
 
 Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
+
+
+class SearchOptions(TypedDict, total=False):
+    """The keyword arguments of Study.search() (and optimize()): see search()."""
+
+    timeout: float | None
+    sampler: Sampler | None
+    space: Mapping[str, Dimension] | Space | None
+    max_initial_failures: int
+    prune: str | Pruner
+    patience: int | None
+    max_steps: int | None
+    n_jobs: int | None
+    client: Any
 
 
 class Study:
@@ -211,35 +223,12 @@ class Study:
         self._search.request_stop(cancel)
 
     # -- running -------------------------------------------------------------------------------------------------
-    def optimize(
-        self,
-        objective: Objective,
-        n_trials: int | None = None,
-        *,
-        timeout: float | None = None,
-        sampler: Sampler | None = None,
-        space: Mapping[str, Dimension] | Space | None = None,
-        max_initial_failures: int = MAX_INITIAL_FAILURES,
-        prune: str | Pruner = "none",
-        patience: int | None = None,
-        max_steps: int | None = None,
-        n_jobs: int | None = None,
-        client: Any = None,
-    ) -> Study:
-        """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start."""
-        for _ in self.search(
-            objective,
-            n_trials,
-            timeout=timeout,
-            sampler=sampler,
-            space=space,
-            max_initial_failures=max_initial_failures,
-            prune=prune,
-            patience=patience,
-            max_steps=max_steps,
-            n_jobs=n_jobs,
-            client=client,
-        ):
+    def optimize(self, objective: Objective, n_trials: int | None = None, **options: Unpack[SearchOptions]) -> Study:
+        """Run trials until n_trials, the timeout, stop(), an interrupt, or repeated failures at the start.
+
+        The options are search()'s.
+        """
+        for _ in self.search(objective, n_trials, **options):
             pass
         return self
 
@@ -267,11 +256,15 @@ class Study:
         cluster of n_jobs worker processes, or the cluster of `client` (a distributed.Client or a scheduler
         address). Such a search also yields None whenever no trial finished for a quarter of a second.
         """
-        _check_count(n_trials, "n_trials")
-        if timeout is not None and (not isinstance(timeout, _RealNumber) or timeout <= 0):
-            raise StudyError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        _check_count(patience, "patience")
-        _check_count(max_steps, "max_steps")
+        n_trials, timeout, patience, max_steps = (
+            option_named(name).check(value)
+            for name, value in (
+                ("n_trials", n_trials),
+                ("timeout", timeout),
+                ("patience", patience),
+                ("max_steps", max_steps),
+            )
+        )
         try:
             pruner = make_pruner(prune, max_steps)
         except ValueError as error:
@@ -461,13 +454,6 @@ def _takes_trial(objective: Callable[..., Any]) -> bool:
         return False
     positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) >= 2 and positional[1].default is inspect.Parameter.empty
-
-
-def _check_count(value: Any, what: str) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise StudyError(f"{what} must be a positive integer, got {value!r}")
 
 
 def tune(

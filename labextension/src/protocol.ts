@@ -22,7 +22,7 @@
  *   insert_cell  ask the kernel for an `insert_cell` with the study's best params
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const COMM_TARGET = 'jupyter_hptune';
 
 export type StudyState = 'running' | 'stopping' | 'stopped' | 'finished' | 'failed';
@@ -52,10 +52,14 @@ export interface IStudyInfo {
 /** The %%tune line a "Save to cell" asks for. */
 export interface ITuneLine {
   method: string;
-  trials: number | null;
-  direction: 'minimize' | 'maximize';
-  seed: number | null;
-  options: Record<string, string | number | null>;
+  /**
+   * The line's options by flag (`--initial-points`), in order: the value to write (null: leave the option out), or
+   * for a flag without a value (`--maximize`) whether the line has it. The kernel makes them from its options'
+   * descriptions, so an option a search method adds is written back without a change here.
+   */
+  options: Record<string, string | boolean | null>;
+  /** By flag: what an option is when the line leaves it out; it is not added just to say so. */
+  defaults: Record<string, string>;
   /** The manual method's point, as `name=literal, ...` (null: none). */
   point: string | null;
 }
@@ -173,16 +177,14 @@ function parseLine(data: unknown): ITuneLine {
   }
   const options = field<Json>(data, 'options', isObject, 'an object');
   for (const [key, value] of Object.entries(options)) {
-    if (!(value === null || isString(value) || isNumber(value))) {
-      throw new ProtocolError(`option "${key}" must be a string, a number or null`);
+    if (!key.startsWith('--') || !(value === null || isString(value) || typeof value === 'boolean')) {
+      throw new ProtocolError(`option "${key}" must be a --flag whose value is a string, true, false or null`);
     }
   }
   return {
     method: field(data, 'method', isString, 'a string'),
-    trials: field(data, 'trials', isNullable(isCount), 'a count or null'),
-    direction: field(data, 'direction', v => v === 'minimize' || v === 'maximize', '"minimize" or "maximize"'),
-    seed: field(data, 'seed', isNullable(isCount), 'a count or null'),
     options: options as ITuneLine['options'],
+    defaults: field(data, 'defaults', isStringMap, 'an object of strings'),
     point: data.point === undefined ? null : field(data, 'point', isNullable(isString), 'a string or null')
   };
 }

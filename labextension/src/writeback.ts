@@ -287,8 +287,6 @@ interface IOption {
   valueEnd: number;
 }
 
-const FLAGS = new Set(['--minimize', '--maximize', '--resume', '--background', '--no-panel']);
-
 function lineTokens(line: string): { start: number; end: number }[] {
   const tokens: { start: number; end: number }[] = [];
   let i = 0;
@@ -333,7 +331,8 @@ function lineOptions(line: string): IOption[] {
         valueStart: start + equals + 1,
         valueEnd: end
       });
-    } else if (FLAGS.has(text) || t + 1 >= tokens.length || line.startsWith('--', tokens[t + 1].start)) {
+    } else if (t + 1 >= tokens.length || line.startsWith('--', tokens[t + 1].start)) {
+      // %%tune takes no positional argument: an option followed by another (or by nothing) is a flag
       options.push({ name: text, value: null, start, end, valueStart: end, valueEnd: end });
     } else {
       const next = tokens[++t];
@@ -349,18 +348,6 @@ function lineOptions(line: string): IOption[] {
   }
   return options;
 }
-
-/** The defaults of the %%tune options a line may leave out. */
-const DEFAULTS: Record<string, string> = { '--method': 'bayes', '--acq': 'EI' };
-/** The line's options that a "Save to cell" sets: the method's, then early stopping's. */
-const LINE_OPTIONS: Record<string, string> = {
-  acq: '--acq',
-  initial_points: '--initial-points',
-  grid_points: '--grid-points',
-  prune: '--prune',
-  patience: '--patience',
-  max_steps: '--max-steps'
-};
 
 /** The %%tune line (without the magic's name) rewritten to run the search `wanted` describes. */
 export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
@@ -383,7 +370,7 @@ export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
       return;
     }
     if (!present.length) {
-      if (DEFAULTS[name] !== value) {
+      if (wanted.defaults[name] !== value) {
         appended.push(`${name} ${value}`);
       }
       return;
@@ -408,16 +395,12 @@ export function rewriteTuneLine(line: string, wanted: ITuneLine): string {
       remove(name);
     }
   };
-  set('--method', wanted.method);
-  set('--trials', wanted.method === 'manual' || wanted.trials === null ? null : String(wanted.trials));
-  flag('--maximize', wanted.direction === 'maximize');
-  if (wanted.direction === 'maximize') {
-    flag('--minimize', false);
-  }
-  set('--seed', wanted.seed === null ? null : String(wanted.seed));
-  for (const [option, flagName] of Object.entries(LINE_OPTIONS)) {
-    const value = wanted.options[option];
-    set(flagName, value === undefined || value === null ? null : String(value));
+  for (const [name, value] of Object.entries(wanted.options)) {
+    if (typeof value === 'boolean') {
+      flag(name, value);
+    } else {
+      set(name, value);
+    }
   }
   if (wanted.method !== 'manual' || wanted.point) {
     remove('--point');

@@ -5,7 +5,7 @@ import { ISessionContext } from '@jupyterlab/apputils';
 import { Signal } from '@lumino/signaling';
 
 import { KernelLink } from '../src/link';
-import { COMM_TARGET, IStudyInfo, KernelMessage, request } from '../src/protocol';
+import { COMM_TARGET, IStudyInfo, KernelMessage, PROTOCOL_VERSION, request } from '../src/protocol';
 
 /** A message the kernel sends, as tests/test_protocol.py wrote it. */
 const fromKernel = (name: string): any =>
@@ -112,7 +112,7 @@ describe('KernelLink with a kernel where jupyter_hptune is loaded', () => {
     await settle();
     expect(kernel.created).toHaveLength(1);
     const comm = kernel.created[0];
-    expect(comm.opened).toEqual([{ version: 1, type: 'refresh', notebook: NOTEBOOK }]);
+    expect(comm.opened).toEqual([{ version: PROTOCOL_VERSION, type: 'refresh', notebook: NOTEBOOK }]);
 
     comm.deliver(fromKernel('studies'));
     expect(l.studies.map(s => s.name)).toEqual(['saved_search', 'svc_search']);
@@ -130,7 +130,7 @@ describe('KernelLink with a kernel where jupyter_hptune is loaded', () => {
     expect(l.kernelToken).toBe('kernel-token');
 
     expect(l.send(request('stop', 'svc_search'))).toBe(true);
-    expect(comm.sent).toEqual([{ version: 1, type: 'stop', study: 'svc_search' }]);
+    expect(comm.sent).toEqual([{ version: PROTOCOL_VERSION, type: 'stop', study: 'svc_search' }]);
   });
 
   test("the kernel's write-backs and notices are passed on, not taken as studies", async () => {
@@ -161,10 +161,12 @@ describe('KernelLink with a kernel where jupyter_hptune is loaded', () => {
     const bad = fromKernel('study');
     bad.study.state = 'paused';
     comm.deliver(bad);
-    comm.deliver({ ...fromKernel('notice'), version: 2 });
+    comm.deliver({ ...fromKernel('notice'), version: 99 });
     expect(problems).toEqual([
       expect.stringMatching(/^jupyter-hptune: field "state" must be one of running, stopping/),
-      expect.stringMatching(/^jupyter-hptune: the kernel speaks protocol version 2, this frontend version 1/)
+      expect.stringMatching(
+        new RegExp(`^jupyter-hptune: the kernel speaks protocol version 99, this frontend version ${PROTOCOL_VERSION}`)
+      )
     ]);
     expect(l.studies.map(s => s.state)).toEqual(['finished', 'finished']);
   });
@@ -188,9 +190,9 @@ describe('KernelLink with a kernel where jupyter_hptune is not loaded yet', () =
     const comm = kernel.openComm(fromKernel('studies'));
     expect(l.studies.map(s => s.name)).toEqual(['saved_search', 'svc_search']);
     expect(l.kernelToken).toBe('kernel-token');
-    expect(comm.sent).toEqual([{ version: 1, type: 'refresh', notebook: NOTEBOOK }]);
+    expect(comm.sent).toEqual([{ version: PROTOCOL_VERSION, type: 'refresh', notebook: NOTEBOOK }]);
     expect(l.send(request('insert_cell', 'svc_search'))).toBe(true);
-    expect(comm.sent[1]).toEqual({ version: 1, type: 'insert_cell', study: 'svc_search' });
+    expect(comm.sent[1]).toEqual({ version: PROTOCOL_VERSION, type: 'insert_cell', study: 'svc_search' });
   });
 });
 
@@ -237,7 +239,7 @@ describe('KernelLink across restarts and kernel changes', () => {
     expect(l.kernelToken).toBe('new-token');
     expect(l.studies).toEqual([]);
     expect(l.send(request('stop', 'svc_search'))).toBe(true);
-    expect(comm.sent[comm.sent.length - 1]).toEqual({ version: 1, type: 'stop', study: 'svc_search' });
+    expect(comm.sent[comm.sent.length - 1]).toEqual({ version: PROTOCOL_VERSION, type: 'stop', study: 'svc_search' });
   });
 
   test('another kernel: the old one is forgotten, the new one asked', async () => {
@@ -280,7 +282,7 @@ describe('KernelLink across restarts and kernel changes', () => {
     expect(kernel.created).toEqual([]);
     expect(l.send(request('stop', 'svc_search'))).toBe(true);
     expect(fromTheKernel.sent[fromTheKernel.sent.length - 1]).toEqual({
-      version: 1,
+      version: PROTOCOL_VERSION,
       type: 'stop',
       study: 'svc_search'
     });
@@ -294,10 +296,14 @@ describe('KernelLink across restarts and kernel changes', () => {
     const ours = kernel.created[0];
     const theirs = kernel.openComm(fromKernel('studies'));
     l.send(request('stop', 'svc_search'));
-    expect(theirs.sent[theirs.sent.length - 1]).toEqual({ version: 1, type: 'stop', study: 'svc_search' });
+    expect(theirs.sent[theirs.sent.length - 1]).toEqual({
+      version: PROTOCOL_VERSION,
+      type: 'stop',
+      study: 'svc_search'
+    });
     ours.deliver(fromKernel('studies')); // the kernel kept the link's comm
     l.send(request('insert_cell', 'svc_search'));
-    expect(ours.sent).toEqual([{ version: 1, type: 'insert_cell', study: 'svc_search' }]);
+    expect(ours.sent).toEqual([{ version: PROTOCOL_VERSION, type: 'insert_cell', study: 'svc_search' }]);
   });
 
   test('disposed: no more signals', async () => {

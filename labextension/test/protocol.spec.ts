@@ -37,22 +37,27 @@ const study = (changes: Partial<IStudyInfo> = {}): IStudyInfo => ({
 describe('parseKernelMessage', () => {
   test('a list of studies', () => {
     const message = parseKernelMessage({ version: PROTOCOL_VERSION, type: 'studies', studies: [study()] });
-    expect(message).toEqual({ version: 1, type: 'studies', studies: [study()], kernel: null });
+    expect(message).toEqual({ version: PROTOCOL_VERSION, type: 'studies', studies: [study()], kernel: null });
   });
 
   test('the kernel token and a study without a notebook (an older kernel) are read', () => {
     const { notebook, ...old } = study();
     expect(notebook).toBe('a.ipynb');
-    const message = parseKernelMessage({ version: 1, type: 'studies', studies: [old], kernel: 'abc' });
-    expect(message).toEqual({ version: 1, type: 'studies', studies: [study({ notebook: null })], kernel: 'abc' });
-    expect(() => parseKernelMessage({ version: 1, type: 'study', study: study({ notebook: 3 as any }) })).toThrow(
-      /field "notebook" must be a string or null/
-    );
+    const message = parseKernelMessage({ version: PROTOCOL_VERSION, type: 'studies', studies: [old], kernel: 'abc' });
+    expect(message).toEqual({
+      version: PROTOCOL_VERSION,
+      type: 'studies',
+      studies: [study({ notebook: null })],
+      kernel: 'abc'
+    });
+    expect(() =>
+      parseKernelMessage({ version: PROTOCOL_VERSION, type: 'study', study: study({ notebook: 3 as any }) })
+    ).toThrow(/field "notebook" must be a string or null/);
   });
 
   test('another version is refused with what to do', () => {
-    expect(() => parseKernelMessage({ version: 2, type: 'studies', studies: [] })).toThrow(
-      /kernel speaks protocol version 2.*install the same jupyter-hptune/
+    expect(() => parseKernelMessage({ version: 99, type: 'studies', studies: [] })).toThrow(
+      /kernel speaks protocol version 99.*install the same jupyter-hptune/
     );
   });
 
@@ -63,17 +68,17 @@ describe('parseKernelMessage', () => {
     [{ ...study(), best_value: 'high' }, 'field "best_value" must be a number or null'],
     [{ ...study(), name: 3 }, 'field "name" must be a string']
   ])('a bad study is refused: %s', (bad, text) => {
-    expect(() => parseKernelMessage({ version: 1, type: 'study', study: bad })).toThrow(text);
+    expect(() => parseKernelMessage({ version: PROTOCOL_VERSION, type: 'study', study: bad })).toThrow(text);
   });
 
   test('an unknown type is refused', () => {
-    expect(() => parseKernelMessage({ version: 1, type: 'dance' })).toThrow(ProtocolError);
+    expect(() => parseKernelMessage({ version: PROTOCOL_VERSION, type: 'dance' })).toThrow(ProtocolError);
   });
 
   test('a write_cell request is checked field by field', () => {
-    const line = { method: 'random', trials: 10, direction: 'minimize', seed: null, options: {} };
+    const line = { method: 'random', options: { '--method': 'random', '--trials': '10' }, defaults: {} };
     const ok = parseKernelMessage({
-      version: 1,
+      version: PROTOCOL_VERSION,
       type: 'write_cell',
       study: 's',
       cell_id: null,
@@ -83,7 +88,7 @@ describe('parseKernelMessage', () => {
     expect(ok.type).toBe('write_cell');
     expect(() =>
       parseKernelMessage({
-        version: 1,
+        version: PROTOCOL_VERSION,
         type: 'write_cell',
         study: 's',
         cell_id: null,
@@ -91,31 +96,48 @@ describe('parseKernelMessage', () => {
         params: { c: { kind: 'choice', options: [] } }
       })
     ).toThrow('hyperparameter "c": options must be a non-empty list');
+    const write = (options: unknown) => () =>
+      parseKernelMessage({
+        version: PROTOCOL_VERSION,
+        type: 'write_cell',
+        study: 's',
+        cell_id: null,
+        line: { ...line, options },
+        params: {}
+      });
+    expect(write({ trials: '10' })).toThrow('option "trials" must be a --flag');
+    expect(write({ '--trials': 10 })).toThrow('option "--trials" must be a --flag whose value is a string');
   });
 });
 
 describe('applyStudies', () => {
   test('a study message updates its study in place and adds new ones at the end', () => {
     const list = [study({ name: 'a' }), study({ name: 'b' })];
-    const updated = applyStudies(list, { version: 1, type: 'study', study: study({ name: 'a', done: 9 }) });
+    const updated = applyStudies(list, {
+      version: PROTOCOL_VERSION,
+      type: 'study',
+      study: study({ name: 'a', done: 9 })
+    });
     expect(updated.map(s => [s.name, s.done])).toEqual([
       ['a', 9],
       ['b', 3]
     ]);
-    const added = applyStudies(updated, { version: 1, type: 'study', study: study({ name: 'c' }) });
+    const added = applyStudies(updated, { version: PROTOCOL_VERSION, type: 'study', study: study({ name: 'c' }) });
     expect(added.map(s => s.name)).toEqual(['a', 'b', 'c']);
     expect(list.map(s => s.done)).toEqual([3, 3]);
   });
 
   test('a studies message replaces the list (a restarted kernel empties it)', () => {
-    expect(applyStudies([study()], { version: 1, type: 'studies', studies: [], kernel: null })).toEqual([]);
+    expect(applyStudies([study()], { version: PROTOCOL_VERSION, type: 'studies', studies: [], kernel: null })).toEqual(
+      []
+    );
   });
 });
 
 describe('request', () => {
   test('requests carry the version and the study', () => {
-    expect(request('stop', 'svc')).toEqual({ version: 1, type: 'stop', study: 'svc' });
-    expect(request('refresh')).toEqual({ version: 1, type: 'refresh' });
+    expect(request('stop', 'svc')).toEqual({ version: PROTOCOL_VERSION, type: 'stop', study: 'svc' });
+    expect(request('refresh')).toEqual({ version: PROTOCOL_VERSION, type: 'refresh' });
     expect(() => request('stop', '')).toThrow('needs a study name');
   });
 });
@@ -135,8 +157,12 @@ describe('groupStudies', () => {
   });
 
   test('a refresh request may name the notebook', () => {
-    expect(request('refresh', 'work/a.ipynb')).toEqual({ version: 1, type: 'refresh', notebook: 'work/a.ipynb' });
-    expect(request('refresh')).toEqual({ version: 1, type: 'refresh' });
+    expect(request('refresh', 'work/a.ipynb')).toEqual({
+      version: PROTOCOL_VERSION,
+      type: 'refresh',
+      notebook: 'work/a.ipynb'
+    });
+    expect(request('refresh')).toEqual({ version: PROTOCOL_VERSION, type: 'refresh' });
   });
 });
 
@@ -148,8 +174,8 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const UPDATE_FIXTURES = process.env.HPTUNE_UPDATE_FIXTURES === '1';
 
 /** A message the kernel sends, parsed and checked: the parser reads every field the kernel sent, no more, no less. */
-function fromKernel(type: string) {
-  const file = path.join(FIXTURES, 'kernel', `${type}.json`);
+function fromKernel(type: string, name: string = type) {
+  const file = path.join(FIXTURES, 'kernel', `${name}.json`);
   const data = JSON.parse(fs.readFileSync(file, 'utf8'));
   const message = parseKernelMessage(data);
   expect(message.type).toBe(type);
@@ -218,6 +244,20 @@ describe('the messages the kernel sends (fixtures written by tests/test_protocol
     expect(changed).toEqual([after[0], 'C = hp.real(0.1, 1e3, log=True)', 'kernel = hp.choice(["rbf"])']);
   });
 
+  test('write_cell: an option a search method adds on the kernel side is written with no change here', () => {
+    // Written by tests/test_options.py, where the bayes method declares one more option, xi.
+    const message = fromKernel('write_cell', 'write_cell_added_option');
+    if (message.type !== 'write_cell') {
+      throw new Error(message.type);
+    }
+    const after = rewriteCell(template('svc_search'), message.line, message.params).split('\n');
+    expect(after[0]).toBe('%%tune --method bayes --trials 30 --name svc_search --seed 7 --xi 0.2');
+    const cleared = { ...message.line, options: { ...message.line.options, '--xi': '0.01' } };
+    expect(rewriteCell(template('svc_search'), cleared, {}).split('\n')[0]).toBe(
+      '%%tune --method bayes --trials 30 --name svc_search --seed 7'
+    );
+  });
+
   test('insert_cell: the best params replace the declarations of the template', () => {
     const message = fromKernel('insert_cell');
     if (message.type !== 'insert_cell') {
@@ -236,7 +276,7 @@ describe('the messages the kernel sends (fixtures written by tests/test_protocol
   test('notice: a message for the user, not an error', () => {
     const message = fromKernel('notice');
     expect(message).toEqual({
-      version: 1,
+      version: PROTOCOL_VERSION,
       type: 'notice',
       message: "Study 'svc_search' is not running.",
       error: false

@@ -10,15 +10,44 @@ import {
 } from '../src/writeback';
 import { IParamSpec, ITuneLine } from '../src/protocol';
 
-const bayes = (changes: Partial<ITuneLine> = {}): ITuneLine => ({
-  method: 'bayes',
-  trials: 20,
-  direction: 'minimize',
-  seed: null,
-  options: { acq: 'EI', initial_points: null },
-  point: null,
-  ...changes
-});
+/** A search as the panel describes it, before the kernel turns it into a line's options. */
+interface ISearch {
+  method: string;
+  trials: number | null;
+  direction: 'minimize' | 'maximize';
+  seed: number | null;
+  options: Record<string, string | number | null>;
+  point: string | null;
+}
+
+const DEFAULTS = { '--method': 'bayes', '--acq': 'EI', '--grid-points': '5', '--prune': 'none' };
+
+/** The line the kernel asks for (protocol.tune_line): every option by flag, in the magic's order. */
+function tuneLine(search: ISearch): ITuneLine {
+  const text = (value: string | number | null | undefined) =>
+    value === null || value === undefined ? null : String(value);
+  const options: ITuneLine['options'] = { '--method': search.method, '--trials': text(search.trials) };
+  options['--maximize'] = search.direction === 'maximize';
+  if (search.direction === 'maximize') {
+    options['--minimize'] = false;
+  }
+  options['--seed'] = text(search.seed);
+  for (const name of ['acq', 'initial_points', 'grid_points', 'prune', 'patience', 'max_steps']) {
+    options[`--${name.replace('_', '-')}`] = text(search.options[name]);
+  }
+  return { method: search.method, options, defaults: DEFAULTS, point: search.point };
+}
+
+const bayes = (changes: Partial<ISearch> = {}): ITuneLine =>
+  tuneLine({
+    method: 'bayes',
+    trials: 20,
+    direction: 'minimize',
+    seed: null,
+    options: { acq: 'EI', initial_points: null },
+    point: null,
+    ...changes
+  });
 
 const real = (low: string, high: string, log = false, drop_default = false): IParamSpec => ({
   kind: 'real',
@@ -72,7 +101,9 @@ describe('rewriteTuneLine', () => {
       bayes({ trials: 8, options: { acq: 'EI', prune: 'hyperband', patience: null, max_steps: 30 } }),
       ' --trials 8 --prune hyperband --max-steps 30'
     ],
-    [' --trials 8 --prune median', bayes({ trials: 8, options: { prune: null } }), ' --trials 8']
+    [' --trials 8 --prune median', bayes({ trials: 8, options: { prune: null } }), ' --trials 8'],
+    [' --trials 8 --prune median', bayes({ trials: 8, options: { prune: 'none' } }), ' --trials 8 --prune none'],
+    [' --trials 8', bayes({ trials: 8, options: { acq: 'EI', prune: 'none', grid_points: null } }), ' --trials 8']
   ];
   test.each(table)('%j', (line, wanted, expected) => {
     expect(rewriteTuneLine(line, wanted)).toBe(expected);

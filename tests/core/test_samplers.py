@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
+from jupyter_hptune.core.options import OptionError
 from jupyter_hptune.core.samplers import METHODS, GridSampler, Plan, Sampler, ask_batch, make_sampler
 from jupyter_hptune.core.space import Space, SpaceError
 from jupyter_hptune.core.trial import Trial, TrialState
@@ -198,17 +199,18 @@ def test_bayes_steers_away_from_failing_regions():
 @pytest.mark.parametrize(
     ("method", "options", "message"),
     [
-        ("annealing", {}, "unknown method 'annealing': choose one of manual, grid, random, bayes"),
-        ("random", {"acq": "EI"}, "option 'acq' does not apply to method 'random'"),
-        ("bayes", {"acq": "UCB"}, "acquisition function 'UCB' is unknown"),
-        ("bayes", {"initial_points": 0}, "initial_points must be a positive integer"),
+        ("annealing", {}, "method must be one of manual, grid, random, bayes, got 'annealing'"),
+        ("random", {"acq": "EI"}, "acq applies to method bayes, not random"),
+        ("grid", {"fast": True}, r"fast is not an option of method grid \(its options: grid_points\)"),
+        ("bayes", {"acq": "UCB"}, "acq must be one of EI, PI, LCB, gp_hedge, got 'UCB'"),
+        ("bayes", {"initial_points": 0}, "initial_points must be a positive integer, got 0"),
         ("random", {"seed": -1}, r"seed must be an integer from 0 to 2\*\*32 - 1, got -1"),
         ("bayes", {"seed": 2.5}, "seed must be an integer"),
-        ("grid", {"grid_points": 0}, r"grid_points \(points per real range\) must be a positive integer"),
+        ("grid", {"grid_points": 0}, "grid_points must be a positive integer, got 0"),
     ],
 )
 def test_bad_method_options(method, options, message):
-    with pytest.raises(SpaceError, match=message):
+    with pytest.raises(OptionError, match=message):
         make_sampler(method, **options)
 
 

@@ -7,11 +7,12 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..space import Choice, Int, Space, SpaceError
+from ..options import SEED, Option
+from ..space import Choice, Int, Space
 from ..trial import Trial
 
 __all__ = ["Plan", "Sampler", "ask_batch", "check_seed", "sample_point", "trial_rng"]
@@ -34,6 +35,9 @@ class Sampler(abc.ABC):
 
     method: str
     seed: int
+    options: ClassVar[
+        tuple[Option, ...]
+    ] = ()  # the method's own options, as tune(), the magic and the panel offer them
 
     @abc.abstractmethod
     def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
@@ -69,9 +73,7 @@ def check_seed(seed: int | None) -> int:
     """The seed as an int in [0, 2**32), or a fresh one (recorded, so an unseeded search can be repeated)."""
     if seed is None:
         return secrets.randbits(31)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
-        raise SpaceError(f"seed must be an integer from 0 to 2**32 - 1, got {seed!r}")
-    return int(seed)
+    return int(SEED.check(seed))
 
 
 def trial_rng(seed: int, number: int) -> np.random.Generator:

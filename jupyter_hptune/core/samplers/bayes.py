@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ..space import Choice, Space, SpaceError
+from ..options import Option
+from ..space import Choice, Space
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
@@ -16,6 +17,13 @@ from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimensio
 __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler", "GPSettings"]
 
 ACQUISITION_FUNCTIONS = ("EI", "PI", "LCB", "gp_hedge")
+
+ACQ = Option("acq", "acquisition function", str, choices=ACQUISITION_FUNCTIONS, default="EI", label="acquisition")
+INITIAL_POINTS = Option(
+    "initial_points",
+    "trials spread by a Sobol sequence before the model takes over (default: trials/4, at most 5)",
+    unset="auto",
+)
 
 FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
 
@@ -32,6 +40,7 @@ class BayesSampler(Sampler):
     """
 
     method = "bayes"
+    options = (ACQ, INITIAL_POINTS)
 
     def __init__(
         self,
@@ -40,16 +49,8 @@ class BayesSampler(Sampler):
         seed: int | None = None,
         settings: GPSettings | None = None,
     ) -> None:
-        if acq not in ACQUISITION_FUNCTIONS:
-            raise SpaceError(
-                f"acquisition function {acq!r} is unknown: choose one of {', '.join(ACQUISITION_FUNCTIONS)}"
-            )
-        if initial_points is not None and (
-            isinstance(initial_points, bool) or not isinstance(initial_points, int) or initial_points < 1
-        ):
-            raise SpaceError(f"initial_points must be a positive integer, got {initial_points!r}")
-        self.acq = acq
-        self.initial_points = initial_points
+        self.acq: str = ACQ.check(acq)
+        self.initial_points: int | None = INITIAL_POINTS.check(initial_points)
         self.seed = check_seed(seed)
         self.settings = GPSettings() if settings is None else settings
         self.optimizer: Engine | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..options import Option
 from ..space import Space, SpaceError
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
@@ -16,16 +17,17 @@ __all__ = ["GRID_LIMIT", "GridSampler"]
 
 GRID_LIMIT = 2**20
 
+GRID_POINTS = Option("grid_points", "points per real range", default=5, label="points per real range")
+
 
 class GridSampler(Sampler):
     """Every combination of options, integers and `points` values per real range, in a seeded order."""
 
     method = "grid"
+    options = (GRID_POINTS,)
 
     def __init__(self, grid_points: int = 5, seed: int | None = None) -> None:
-        if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 1:
-            raise SpaceError(f"grid_points (points per real range) must be a positive integer, got {grid_points!r}")
-        self.points = grid_points
+        self.points = GRID_POINTS.check(grid_points)
         self.seed = check_seed(seed)
         self._order: list[dict[str, Any]] = []
 
