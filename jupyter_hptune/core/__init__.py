@@ -15,6 +15,7 @@ from .pruners import (
     make_pruner,
 )
 from .samplers import METHODS, GridSampler, ManualSampler, RandomSampler, Sampler, make_sampler
+from .search import StopReason
 from .space import Choice, Dimension, Int, Real, Space, SpaceError
 from .storage import SQLiteStorage, default_storage_path
 from .study import DIRECTIONS, Study, tune
@@ -44,6 +45,7 @@ __all__ = [
     "SearchStarted",
     "Space",
     "SpaceError",
+    "StopReason",
     "StopTrial",
     "Study",
     "StudyError",

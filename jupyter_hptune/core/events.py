@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .search import StopReason
 
 __all__ = [
     "Event",
@@ -33,7 +37,7 @@ class StudySnapshot:
     best_trial: Trial | None
     started: float
     elapsed: float
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None  # None while a search runs, or before any
     storage: str | None = None
     prune: str = "none"  # the latest search's pruner, patience and max_steps
     patience: int | None = None
