@@ -18,7 +18,7 @@ from .samplers import METHODS, GridSampler, ManualSampler, RandomSampler, Sample
 from .search import StopReason
 from .space import Choice, Dimension, Int, Real, Space, SpaceError
 from .storage import SQLiteStorage, default_storage_path
-from .study import DIRECTIONS, Study, tune
+from .study import DIRECTIONS, Direction, Study, tune
 from .trial import Trial, TrialState
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "PRUNERS",
     "Choice",
     "Dimension",
+    "Direction",
     "Event",
     "GridSampler",
     "HyperbandPruner",

@@ -9,6 +9,7 @@ from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from .search import StopReason
+    from .study import Direction
 
 __all__ = [
     "Event",
@@ -28,7 +29,7 @@ class StudySnapshot:
     """The state of a study at one moment."""
 
     name: str
-    direction: str
+    direction: Direction
     method: str
     seed: int
     n_planned: int

@@ -11,7 +11,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from numbers import Real as _RealNumber
-from typing import Any, cast
+from typing import Any, Literal, TypeGuard, cast, get_args
 
 import numpy as np
 
@@ -25,9 +25,16 @@ from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
 
-__all__ = ["DIRECTIONS", "Study", "tune"]
+__all__ = ["DIRECTIONS", "Direction", "Study", "is_direction", "tune"]
 
-DIRECTIONS = ("minimize", "maximize")
+Direction = Literal["minimize", "maximize"]  # whether a study looks for the lowest score or the highest
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+
+
+def is_direction(value: object) -> TypeGuard[Direction]:
+    """Whether value is a direction a study takes: 'minimize' or 'maximize'."""
+    return value in DIRECTIONS
+
 
 Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
@@ -46,12 +53,12 @@ class Study:
         resume: bool = False,
         notebook: str | None = None,
     ) -> None:
-        if direction not in DIRECTIONS:
+        if not is_direction(direction):
             raise StudyError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
         if not isinstance(name, str) or not name:
             raise StudyError(f"the study name must be a non-empty string, got {name!r}")
         self.name = name
-        self.direction = direction
+        self.direction: Direction = direction
         self.space = Space(space)
         self.storage = SQLiteStorage(storage) if isinstance(storage, str | os.PathLike) else storage
         self.notebook = notebook  # the notebook running the study (its file name), recorded in the study file

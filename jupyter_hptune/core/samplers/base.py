@@ -7,12 +7,15 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..space import Choice, Int, Space, SpaceError
 from ..trial import Trial
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["Plan", "Sampler", "ask_batch", "check_seed", "sample_point", "trial_rng"]
 
@@ -36,7 +39,9 @@ class Sampler(abc.ABC):
     seed: int
 
     @abc.abstractmethod
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """Decide how many trials to run (n_trials None: the method's default) and prepare to propose them."""
 
     @abc.abstractmethod

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..space import Space, SpaceError
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["GRID_LIMIT", "GridSampler"]
 
@@ -33,7 +36,9 @@ class GridSampler(Sampler):
         """The values of each parameter on the grid."""
         return {name: dim.grid(self.points) for name, dim in space.items()}
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
         axes = self.axes(space)
         sizes = [len(v) for v in axes.values()]
