@@ -21,20 +21,20 @@ GRID_LIMIT = 2**20
 
 
 class GridSampler(Sampler):
-    """Every combination of options, integers and `points` values per real range, in a seeded order."""
+    """Every combination of options, integers and `points_per_range` values per real range, in a seeded order."""
 
     method = "grid"
 
     def __init__(self, grid_points: int = 5, seed: int | None = None) -> None:
         if isinstance(grid_points, bool) or not isinstance(grid_points, int) or grid_points < 1:
             raise SpaceError(f"grid_points (points per real range) must be a positive integer, got {grid_points!r}")
-        self.points = grid_points
+        self.points_per_range = grid_points  # the values a real range contributes to the grid
         self.seed = check_seed(seed)
         self._order: list[dict[str, Any]] = []
 
     def axes(self, space: Space) -> dict[str, list[Any]]:
         """The values of each parameter on the grid."""
-        return {name: dim.grid(self.points) for name, dim in space.items()}
+        return {name: dim.grid(self.points_per_range) for name, dim in space.items()}
 
     def plan(
         self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
