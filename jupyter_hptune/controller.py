@@ -11,6 +11,7 @@ from typing import Any
 from .busy import kernel_busy
 from .comm import KERNEL_TOKEN, sidebar
 from .core.errors import ScoreError, StudyError
+from .core.search import StopReason
 from .core.settings import SearchSettings
 from .core.space import Space, SpaceError
 from .core.trial import Trial
@@ -135,7 +136,7 @@ def task_done(tuner: CellTuner, panel: Any, error: BaseException | None) -> None
     snapshot = tuner.study.snapshot()
     if isinstance(error, ScoreError):
         panel.show_message(f"{error}. The cell's last expression must be the score", error=True)
-    elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason == "interrupted":
+    elif isinstance(error, KeyboardInterrupt) or snapshot.stop_reason is StopReason.INTERRUPTED:
         panel.show_message("Interrupted: every finished trial is kept.")
     elif error is not None:
         panel.show_message(f"{type(error).__name__}: {error}", error=True)

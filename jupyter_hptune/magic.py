@@ -20,6 +20,7 @@ from .controller import final_plots, launch_task, show_panel
 from .core.errors import ScoreError, StudyError
 from .core.options import SEARCH_OPTIONS, Option, OptionError, option_named
 from .core.samplers import METHOD, all_method_options
+from .core.search import StopReason
 from .core.settings import SearchSettings
 from .core.space import SpaceError
 from .core.storage import default_storage_path
@@ -278,7 +279,7 @@ class TuneMagics(Magics):
         if error is not None and not isinstance(error, KeyboardInterrupt):
             raise error
         snapshot = study.snapshot()
-        if snapshot.stop_reason == "interrupted" or isinstance(error, KeyboardInterrupt):
+        if snapshot.stop_reason is StopReason.INTERRUPTED or isinstance(error, KeyboardInterrupt):
             # Like any interrupted cell, end in KeyboardInterrupt, so Jupyter cancels the cells queued after this one.
             kept = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in study.trials)
             raise SearchInterrupted(f"search interrupted; {kept} finished trials are kept in `{job.name}`") from None

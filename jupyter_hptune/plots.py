@@ -17,6 +17,7 @@ from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
 from .core.pruners import step_count
 from .core.space import Choice, Int, Space
+from .core.study import Direction
 from .core.trial import Trial, TrialState
 from .report import format_value
 
@@ -545,14 +546,14 @@ def _slanted(labels: Sequence[str]) -> bool:
     return sum(len(label) for label in labels) > 40 or len(labels) > 8
 
 
-def _best_index(scores: Sequence[float], direction: str) -> int | None:
+def _best_index(scores: Sequence[float], direction: Direction) -> int | None:
     if not scores:
         return None
     pick = np.argmax if direction == "maximize" else np.argmin
     return int(pick(np.asarray(scores, dtype=float)))
 
 
-def _best_trial(trials: Sequence[Trial], direction: str) -> Trial | None:
+def _best_trial(trials: Sequence[Trial], direction: Direction) -> Trial | None:
     if not trials:
         return None
     pick = max if direction == "maximize" else min

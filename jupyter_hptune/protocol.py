@@ -34,8 +34,10 @@ from typing import Any, Literal, NotRequired, TypedDict, get_args
 from .core.events import StudySnapshot
 from .core.options import SEARCH_OPTIONS, STOPPING
 from .core.samplers import METHOD, all_method_options
+from .core.search import StopReason
 from .core.settings import SearchSettings
 from .core.space import Choice, Dimension, Space
+from .core.study import Direction
 from .core.trial import TrialState
 from .report import format_value
 
@@ -87,7 +89,7 @@ class StudyInfo(TypedDict):
     name: str
     cell_id: str | None
     method: str  # the search's method, or "saved" for a study loaded from its file
-    direction: str  # "minimize" or "maximize"
+    direction: Direction
     state: StudyState
     done: int
     planned: int
@@ -256,9 +258,9 @@ def parse_request(data: Any) -> Request:
 def _state(snapshot: StudySnapshot, running: bool, stopping: bool) -> StudyState:
     if running:
         return "stopping" if stopping else "running"
-    if snapshot.stop_reason in ("stopped", "interrupted"):
+    if snapshot.stop_reason in (StopReason.STOPPED, StopReason.INTERRUPTED):
         return "stopped"
-    if snapshot.stop_reason in ("failures", "error") or snapshot.all_failed:
+    if snapshot.stop_reason in (StopReason.FAILURES, StopReason.ERROR) or snapshot.all_failed:
         return "failed"
     if snapshot.trials and snapshot.trials[-1].state in (TrialState.RUNNING, TrialState.INTERRUPTED):
         return "stopped"  # a study loaded from a file whose last search was cut short

@@ -8,17 +8,18 @@ from typing import Any, TextIO
 
 from .core.events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished
 from .core.pruners import step_count
+from .core.search import StopReason
 from .core.trial import TrialState
 
 __all__ = ["ConsoleReporter", "format_params", "format_steps", "format_summary", "format_value"]
 
-_REASONS = {
-    "completed": None,
-    "timeout": "the time limit was reached",
-    "stopped": "stopped on request",
-    "interrupted": "interrupted; finished trials are kept",
-    "failures": "the first trials all failed",
-    "error": "the score was not a number",
+_REASONS: dict[StopReason, str | None] = {
+    StopReason.COMPLETED: None,
+    StopReason.TIMEOUT: "the time limit was reached",
+    StopReason.STOPPED: "stopped on request",
+    StopReason.INTERRUPTED: "interrupted; finished trials are kept",
+    StopReason.FAILURES: "the first trials all failed",
+    StopReason.ERROR: "the score was not a number",
 }
 
 
@@ -79,7 +80,7 @@ def format_summary(study: StudySnapshot) -> str:
         lines.append(
             "No trial reported a value with hp.report(step, value), so pruning and patience had nothing to act on."
         )
-    reason = _REASONS.get(study.stop_reason or "", study.stop_reason)
+    reason = None if study.stop_reason is None else _REASONS.get(study.stop_reason, study.stop_reason)
     if reason:
         lines.append(f"Search ended early: {reason}.")
     if study.storage:

@@ -15,9 +15,10 @@ from .pruners import (
     make_pruner,
 )
 from .samplers import METHODS, GridSampler, ManualSampler, RandomSampler, Sampler, make_sampler
+from .search import StopReason
 from .space import Choice, Dimension, Int, Real, Space, SpaceError
 from .storage import SQLiteStorage, default_storage_path
-from .study import DIRECTIONS, Study, tune
+from .study import DIRECTIONS, Direction, Study, tune
 from .trial import Trial, TrialState
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PRUNERS",
     "Choice",
     "Dimension",
+    "Direction",
     "Event",
     "GridSampler",
     "HyperbandPruner",
@@ -44,6 +46,7 @@ __all__ = [
     "SearchStarted",
     "Space",
     "SpaceError",
+    "StopReason",
     "StopTrial",
     "Study",
     "StudyError",

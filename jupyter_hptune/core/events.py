@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .search import StopReason
+    from .study import Direction
 
 __all__ = [
     "Event",
@@ -24,7 +29,7 @@ class StudySnapshot:
     """The state of a study at one moment."""
 
     name: str
-    direction: str
+    direction: Direction
     method: str
     seed: int
     n_planned: int
@@ -33,7 +38,7 @@ class StudySnapshot:
     best_trial: Trial | None
     started: float
     elapsed: float
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None  # None while a search runs, or before any
     storage: str | None = None
     prune: str = "none"  # the latest search's pruner, patience and max_steps
     patience: int | None = None

@@ -24,7 +24,7 @@ from typing import Any
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
 from .samplers import Sampler
-from .search import Search
+from .search import Search, StopReason
 from .space import Space
 from .trial import Trial, TrialState
 
@@ -372,9 +372,9 @@ class _ParallelSearch:
                     finished += self._lost_workers(self._refresh())
                 for trial, error in finished:
                     run.finish(trial, error)
-                if run.judge_failures() == "error":
+                if run.judge_failures() is StopReason.ERROR:
                     self._abandon("cancelled: another trial's score was not a number")
-                # on "failures" the trials running now still end, as they may tell what goes wrong
+                # on StopReason.FAILURES the trials running now still end, as they may tell what goes wrong
                 self._activity()
                 if not finished:
                     yield None  # nothing finished: the caller may pause (e.g. to handle a click)

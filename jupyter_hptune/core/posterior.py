@@ -14,6 +14,7 @@ from skopt.utils import cook_estimator, normalize_dimensions
 from .samplers.bayes import BayesSampler
 from .samplers.gp_model import THREADS, FittedModel, decode, dimension, encode
 from .space import Choice, Int, Real, Space, to_python
+from .study import Direction, is_direction
 from .trial import Trial, TrialState
 
 __all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior"]
@@ -41,7 +42,7 @@ class Slice:
     observed_y: list[float]
     fixed: dict[str, Any]
     source: str
-    direction: str
+    direction: Direction
     next_trial: int | None = None  # the trial that already ran next_x: the model has not been told its score yet
     clipped: float = 0.0  # the share of points whose mean the model put outside the scores' range (drawn at its edge)
 
@@ -64,7 +65,7 @@ class Surface:
     observed_score: list[float]
     fixed: dict[str, Any]
     source: str
-    direction: str
+    direction: Direction
     clipped: float = 0.0  # the share of points whose mean the model put outside the scores' range (drawn at its edge)
 
 
@@ -75,7 +76,7 @@ class Posterior:
         self,
         space: Space,
         trials: Sequence[Trial],
-        direction: str,
+        direction: Direction,
         model: FittedModel,
         names: Sequence[str],
         source: str,
@@ -215,12 +216,12 @@ class Posterior:
 
 
 def posterior(
-    space: Space, trials: Sequence[Trial], direction: str, sampler: object | None = None, seed: int = 0
+    space: Space, trials: Sequence[Trial], direction: Direction, sampler: object | None = None, seed: int = 0
 ) -> Posterior | None:
     """The posterior for plots: the bayes sampler's own fitted model when there is one, else a GP fitted to the trials; None with fewer than 2 completed trials."""
     # Observations are the completed trials inside the space: failed, interrupted and running ones have no score,
     # and those of an earlier search over a wider space can lie outside the model's ranges.
-    if direction not in ("minimize", "maximize"):
+    if not is_direction(direction):  # a caller without type checking may pass any string
         raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
     space = Space(space)
     done = _observations(space, trials)
@@ -250,7 +251,7 @@ DISPLAY_MIN_LENGTH_SCALE = 0.1  # of the display GP, in units of each range scal
 DISPLAY_FIT_LIMIT = 100  # trials the display GP is fitted on: its fit grows with the cube of the trials
 
 
-def _fit_subset(done: list[Trial], direction: str, seed: int) -> list[Trial]:
+def _fit_subset(done: list[Trial], direction: Direction, seed: int) -> list[Trial]:
     """At most DISPLAY_FIT_LIMIT trials for the display GP: the best one and a seeded random sample of the rest."""
     if len(done) <= DISPLAY_FIT_LIMIT:
         return done
@@ -262,7 +263,7 @@ def _fit_subset(done: list[Trial], direction: str, seed: int) -> list[Trial]:
 
 
 def _bayes_posterior(
-    space: Space, trials: Sequence[Trial], direction: str, sampler: object | None, names: list[str]
+    space: Space, trials: Sequence[Trial], direction: Direction, sampler: object | None, names: list[str]
 ) -> Posterior | None:
     """The posterior of the bayes sampler's latest model, or None when it has none for this space and direction."""
     if not isinstance(sampler, BayesSampler):

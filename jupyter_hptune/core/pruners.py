@@ -12,12 +12,15 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real as _RealNumber
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .space import to_python
 from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .study import Direction
 
 __all__ = [
     "PRUNERS",
@@ -52,7 +55,7 @@ class Pruner(Protocol):
 
     name: str
 
-    def plan(self, direction: str, seed: int) -> None:
+    def plan(self, direction: Direction, seed: int) -> None:
         """Prepare for a search in this direction with this seed."""
         ...
 
@@ -61,7 +64,7 @@ class Pruner(Protocol):
         ...
 
 
-def _better(direction: str) -> Callable[[float, float], bool]:
+def _better(direction: Direction) -> Callable[[float, float], bool]:
     return (lambda a, b: a < b) if direction == "minimize" else (lambda a, b: a > b)
 
 
@@ -85,7 +88,7 @@ class NoPruner:
 
     name = "none"
 
-    def plan(self, direction: str, seed: int) -> None:
+    def plan(self, direction: Direction, seed: int) -> None:
         """Nothing to prepare."""
 
     def prune(self, number: int, values: Mapping[int, float], others: Sequence[Trial]) -> str | None:
@@ -108,7 +111,7 @@ class MedianPruner:
         self.min_trials = _positive(min_trials, "min_trials")
         self._better = _better("minimize")
 
-    def plan(self, direction: str, seed: int) -> None:
+    def plan(self, direction: Direction, seed: int) -> None:
         """Compare in this direction."""
         self._better = _better(direction)
 
@@ -145,7 +148,7 @@ class SuccessiveHalvingPruner:
         self.max_steps = None if max_steps is None else _positive(max_steps, "max_steps")
         self._better = _better("minimize")
 
-    def plan(self, direction: str, seed: int) -> None:
+    def plan(self, direction: Direction, seed: int) -> None:
         """Compare in this direction."""
         self._better = _better(direction)
 
@@ -205,7 +208,7 @@ class HyperbandPruner:
         self.seed = 0
         self._halving = SuccessiveHalvingPruner(self.min_steps, self.eta, self.max_steps)
 
-    def plan(self, direction: str, seed: int) -> None:
+    def plan(self, direction: Direction, seed: int) -> None:
         """Compare in this direction; draw brackets with this seed."""
         self._halving.plan(direction, seed)
         self.seed = int(seed)
@@ -284,7 +287,7 @@ class RunningTrial:
         self,
         trial: Trial,
         *,
-        direction: str = "minimize",
+        direction: Direction = "minimize",
         pruner: Pruner | None = None,
         patience: int | None = None,
         max_steps: int | None = None,

@@ -9,6 +9,7 @@ in the study file, SearchFinished). Running the objective is the loop's own busi
 from __future__ import annotations
 
 import dataclasses
+import enum
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -25,11 +26,22 @@ from .trial import Trial, TrialState
 if TYPE_CHECKING:
     from .study import Study
 
-__all__ = ["MAX_INITIAL_FAILURES", "Search", "Stopping"]
+__all__ = ["MAX_INITIAL_FAILURES", "Search", "StopReason", "Stopping"]
 
 MAX_INITIAL_FAILURES = 5
 
 Point = tuple[dict[str, Any], str]  # a trial's params and where they come from ("manual", "search")
+
+
+class StopReason(enum.StrEnum):
+    """Why a search ended; each equals the string the study file and the snapshots have always held."""
+
+    COMPLETED = "completed"  # it ran the trials it planned
+    TIMEOUT = "timeout"  # its time limit was reached
+    STOPPED = "stopped"  # stop() asked it to
+    INTERRUPTED = "interrupted"  # the user interrupted the kernel, or the process ended during it
+    FAILURES = "failures"  # its first trials all failed
+    ERROR = "error"  # a score was not a number, or the loop raised
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +80,7 @@ class Search:
         self.first_number = 0
         self.started = started  # before any search: when the study was created
         self.ended: float | None = None  # None while the search runs (or before any)
-        self.stop_reason: str | None = None
+        self.stop_reason: StopReason | None = None
         self.prune: str = "none"
         self.patience: int | None = None
         self.max_steps: int | None = None
@@ -78,7 +90,7 @@ class Search:
         self.timeout: float | None = None
         self.max_initial_failures = MAX_INITIAL_FAILURES
         self.launched = self.completes = self.failures = 0
-        self.ending: str | None = None  # why the search ends, once decided (trials on workers may still run)
+        self.ending: StopReason | None = None  # why the search ends, once decided (trials on workers may still run)
         self.score_error: ScoreError | None = None  # the first score that was not a number, which ends the search
 
     def __getstate__(self) -> dict[str, Any]:
@@ -109,7 +121,7 @@ class Search:
         """Describe a search read from the study file as the latest one (one that left no stop reason was interrupted)."""
         self.method, self.seed, self.n_planned = stored.method, stored.seed, stored.planned
         self.first_number, self.started = stored.first_trial, stored.started
-        self.stop_reason = stored.stop_reason or "interrupted"
+        self.stop_reason = StopReason(stored.stop_reason or StopReason.INTERRUPTED)
         self.ended = ended
 
     # -- a search ------------------------------------------------------------------------------------------------
@@ -161,9 +173,9 @@ class Search:
     def should_stop(self) -> bool:
         """Whether to start no more trials: all planned started, or the search ends (stop(), the timeout, failures)."""
         if self.ending is None and self._stop.is_set() and (self.left or self._cancel):
-            self.ending = "stopped"
+            self.ending = StopReason.STOPPED
         elif self._timed_out():
-            self.ending = "timeout"
+            self.ending = StopReason.TIMEOUT
         return self.ending is not None or not self.left
 
     def _timed_out(self) -> bool:
@@ -218,13 +230,13 @@ class Search:
         if score_error is not None and self.score_error is None:
             self.score_error = ScoreError(f"trial {trial.number}: {score_error}")
 
-    def judge_failures(self) -> str | None:
+    def judge_failures(self) -> StopReason | None:
         """End the search on a score that was no number ('error') or all-failed first trials; the ending decided now."""
-        if self.score_error is not None and self.ending != "error":
-            self.ending = "error"
+        if self.score_error is not None and self.ending is not StopReason.ERROR:
+            self.ending = StopReason.ERROR
             return self.ending
         if self.ending is None and self.completes == 0 and self.failures >= self.max_initial_failures:
-            self.ending = "failures"
+            self.ending = StopReason.FAILURES
             return self.ending
         return None
 
@@ -236,16 +248,16 @@ class Search:
 
     def complete(self) -> None:
         """The loop ran to its end: the search stops for the reason decided, else because it completed."""
-        self.stop_reason = self.ending or "completed"
+        self.stop_reason = self.ending or StopReason.COMPLETED
 
     def interrupt(self) -> None:
         """The user interrupted the search."""
-        self.stop_reason = "interrupted"
+        self.stop_reason = StopReason.INTERRUPTED
 
     def end(self) -> None:
         """Close the search: its stop reason ('error' if none), no queued point left, its record, SearchFinished."""
         if self.stop_reason is None:
-            self.stop_reason = "error"
+            self.stop_reason = StopReason.ERROR
         self._queue.clear()
         self._sampler = None
         self.ended = time.time()  # the time a search took stays what its summary said

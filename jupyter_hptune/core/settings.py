@@ -10,7 +10,7 @@ from typing import Any
 from .options import SEARCH_OPTIONS, STOPPING, Option, OptionError, option_named
 from .samplers import METHOD, Sampler, check_method_options, make_sampler
 from .space import Space
-from .study import DIRECTIONS
+from .study import DIRECTIONS, Direction
 
 __all__ = ["DIRECTION", "SearchSettings"]
 
@@ -23,7 +23,7 @@ class SearchSettings:
 
     method: str = "bayes"
     n_trials: int | None = None
-    direction: str = "minimize"
+    direction: Direction = "minimize"
     seed: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)  # the method's own options (None: its default)
     space: Space | None = None  # None: the space the cell declares

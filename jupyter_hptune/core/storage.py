@@ -9,10 +9,13 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .space import Space
 from .trial import Trial, TrialState
+
+if TYPE_CHECKING:
+    from .study import Direction
 
 __all__ = ["SQLiteStorage", "StoredSearch", "StoredStudy", "default_storage_path"]
 
@@ -213,7 +216,9 @@ class SQLiteStorage:
         with self._lock:
             _write_notebook(self._connect(), name, notebook)
 
-    def create(self, name: str, direction: str, space: Space, created: float, *, notebook: str | None = None) -> None:
+    def create(
+        self, name: str, direction: Direction, space: Space, created: float, *, notebook: str | None = None
+    ) -> None:
         """Start a study of that name, replacing one already there (kept in a .previous copy of the file)."""
         if self.exists(name):
             self.close()

@@ -10,7 +10,7 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypedDict, Unpack, cast
+from typing import Any, Literal, TypedDict, TypeGuard, Unpack, cast, get_args
 
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, StudySnapshot, TrialReported
@@ -23,9 +23,16 @@ from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
 
-__all__ = ["DIRECTIONS", "Study", "tune"]
+__all__ = ["DIRECTIONS", "Direction", "Study", "is_direction", "tune"]
 
-DIRECTIONS = ("minimize", "maximize")
+Direction = Literal["minimize", "maximize"]  # whether a study looks for the lowest score or the highest
+DIRECTIONS: tuple[Direction, ...] = get_args(Direction)
+
+
+def is_direction(value: object) -> TypeGuard[Direction]:
+    """Whether value is a direction a study takes: 'minimize' or 'maximize'."""
+    return value in DIRECTIONS
+
 
 Objective = Callable[[dict[str, Any]], Any] | Callable[[dict[str, Any], RunningTrial], Any]
 Observer = Callable[[Event], None]
@@ -53,17 +60,17 @@ class Study:
         space: Mapping[str, Dimension] | Space,
         *,
         name: str = "study",
-        direction: str = "minimize",
+        direction: Direction = "minimize",
         storage: str | os.PathLike[str] | SQLiteStorage | None = None,
         resume: bool = False,
         notebook: str | None = None,
     ) -> None:
-        if direction not in DIRECTIONS:
+        if not is_direction(direction):
             raise StudyError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
         if not isinstance(name, str) or not name:
             raise StudyError(f"the study name must be a non-empty string, got {name!r}")
         self.name = name
-        self.direction = direction
+        self.direction: Direction = direction
         self.space = Space(space)
         self.storage = SQLiteStorage(storage) if isinstance(storage, str | os.PathLike) else storage
         self.notebook = notebook  # the notebook running the study (its file name), recorded in the study file
@@ -98,6 +105,8 @@ class Study:
             raise StudyError(error.args[0]) from None
         except ValueError as error:
             raise StudyError(str(error)) from None
+        if not is_direction(direction):
+            raise StudyError(f"study {name!r} in {store.path} has an unknown direction {direction!r}")
         study = cls(space, name=name, direction=direction, storage=store, resume=True)
         study.notebook = store.notebook(name)
         search = store.last_search(name)
@@ -463,7 +472,7 @@ def tune(
     method: str = "bayes",
     n_trials: int | None = None,
     timeout: float | None = None,
-    direction: str = "minimize",
+    direction: Direction = "minimize",
     seed: int | None = None,
     name: str = "study",
     storage: str | os.PathLike[str] | None = None,

@@ -10,6 +10,7 @@ import ipywidgets as w
 
 from ..core.events import StudySnapshot, WorkerState
 from ..core.pruners import step_count
+from ..core.search import StopReason
 from ..core.trial import TrialState
 from ..report import format_params, format_value
 
@@ -44,7 +45,7 @@ def progress_text(snapshot: StudySnapshot) -> str:
         per_trial = sum(t.duration or 0.0 for t in trials) / len(trials)
         at_once = max(1, sum(t.state is TrialState.RUNNING for t in snapshot.search_trials))  # workers run several
         parts.append(f"~{_duration(per_trial * max(0, snapshot.n_planned - len(trials)) / at_once)} left")
-    elif snapshot.stop_reason not in (None, "completed"):
+    elif snapshot.stop_reason not in (None, StopReason.COMPLETED):
         parts.append(f"ended: {snapshot.stop_reason}")
     best = snapshot.best_trial
     if best is not None:
@@ -98,7 +99,7 @@ class ProgressView:
 
     def end(self, snapshot: StudySnapshot) -> None:
         """A search ended: green when it ran every trial, orange otherwise."""
-        self.bar.bar_style = "success" if snapshot.stop_reason == "completed" else "warning"
+        self.bar.bar_style = "success" if snapshot.stop_reason is StopReason.COMPLETED else "warning"
         self.workers_row.layout.display = "none"
 
     def show_workers(self, workers: Sequence[WorkerState]) -> None:

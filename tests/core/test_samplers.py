@@ -215,7 +215,7 @@ def test_bad_method_options(method, options, message):
 
 
 def test_grid_default_points():
-    assert GridSampler().points == 5
+    assert GridSampler().points_per_range == 5
 
 
 def simulate(method: str, seed: int, workers: int, n_trials: int = 12) -> list[Trial]:

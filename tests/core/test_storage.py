@@ -11,7 +11,9 @@ from test_pruning import learner
 from jupyter_hptune import Choice, Int, Real, Study, TrialState, tune
 from jupyter_hptune.core.errors import StudyError
 from jupyter_hptune.core.samplers import make_sampler
+from jupyter_hptune.core.search import StopReason
 from jupyter_hptune.core.storage import SQLiteStorage
+from jupyter_hptune.report import format_summary
 
 SPACE = {"lr": Real(1e-4, 1e-1, log=True), "units": Int(16, 256), "layers": Choice([(64,), (64, 32)])}
 
@@ -183,7 +185,18 @@ def test_load_tells_how_the_latest_search_ended(tmp_path):
     assert (again.method, again.n_planned, again.stop_reason, again.first_number) == ("grid", 2, "completed", 3)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE searches SET stop_reason = NULL")
-    assert Study.load(path).snapshot().stop_reason == "interrupted"
+    assert Study.load(path).snapshot().stop_reason is StopReason.INTERRUPTED
+
+
+def test_a_stop_reason_read_from_the_file_is_the_named_one(tmp_path):
+    path = tmp_path / "s.sqlite"
+    tune(score, SPACE, method="random", n_trials=2, seed=0, storage=path)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT stop_reason, typeof(stop_reason) FROM searches").fetchone() == ("completed", "text")
+        conn.execute("UPDATE searches SET stop_reason = 'timeout'")  # as any version writes a search cut short
+    loaded = Study.load(path).snapshot()
+    assert loaded.stop_reason is StopReason.TIMEOUT and loaded.stop_reason == "timeout"
+    assert "Search ended early: the time limit was reached." in format_summary(loaded)
 
 
 def test_a_file_without_a_search_record_still_loads(tmp_path):

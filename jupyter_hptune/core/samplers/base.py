@@ -7,13 +7,16 @@ import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..options import SEED, Option
 from ..space import Choice, Int, Space
 from ..trial import Trial
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["Plan", "Sampler", "ask_batch", "check_seed", "sample_point", "trial_rng"]
 
@@ -40,7 +43,9 @@ class Sampler(abc.ABC):
     ] = ()  # the method's own options, as tune(), the magic and the panel offer them
 
     @abc.abstractmethod
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """Decide how many trials to run (n_trials None: the method's default) and prepare to propose them."""
 
     @abc.abstractmethod

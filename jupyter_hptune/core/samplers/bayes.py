@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from ..space import Choice, Space
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["ACQUISITION_FUNCTIONS", "BayesSampler", "GPSettings"]
 
@@ -59,7 +62,9 @@ class BayesSampler(Sampler):
         self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
         self._free: list[str] = []
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
         initial = self.initial_points or min(self.settings.initial_points, max(1, n // 4))
@@ -147,7 +152,7 @@ class BayesSampler(Sampler):
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
         self._sync(space, trials)
 
-    def fitted_model(self, space: Space, direction: str) -> FittedModel | None:
+    def fitted_model(self, space: Space, direction: Direction) -> FittedModel | None:
         """The model's latest fit, or None when it has none of the score over this space in this direction."""
         if self.optimizer is None:
             return None

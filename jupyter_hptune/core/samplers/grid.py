@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from ..options import Option
 from ..space import Space, SpaceError
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["GRID_LIMIT", "GridSampler"]
 
@@ -21,21 +24,23 @@ GRID_POINTS = Option("grid_points", "points per real range", default=5, label="p
 
 
 class GridSampler(Sampler):
-    """Every combination of options, integers and `points` values per real range, in a seeded order."""
+    """Every combination of options, integers and `points_per_range` values per real range, in a seeded order."""
 
     method = "grid"
     options = (GRID_POINTS,)
 
     def __init__(self, grid_points: int = 5, seed: int | None = None) -> None:
-        self.points = GRID_POINTS.check(grid_points)
+        self.points_per_range = GRID_POINTS.check(grid_points)  # the values a real range contributes to the grid
         self.seed = check_seed(seed)
         self._order: list[dict[str, Any]] = []
 
     def axes(self, space: Space) -> dict[str, list[Any]]:
         """The values of each parameter on the grid."""
-        return {name: dim.grid(self.points) for name, dim in space.items()}
+        return {name: dim.grid(self.points_per_range) for name, dim in space.items()}
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """The whole grid, or a seeded shuffled subset when n_trials is smaller; points already tried are skipped."""
         axes = self.axes(space)
         sizes = [len(v) for v in axes.values()]

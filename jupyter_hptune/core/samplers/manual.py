@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..space import Space
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["ManualSampler"]
 
@@ -20,7 +23,9 @@ class ManualSampler(Sampler):
     def __init__(self, seed: int | None = None) -> None:
         self.seed = check_seed(seed)
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """One trial per queued point, or one at the defaults."""
         n = max(queued, 1) if n_trials is None else n_trials
         return Plan(n, f"Manual: {n} point{'s' if n > 1 else ''}" + ("" if queued else " at the declared defaults"))

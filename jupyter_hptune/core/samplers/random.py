@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..space import Space
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed, sample_point, trial_rng
+
+if TYPE_CHECKING:
+    from ..study import Direction
 
 __all__ = ["RandomSampler"]
 
@@ -20,7 +23,9 @@ class RandomSampler(Sampler):
     def __init__(self, seed: int | None = None) -> None:
         self.seed = check_seed(seed)
 
-    def plan(self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: str) -> Plan:
+    def plan(
+        self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
+    ) -> Plan:
         """Run n_trials (20 by default)."""
         n = 20 if n_trials is None else n_trials
         return Plan(n, f"Random search: {n} trials (seed {self.seed})")
