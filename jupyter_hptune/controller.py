@@ -87,12 +87,12 @@ class PanelController:
         if self._refuse_while_running():
             return
         try:
-            steps = self.tuner.begin(settings(), new_study=new_study)
+            trial_loop = self.tuner.begin(settings(), new_study=new_study)
         except (SpaceError, StudyError, ValueError) as error:
             self.panel.show_error(error)
             return
         self.panel.log.clear_output()
-        launch_task(self.tuner, steps, self.panel, self.kernel)
+        launch_task(self.tuner, trial_loop, self.panel, self.kernel)
 
     def _refuse_while_running(self) -> bool:
         if self.tuner.running:
@@ -109,10 +109,10 @@ class PanelController:
             self.panel.show_message(NO_EXTENSION.format(action=action), error=True)
 
 
-def launch_task(tuner: CellTuner, steps: Iterator[Trial | None], panel: Any, kernel: Any) -> None:
+def launch_task(tuner: CellTuner, trial_loop: Iterator[Trial | None], panel: Any, kernel: Any) -> None:
     """Run a search as a task of the kernel (Busy until it ends), printing to the panel's log and ending in the panel."""
     output = None if panel is None else stream_writer(panel.log.append_stdout)
-    tuner.launch(steps, output, lambda error: task_done(tuner, panel, error), kernel_busy(kernel, task=True))
+    tuner.launch(trial_loop, output, lambda error: task_done(tuner, panel, error), kernel_busy(kernel, task=True))
 
 
 def final_plots(tuner: CellTuner, panel: Any) -> None:

@@ -210,7 +210,7 @@ class TuneMagics(Magics):
             if job is None:
                 return
             try:
-                drive(job.steps)
+                drive(job.trial_loop)
             except BaseException as error:
                 job.failed(error)
             self._end(job)
@@ -222,7 +222,7 @@ class TuneMagics(Magics):
             if job is None:
                 return
             try:
-                await drive_async(job.steps)
+                await drive_async(job.trial_loop)
             except BaseException as error:
                 job.failed(error)
             self._end(job)
@@ -256,14 +256,14 @@ class TuneMagics(Magics):
             sidebar().track(args.name, tuner, cell_id=current_cell_id(self.shell), panel=panel)
         tuner.observe(ConsoleReporter())
         try:
-            steps = tuner.begin(settings)
+            trial_loop = tuner.begin(settings)
         except (SpaceError, StudyError) as error:
             raise UsageError(str(error)) from None
         if args.background:
-            launch_task(tuner, steps, panel, kernel)
+            launch_task(tuner, trial_loop, panel, kernel)
             print(f"Searching in the background: `{args.name}` is bound when the search ends.")
             return None
-        return _Job(args.name, tuner, panel, steps)
+        return _Job(args.name, tuner, panel, trial_loop)
 
     def _end(self, job: _Job) -> None:
         """After a foreground search: bind the results, show the final plots, and report how it ended."""
@@ -353,11 +353,11 @@ class TuneMagics(Magics):
 class _Job:
     """A foreground search of a %%tune cell: its tuner, panel and display, and the error it ended with."""
 
-    def __init__(self, name: str, tuner: CellTuner, panel: Any, steps: Iterator[Trial | None]) -> None:
+    def __init__(self, name: str, tuner: CellTuner, panel: Any, trial_loop: Iterator[Trial | None]) -> None:
         self.name = name
         self.tuner = tuner
         self.panel = panel
-        self.steps = steps
+        self.trial_loop = trial_loop
         self.error: BaseException | None = None
 
     def failed(self, error: BaseException) -> None:

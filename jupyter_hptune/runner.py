@@ -23,19 +23,19 @@ __all__ = ["CellTuner", "drive", "drive_async"]
 PAUSE, MAX_PAUSE, PAUSE_EVERY = 0.005, 0.1, 0.05  # seconds: how a running search lets the kernel read messages
 
 
-def drive(steps: Iterator[Trial | None]) -> None:
-    """Run a search's steps to the end."""
+def drive(trial_loop: Iterator[Trial | None]) -> None:
+    """Run a search's trial loop to the end."""
     try:
-        for _ in steps:
+        for _ in trial_loop:
             pass
     except KeyboardInterrupt:  # between two trials: the search still ends as interrupted, its trials kept
-        _interrupt(steps)
+        _interrupt(trial_loop)
         raise
 
 
-def _interrupt(steps: Iterator[Trial | None]) -> None:
+def _interrupt(trial_loop: Iterator[Trial | None]) -> None:
     with contextlib.suppress(StopIteration, KeyboardInterrupt):
-        steps.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
+        trial_loop.throw(KeyboardInterrupt())  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager
@@ -52,8 +52,8 @@ def _interrupt_raises() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-async def drive_async(steps: Iterator[Trial | None], output: TextIO | None = None) -> None:
-    """Run a search's steps, yielding to the event loop between trials so widget clicks are handled meanwhile.
+async def drive_async(trial_loop: Iterator[Trial | None], output: TextIO | None = None) -> None:
+    """Run a search's trial loop, yielding to the event loop between trials so widget clicks are handled meanwhile.
 
     Each trial runs on this (the main) thread, where a kernel interrupt still stops it. With `output`, what the
     trials print goes there (a search running as a task has no cell to print to).
@@ -64,12 +64,12 @@ async def drive_async(steps: Iterator[Trial | None], output: TextIO | None = Non
         try:
             with _interrupt_raises(), _redirect(output):
                 try:
-                    next(steps)
+                    next(trial_loop)
                 except StopIteration:
                     return
-        except KeyboardInterrupt:  # also one that lands just outside the steps: they end the search as interrupted
+        except KeyboardInterrupt:  # also one that lands just outside the loop: it ends the search as interrupted
             with _redirect(output):
-                _interrupt(steps)
+                _interrupt(trial_loop)
             raise
         try:
             # A click takes several turns of the kernel's event loop (and a hop from a subshell) to reach its
@@ -83,7 +83,7 @@ async def drive_async(steps: Iterator[Trial | None], output: TextIO | None = Non
                 await asyncio.sleep(0)
         except asyncio.CancelledError:  # an interrupt that arrived between trials: end the search as one would
             with _redirect(output):
-                _interrupt(steps)
+                _interrupt(trial_loop)
             raise KeyboardInterrupt() from None
 
 
@@ -118,7 +118,7 @@ class CellTuner:
         self._observers.append(observer)
 
     def begin(self, settings: SearchSettings, *, new_study: bool = False) -> Iterator[Trial | None]:
-        """The steps of the next search (not started yet): a new study, or more trials in the current one."""
+        """The trial loop of the next search (not started yet): a new study, or more trials in the current one."""
         if self.running:
             raise RuntimeError("a search of this cell is already running: stop it first")
         arguments = settings.search_arguments()
@@ -136,10 +136,10 @@ class CellTuner:
             raise ValueError(
                 f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
             )
-        steps = study.search(self.objective.run, **arguments)
+        trial_loop = study.search(self.objective.run, **arguments)
         self.study, self.sampler, self.space = study, arguments["sampler"], space
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
-        return steps
+        return trial_loop
 
     def end(self) -> None:
         """Detach the observers of the search that ended and bind its results in the notebook."""
@@ -151,12 +151,12 @@ class CellTuner:
 
     def launch(
         self,
-        steps: Iterator[Trial | None],
+        trial_loop: Iterator[Trial | None],
         output: TextIO | None,
         done: Callable[[BaseException | None], None],
         busy: contextlib.AbstractContextManager[Any] | None = None,
     ) -> asyncio.Future[None]:
-        """Run the steps as a task of the kernel's event loop; the cell (or click) that started it returns at once.
+        """Run the trial loop as a task of the kernel's event loop; the cell (or click) that started it returns at once.
 
         busy: held from now until the task ends (the kernel's Busy status).
         """
@@ -167,7 +167,7 @@ class CellTuner:
         async def run() -> None:
             error: BaseException | None = None
             try:
-                await drive_async(steps, output)
+                await drive_async(trial_loop, output)
             except BaseException as caught:  # a task has nobody to raise to: report it
                 error = caught
             finally:

@@ -23,12 +23,10 @@ from typing import Any
 
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
-from .samplers import Sampler
-from .search import Search, StopReason
-from .space import Space
+from .search import Search, SearchPlan, StopReason
 from .trial import Trial, TrialState
 
-__all__ = ["WorkerPool", "current_client", "pack", "parallel_steps"]
+__all__ = ["WorkerPool", "current_client", "pack", "parallel_loop"]
 
 TICK = 0.25  # seconds: the longest a search waits for a result before it yields None, so its caller can pause
 POLL = 0.5  # seconds between two looks at the cluster's workers (which joined, which are gone)
@@ -294,48 +292,23 @@ class _Running:
     since: float
 
 
-def parallel_steps(
-    run: Search,
-    objective: Objective,
-    n_trials: int | None,
-    timeout: float | None,
-    sampler: Sampler,
-    space: Space,
-    max_initial_failures: int,
-    *,
-    n_jobs: int | None,
-    client: Any,
+def parallel_loop(
+    run: Search, objective: Objective, plan: SearchPlan, *, n_jobs: int | None, client: Any
 ) -> Iterator[Trial | None]:
-    """The steps of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
+    """The trial loop of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
     n_jobs = check_jobs(n_jobs)
     payload = pack(objective)  # an unsendable variable is named now, before anything starts
-    search = _ParallelSearch(run, payload, n_trials, timeout, sampler, space, max_initial_failures, n_jobs, client)
-    return search.steps()
+    return _ParallelSearch(run, payload, plan, n_jobs, client).loop()
 
 
 class _ParallelSearch:
     """One search on workers: proposes points for free workers, records what comes back, ends as asked."""
 
-    def __init__(
-        self,
-        run: Search,
-        payload: bytes,
-        n_trials: int | None,
-        timeout: float | None,
-        sampler: Sampler,
-        space: Space,
-        max_initial_failures: int,
-        n_jobs: int | None,
-        client: Any,
-    ) -> None:
+    def __init__(self, run: Search, payload: bytes, plan: SearchPlan, n_jobs: int | None, client: Any) -> None:
         self.run = run
         self.payload = payload
         self.token = uuid.uuid4().hex
-        self.n_trials = n_trials
-        self.timeout = timeout
-        self.sampler = sampler
-        self.space = space
-        self.max_initial_failures = max_initial_failures
+        self.plan = plan  # no early stopping on workers yet: its stopping is None
         self.n_jobs = n_jobs
         self.client = client
         self.running: dict[str, _Running] = {}
@@ -345,16 +318,9 @@ class _ParallelSearch:
         self.last_activity = 0.0
         self.gone: set[str] = set()  # addresses of workers that went away during the search
 
-    def steps(self) -> Iterator[Trial | None]:
+    def loop(self) -> Iterator[Trial | None]:
         run = self.run
-        run.begin(  # no early stopping on workers yet
-            self.sampler,
-            self.space,
-            self.n_trials,
-            timeout=self.timeout,
-            max_initial_failures=self.max_initial_failures,
-            setup=self._open,
-        )
+        run.begin(self.plan, setup=self._open)
         pool = self.pool
         assert pool is not None
         last_poll = time.monotonic()

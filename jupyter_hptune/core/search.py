@@ -54,6 +54,18 @@ class Stopping:
     takes_trial: bool
 
 
+@dataclasses.dataclass(frozen=True)
+class SearchPlan:
+    """What one search runs: its sampler and space, its trials, time limit and failure limit, and early stopping."""
+
+    sampler: Sampler
+    space: Space
+    n_trials: int | None
+    timeout: float | None = None
+    max_initial_failures: int = MAX_INITIAL_FAILURES
+    stopping: Stopping | None = None  # None: no early stopping
+
+
 class Search:
     """A study's searches: the latest one's plan, trials, stop reason and record, and the points queued for the next."""
 
@@ -125,18 +137,9 @@ class Search:
         self.ended = ended
 
     # -- a search ------------------------------------------------------------------------------------------------
-    def begin(
-        self,
-        sampler: Sampler,
-        space: Space,
-        n_trials: int | None,
-        *,
-        timeout: float | None = None,
-        max_initial_failures: int = MAX_INITIAL_FAILURES,
-        stopping: Stopping | None = None,
-        setup: Callable[[], str] | None = None,
-    ) -> None:
+    def begin(self, search: SearchPlan, setup: Callable[[], str] | None = None) -> None:
         """Open a search: plan it, run setup (which says where its trials run, for the note), emit SearchStarted."""
+        sampler, space, stopping = search.sampler, search.space, search.stopping
         study = self._study
         self._stop.clear()
         self._cancel = False
@@ -152,11 +155,11 @@ class Search:
         self.n_planned = 0
         self.first_number = len(study.trials)
         self._sampler, self._space = sampler, space
-        self.timeout, self.max_initial_failures = timeout, max_initial_failures
+        self.timeout, self.max_initial_failures = search.timeout, search.max_initial_failures
         self.launched = self.completes = self.failures = 0
         self.ending, self.score_error = None, None
         try:
-            plan = sampler.plan(space, study.trials, n_trials, len(self._queue), study.direction)
+            plan = sampler.plan(space, study.trials, search.n_trials, len(self._queue), study.direction)
             where = setup() if setup is not None else None
         except BaseException:
             self._queue.clear()

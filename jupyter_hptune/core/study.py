@@ -18,7 +18,7 @@ from .options import option_named
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
-from .search import MAX_INITIAL_FAILURES, Search, Stopping
+from .search import MAX_INITIAL_FAILURES, Search, SearchPlan, Stopping
 from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState
@@ -287,22 +287,14 @@ class Study:
                     "pruning and early stopping (prune, patience, max_steps) do not run on workers yet: "
                     "drop them, or run the trials in the kernel (no n_jobs or client)"
                 )
-            from .parallel import parallel_steps  # imports Dask when it runs, never before
+            from .parallel import parallel_loop  # imports Dask when it runs, never before
 
-            return parallel_steps(
-                self._search,
-                objective,
-                n_trials,
-                timeout,
-                sampler or make_sampler("bayes"),
-                run_space,
-                max_initial_failures,
-                n_jobs=n_jobs,
-                client=client,
-            )
-        return self._steps(
-            objective, n_trials, timeout, sampler or make_sampler("bayes"), run_space, max_initial_failures, stopping
+            plan = SearchPlan(sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures)
+            return parallel_loop(self._search, objective, plan, n_jobs=n_jobs, client=client)
+        plan = SearchPlan(
+            sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures, stopping
         )
+        return self._loop(objective, plan)
 
     def _check_narrowed(self, space: Space) -> Space:
         """The space of one search, checked to lie inside the study's space."""
@@ -328,20 +320,10 @@ class Study:
                 )
         return space
 
-    def _steps(
-        self,
-        objective: Objective,
-        n_trials: int | None,
-        timeout: float | None,
-        sampler: Sampler,
-        space: Space,
-        max_initial_failures: int,
-        stopping: Stopping,
-    ) -> Iterator[Trial]:
-        run = self._search
-        run.begin(
-            sampler, space, n_trials, timeout=timeout, max_initial_failures=max_initial_failures, stopping=stopping
-        )
+    def _loop(self, objective: Objective, plan: SearchPlan) -> Iterator[Trial]:
+        run, stopping = self._search, plan.stopping
+        assert stopping is not None, "a search in the kernel says how it stops trials early"
+        run.begin(plan)
         trial: Trial | None = None
         try:
             while run.left and not run.should_stop():
