@@ -154,10 +154,9 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, A
     return result
 
 
-def _hptune_version() -> str:
-    from .. import __version__
-
-    return __version__
+def _importable() -> bool:
+    """Run on the workers to see that they have this package: unpickling this function imports it there."""
+    return True
 
 
 # -- the workers --------------------------------------------------------------------------------------------------
@@ -227,7 +226,7 @@ class WorkerPool:
     def check_workers(self) -> None:
         """StudyError if the cluster's workers cannot import this package."""
         try:
-            self.client.run(_hptune_version)
+            self.client.run(_importable)
         except Exception as error:
             raise StudyError(
                 f"the workers of {self.where} cannot run trials ({type(error).__name__}: {error}): "

@@ -6,10 +6,11 @@ decision can be taken wherever a trial runs.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import math
 import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real as _RealNumber
 from typing import TYPE_CHECKING, Any, Protocol
@@ -325,6 +326,15 @@ class RunningTrial:
     def should_stop(self) -> bool:
         """Whether the trial should end now: pruned, no improvement for `patience` steps, or `max_steps` reached."""
         return self.stopped is not None
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[None]:
+        """Make this the trial current_trial() returns while the block runs (the objective's call)."""
+        token = _current.set(self)
+        try:
+            yield
+        finally:
+            _current.reset(token)
 
     def report(self, step: int, value: float) -> None:
         """Record the value at this step (e.g. the validation score after epoch `step`); raises TrialPruned if pruned."""

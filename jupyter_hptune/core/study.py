@@ -16,7 +16,6 @@ from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, StudySnapshot, TrialReported
 from .options import option_named
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
-from .pruners import _current as _running
 from .samplers import Sampler, make_sampler
 from .search import MAX_INITIAL_FAILURES, Search, SearchPlan, Stopping
 from .space import Choice, Dimension, Space, SpaceError
@@ -365,11 +364,11 @@ class Study:
             others=self._trials[: trial.number],
             on_report=self._reported,
         )
-        token = _running.set(running)
         stop: StopTrial | None = None
         try:
             call: Callable[..., Any] = objective  # with the running trial when it takes one (_takes_trial)
-            raw = call(dict(trial.params), running) if stopping.takes_trial else call(dict(trial.params))
+            with running.current():  # hp.report() and hp.should_stop() in the objective speak to it
+                raw = call(dict(trial.params), running) if stopping.takes_trial else call(dict(trial.params))
         except StopTrial as raised:  # report() ended the trial, or the objective raised it itself
             stop, raw = raised, None
         except Exception as error:
@@ -382,8 +381,6 @@ class Study:
                 best_step=running.best_step,
             )
             return failed, None
-        finally:
-            _running.reset(token)
         finished = time.time()
         steps = {"intermediate": running.values, "best_step": running.best_step}
         if running.pruned or isinstance(stop, TrialPruned):
