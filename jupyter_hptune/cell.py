@@ -39,12 +39,19 @@ def compile_cell(shell: Any, cell: str, score: str | None = None) -> CellObjecti
         if alias.name == "hp"
     }
     _refuse_aliases(shell, tree, hp_names)
-    declarations = _find_declarations(tree, hp_names)
-    if not declarations:
+    declarations, passed = _find_declarations(tree, hp_names)
+    if not declarations and not passed:
         raise DeclarationError(
             "the cell declares no hyperparameters: assign one to a name, e.g. `lr = hp.real(1e-4, 1e-1, log=True)`"
         )
-    space = Space({name: _evaluate(shell, name, call, hp_names) for name, call in declarations.items()})
+    space = Space(
+        {
+            name: dim
+            for name, (call, nested) in declarations.items()
+            for dim in [_evaluate(shell, name, call, hp_names, nested=nested)]
+            if dim is not None
+        }
+    )
     reads = _reads(tree) | ({score} if score is not None else set())
 
     if score is None:
@@ -77,6 +84,7 @@ class CellProgram:
     score: str | None
     hp_names: tuple[str, ...]  # the names hp goes by in the cell
     variables: Mapping[str, Any]
+    asks_its_params = True  # a trial's params are the hyperparameters the cell asked for as it ran
 
     def __call__(self, params: dict[str, Any]) -> Any:
         """Run the cell with these params in a copy of its variables; return the score."""
@@ -100,6 +108,8 @@ class CellProgram:
 
 class CellRun:
     """A cell as an objective: each trial runs it in a copy of the notebook's namespace."""
+
+    asks_its_params = True  # a trial's params are the hyperparameters the cell asked for as it ran
 
     def __init__(self, shell: Any, program: CellProgram, reads: set[str]) -> None:
         self.shell = shell
@@ -166,19 +176,34 @@ def _hp_kind(node: ast.AST, hp_names: set[str]) -> str | None:
     return None
 
 
-def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Call]:
-    """Each `name = hp.kind(...)` in the cell, with the name passed to the call; any other hp call is an error."""
-    found: dict[str, ast.Call] = {}
+def _find_declarations(tree: ast.Module, hp_names: set[str]) -> tuple[dict[str, tuple[ast.Call, bool]], int]:
+    """Each `name = hp.kind(...)` in the cell, with the name passed to the call and whether it is nested (below
+    the top level), top-level ones first; and how many declarations pass their own name.
+
+    A declaration elsewhere (a loop, a comprehension, a call's argument) must pass its name: `hp.int(8, 64,
+    name=f"units_{i}")`; any other hp call is an error.
+    """
+    found: dict[str, tuple[ast.Call, bool]] = {}
     named: set[int] = set()
-    for node in ast.walk(tree):
-        value, targets, line = None, [], 0
+    passed = 0
+    top = {id(statement) for statement in tree.body}
+    nodes = sorted(
+        (node for node in ast.walk(tree) if isinstance(node, ast.Assign | ast.AnnAssign)),
+        key=lambda node: (id(node) not in top, node.lineno),
+    )
+    for node in nodes:
+        value, targets, line = None, [], node.lineno
         if isinstance(node, ast.Assign):
-            value, targets, line = node.value, node.targets, node.lineno
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            value, targets, line = node.value, [node.target], node.lineno
+            value, targets = node.value, node.targets
+        elif node.value is not None:
+            value, targets = node.value, [node.target]
         if value is None or _hp_kind(value, hp_names) is None:
             continue
         assert isinstance(value, ast.Call)
+        if any(k.arg == "name" for k in value.keywords):
+            named.add(id(value))  # named by the code itself: the name is the one it passes
+            passed += 1
+            continue
         if len(targets) != 1 or not isinstance(targets[0], ast.Name):
             raise DeclarationError(
                 f"line {line}: assign hp.{_hp_kind(value, hp_names)}(...) to a single name, "
@@ -187,25 +212,37 @@ def _find_declarations(tree: ast.Module, hp_names: set[str]) -> dict[str, ast.Ca
         name = targets[0].id
         if name in hp_names:
             raise DeclarationError(f"line {line}: a hyperparameter can't be named {name!r}, the name of hp itself")
-        if name in found:
-            raise DeclarationError(f"hyperparameter {name!r} is declared twice (lines {found[name].lineno} and {line})")
-        value.keywords = [k for k in value.keywords if k.arg != "name"]
         value.keywords.append(ast.keyword(arg="name", value=ast.Constant(name)))
         ast.fix_missing_locations(value)
-        found[name] = value
         named.add(id(value))
-    for node in ast.walk(tree):
-        kind = _hp_kind(node, hp_names)
-        if kind is not None and isinstance(node, ast.Call) and id(node) not in named:
+        if name in found:
+            first = found[name][0]
+            if ast.dump(first) != ast.dump(value):
+                raise DeclarationError(
+                    f"hyperparameter {name!r} is declared twice (lines {first.lineno} and {line}), differently: "
+                    "give the two different names, or the same range"
+                )
+            continue
+        found[name] = (value, id(node) not in top)
+    for call in ast.walk(tree):
+        kind = _hp_kind(call, hp_names)
+        if kind is not None and isinstance(call, ast.Call) and id(call) not in named:
+            if any(k.arg == "name" for k in call.keywords):
+                passed += 1
+                continue
             raise DeclarationError(
-                f"line {node.lineno}: assign hp.{kind}(...) directly to a name, e.g. `x = hp.{kind}(...)`, "
-                "so the hyperparameter has a name"
+                f"line {call.lineno}: hp.{kind}(...) needs a name: assign it to a variable, e.g. `x = hp.{kind}(...)`, "
+                f'or pass one, e.g. hp.{kind}(..., name=f"units_{{i}}") in a loop'
             )
-    return found
+    return found, passed
 
 
-def _evaluate(shell: Any, name: str, call: ast.Call, hp_names: set[str]) -> Dimension:
-    """The dimension a declaration describes, its arguments evaluated in a copy of the notebook namespace."""
+def _evaluate(shell: Any, name: str, call: ast.Call, hp_names: set[str], nested: bool = False) -> Dimension | None:
+    """The dimension a declaration describes, its arguments evaluated in a copy of the notebook namespace.
+
+    A nested declaration (in a branch, a loop, a function) whose arguments depend on the run is left to the trials
+    (None): they declare it as they run.
+    """
     namespace = dict(shell.user_ns) | dict.fromkeys(hp_names, hp)
     code = compile(ast.Expression(call), f"<declaration of {name}>", "eval")
     try:
@@ -214,6 +251,8 @@ def _evaluate(shell: Any, name: str, call: ast.Call, hp_names: set[str]) -> Dime
     except DeclarationError:
         raise
     except Exception as error:
+        if nested:
+            return None
         raise DeclarationError(
             f"hyperparameter {name!r}: its arguments must be computable before the cell runs "
             f"({type(error).__name__}: {error})"

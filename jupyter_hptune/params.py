@@ -10,17 +10,16 @@ from __future__ import annotations
 import builtins
 import contextlib
 import contextvars
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from .core.asking import DeclarationError
 from .core.pruners import current_trial
 from .core.space import Choice, Dimension, Int, Real, SpaceError
+from .declarations import declared_name, place
 
 __all__ = ["DeclarationError", "HyperParameters", "declaring", "hp", "trial_params"]
-
-
-class DeclarationError(SpaceError):
-    """A hyperparameter declared in a way that cannot be searched."""
 
 
 class _Declaring:
@@ -95,14 +94,25 @@ class HyperParameters:
             label = f"hyperparameter {name!r}" if name else f"hp.{kind}"
             raise DeclarationError(f"{label}: {error}") from None
         current = _current.get()
-        if current is None:
-            return dim.default_value
         if isinstance(current, _Declaring):
             return dim
-        if name is None or name not in current:
+        running = current_trial()
+        if running is None and current is None:
+            return dim.default_value  # outside a search the code runs as it is written
+        frame = sys._getframe(2)  # the code that called hp.real / hp.int / hp.choice
+        where = place(frame)
+        if name is None:
+            name = declared_name(frame, kind)
+        if name is None:
             raise DeclarationError(
-                f"hp.{kind}(...) must be assigned to a name at the top of an assignment, e.g. `x = hp.{kind}(...)`"
+                f"{where}: hp.{kind}(...) needs a name here: assign it to a variable (`x = hp.{kind}(...)`) or "
+                f'pass one, e.g. hp.{kind}(..., name=f"units_{{i}}") in a loop'
             )
+        if running is not None:
+            return running.ask(name, dim, where)
+        assert current is not None
+        if name not in current:
+            raise DeclarationError(f"{where}: hyperparameter {name!r} is not one of this trial's params")
         return current[name]
 
     def __repr__(self) -> str:

@@ -21,6 +21,8 @@ from .space import to_python
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
+    from .asking import Asking
+    from .space import Dimension
     from .study import Direction
 
 __all__ = [
@@ -294,9 +296,11 @@ class RunningTrial:
         max_steps: int | None = None,
         others: Sequence[Trial] = (),
         on_report: Callable[[RunningTrial, int, float], None] | None = None,
+        asking: Asking | None = None,
     ) -> None:
         self.number = trial.number
         self.params = trial.params
+        self.asking = asking  # the hyperparameters its code asks for (hp.real, ...): None answers from params
         self.direction = direction
         self.patience = patience
         self.max_steps = max_steps
@@ -326,6 +330,17 @@ class RunningTrial:
     def should_stop(self) -> bool:
         """Whether the trial should end now: pruned, no improvement for `patience` steps, or `max_steps` reached."""
         return self.stopped is not None
+
+    def ask(self, name: str, dim: Dimension, where: str) -> Any:
+        """The value of a hyperparameter the trial's code declares (hp.real, hp.int, hp.choice)."""
+        if self.asking is None:
+            from .asking import Asking, DeclarationError
+
+            def refuse(name: str, dim: Dimension, asked: Mapping[str, Any]) -> Any:
+                raise DeclarationError(f"{where}: hyperparameter {name!r} is not one of this trial's params")
+
+            self.asking = Asking(self.params, refuse)
+        return self.asking.ask(name, dim, where)
 
     @contextlib.contextmanager
     def current(self) -> Iterator[None]:

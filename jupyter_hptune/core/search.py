@@ -19,7 +19,7 @@ from .errors import ScoreError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
 from .pruners import Pruner
 from .samplers import Sampler, ask_batch
-from .space import Space
+from .space import Dimension, Space
 from .storage import StoredSearch
 from .trial import Trial, TrialState
 
@@ -99,6 +99,7 @@ class Search:
         # the running search
         self._sampler: Sampler | None = None
         self._space: Space | None = None
+        self._grows = False  # whether the running search's space is the study's own, which trials may grow
         self.timeout: float | None = None
         self.max_initial_failures = MAX_INITIAL_FAILURES
         self.launched = self.completes = self.failures = 0
@@ -155,6 +156,7 @@ class Search:
         self.n_planned = 0
         self.first_number = len(study.trials)
         self._sampler, self._space = sampler, space
+        self._grows = space is study.space  # the study's own space: it grows as trials declare hyperparameters
         self.timeout, self.max_initial_failures = search.timeout, search.max_initial_failures
         self.launched = self.completes = self.failures = 0
         self.ending, self.score_error = None, None
@@ -194,7 +196,8 @@ class Search:
         assert self._sampler is not None and self._space is not None
         study = self._study
         trials = study.trials
-        return study.space.validate(self._sampler.ask(self._space, trials, len(trials))), "search"
+        # a point may leave out what trials declared after the sampler planned: the trial's code asks for those
+        return self._space.validate(self._sampler.ask(self._space, trials, len(trials)), partial=True), "search"
 
     def next_points(self, count: int) -> list[Point]:
         """The params of the next `count` trials, started at once: queued points first, then the sampler's batch."""
@@ -209,8 +212,18 @@ class Search:
             assert self._sampler is not None and self._space is not None
             seen = trials + [Trial(number=first + i, params=p) for i, (p, _) in enumerate(points)]
             asked = ask_batch(self._sampler, self._space, seen, numbers)
-            points += [(study.space.validate(params), "search") for params in asked]
+            points += [(self._space.validate(params, partial=True), "search") for params in asked]
         return points
+
+    def grow(self, space: Space) -> None:
+        """The study's space gained a hyperparameter a trial declared: a search over the study's space now has it."""
+        if self._grows:
+            self._space = space
+
+    def ask_param(self, name: str, dim: Dimension, number: int, asked: Mapping[str, Any]) -> Any:
+        """A value for a hyperparameter trial `number` asks for beyond its proposed point (the sampler's choice)."""
+        assert self._sampler is not None, "a trial asks while its search runs"
+        return self._sampler.ask_param(name, dim, self._study.trials, number, asked)
 
     def start(self, params: Mapping[str, Any], source: str) -> Trial:
         """Record a new running trial with these params, numbered after the study's last, and emit TrialStarted."""

@@ -231,8 +231,6 @@ class Space(Mapping[str, Dimension]):
             dimensions = dict(dimensions.items())
         if not isinstance(dimensions, Mapping):
             raise SpaceError(f"a space is a dict of name -> Real/Int/Choice, got {type(dimensions).__name__}")
-        if not dimensions:
-            raise SpaceError("the search space has no hyperparameters")
         for name, dim in dimensions.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise SpaceError(f"hyperparameter name {name!r} must be a Python identifier")
@@ -263,8 +261,13 @@ class Space(Mapping[str, Dimension]):
         """Each parameter at its default value."""
         return {name: dim.default_value for name, dim in self._dims.items()}
 
-    def validate(self, params: Mapping[str, Any], *, fill_defaults: bool = False) -> dict[str, Any]:
-        """Return params checked against the space, as Python values, in the space's order."""
+    def validate(
+        self, params: Mapping[str, Any], *, fill_defaults: bool = False, partial: bool = False
+    ) -> dict[str, Any]:
+        """Return params checked against the space, as Python values, in the space's order.
+
+        A parameter params leave out is an error, unless fill_defaults (it gets its default) or partial (it stays out).
+        """
         unknown = [name for name in params if name not in self._dims]
         if unknown:
             raise SpaceError(f"unknown hyperparameter {unknown[0]!r}: the space declares {', '.join(self._dims)}")
@@ -277,7 +280,7 @@ class Space(Mapping[str, Dimension]):
                     raise SpaceError(f"hyperparameter {name!r}: {error}") from None
             elif fill_defaults:
                 checked[name] = dim.default_value
-            else:
+            elif not partial:
                 raise SpaceError(f"hyperparameter {name!r} has no value")
         return checked
 

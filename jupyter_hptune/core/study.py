@@ -9,9 +9,10 @@ import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, TypedDict, TypeGuard, Unpack, cast, get_args
 
+from .asking import Asking, Declaration
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, StudySnapshot, TrialReported
 from .options import option_named
@@ -76,6 +77,8 @@ class Study:
         self.resumed = False
         self.replaces: int | None = None  # the number of trials of a saved study that this new one replaces
         self._trials: list[Trial] = []
+        self._declared_at: dict[str, str] = {}  # where this kernel's trials declared each hyperparameter
+        self._given = tuple(self.space)  # the space given up front: an objective reads its point from its params
         self._observers: list[Observer] = []
         self._started = time.time()
         # its searches' bookkeeping: the latest one's plan, stop reason and record, and the queued points
@@ -123,13 +126,17 @@ class Study:
                 f"{where} was a {stored.direction} search, not {self.direction}: "
                 "resume it with the same direction, or start a new study"
             )
-        changes = self.space.differences(stored.space)
+        # A hyperparameter of the saved study that the code no longer declares up front may be one its trials declare
+        # as they run (in a loop, a branch, a function): it stays in the study, checked when a trial declares it.
+        later = {name: dim for name, dim in stored.space.items() if name not in self.space}
+        changes = self.space.differences(Space({n: d for n, d in stored.space.items() if n not in later}))
         if changes:
             raise StudyError(
                 f"the search space of {where} changed since it was saved: "
                 + "; ".join(changes)
                 + ". Restore the declarations to resume it, or start a new study (drop --resume, or pick another name)"
             )
+        self.space = Space({**dict(self.space.items()), **later})
         if stored.space.to_json() != self.space.to_json():
             self.storage.update_space(self.name, self.space)
         self._trials = list(stored.trials)
@@ -278,7 +285,7 @@ class Study:
         except ValueError as error:
             raise StudyError(str(error)) from None
         max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
-        run_space = self.space if space is None else self._check_narrowed(Space(space))
+        run_space = self.space if space is None or Space(space) == self.space else self._check_narrowed(Space(space))
         stopping = Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
         if n_jobs is not None or client is not None:
             if pruner.name != "none" or patience is not None or max_steps is not None:
@@ -296,12 +303,18 @@ class Study:
         return self._loop(objective, plan)
 
     def _check_narrowed(self, space: Space) -> Space:
-        """The space of one search, checked to lie inside the study's space."""
-        if list(space) != list(self.space):
+        """The space of one search, checked to lie inside the study's space.
+
+        It may leave out a hyperparameter that trials declare as they run (a panel made before the trial that first
+        declared it): that one keeps the study's range.
+        """
+        missing = [name for name in self._given if name not in space]
+        if missing or any(name not in self.space for name in space):
             raise StudyError(
                 f"a search's space must have the study's hyperparameters ({', '.join(self.space)}), "
                 f"got {', '.join(space)}"
             )
+        space = Space({name: space.get(name, dim) for name, dim in self.space.items()})
         for name, dim in space.items():
             wide = self.space[name]
             if dim.kind != wide.kind:
@@ -355,6 +368,13 @@ class Study:
 
     def _evaluate(self, objective: Objective, trial: Trial, stopping: Stopping) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
+        number = trial.number
+        asking = Asking(
+            trial.params,
+            lambda name, dim, asked: self._search.ask_param(name, dim, number, asked),
+            known=self._declaration,
+            declare=self._declare,
+        )
         running = RunningTrial(
             trial,
             direction=self.direction,
@@ -363,6 +383,7 @@ class Study:
             max_steps=stopping.max_steps,
             others=self._trials[: trial.number],
             on_report=self._reported,
+            asking=asking,
         )
         stop: StopTrial | None = None
         try:
@@ -372,7 +393,9 @@ class Study:
         except StopTrial as raised:  # report() ended the trial, or the objective raised it itself
             stop, raw = raised, None
         except Exception as error:
-            failed = trial.finish(
+            failed = dataclasses.replace(
+                trial, params=used_params(objective, trial.params, self._given, asking)
+            ).finish(
                 TrialState.FAILED,
                 finished=time.time(),
                 error=f"{type(error).__name__}: {error}",
@@ -381,6 +404,7 @@ class Study:
                 best_step=running.best_step,
             )
             return failed, None
+        trial = dataclasses.replace(trial, params=used_params(objective, trial.params, self._given, asking))
         finished = time.time()
         steps = {"intermediate": running.values, "best_step": running.best_step}
         if running.pruned or isinstance(stop, TrialPruned):
@@ -402,6 +426,22 @@ class Study:
         if not math.isfinite(value):
             return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}", **steps), None
         return trial.finish(TrialState.COMPLETE, finished=finished, value=value, **steps), None
+
+    def _declaration(self, name: str) -> Declaration | None:
+        """How the study knows a hyperparameter: its dimension, and where a trial of this kernel declared it."""
+        if name not in self.space:
+            return None
+        return Declaration(self.space[name], self._declared_at.get(name, "an earlier declaration of the study"))
+
+    def _declare(self, name: str, declaration: Declaration) -> None:
+        """A hyperparameter a trial declared for the first time: the study's space gains it (and its file)."""
+        self._declared_at.setdefault(name, declaration.where)
+        if name in self.space:
+            return
+        self.space = Space({**dict(self.space.items()), name: declaration.dim})
+        self._search.grow(self.space)
+        if self.storage is not None and not self._unsaved:
+            self.storage.update_space(self.name, self.space)
 
     def _reported(self, running: RunningTrial, step: int, value: float) -> None:
         """Keep a value a running trial reported, in memory and in the study file, and tell the observers."""
@@ -434,6 +474,15 @@ class Study:
                 warnings.warn(f"observer {observer!r} failed on {type(event).__name__}: {error!r}", stacklevel=2)
 
 
+def used_params(objective: Any, proposal: Mapping[str, Any], given: Iterable[str], asking: Asking) -> dict[str, Any]:
+    """A trial's params: the hyperparameters its code asked for (hp.real, ...); an objective that reads its params
+    from the dict it is passed also used the point's values of the space it was given up front (a cell does not)."""
+    if getattr(objective, "asks_its_params", False):
+        return dict(asking.asked)
+    read = {name: proposal[name] for name in given if name in proposal}
+    return {**read, **asking.asked}
+
+
 def _takes_trial(objective: Callable[..., Any]) -> bool:
     """Whether the objective takes a second argument without a default: objective(params, trial)."""
     try:
@@ -446,7 +495,7 @@ def _takes_trial(objective: Callable[..., Any]) -> bool:
 
 def tune(
     objective: Objective,
-    space: Mapping[str, Dimension] | Space,
+    space: Mapping[str, Dimension] | Space | None = None,
     *,
     method: str = "bayes",
     n_trials: int | None = None,
@@ -467,13 +516,16 @@ def tune(
 ) -> Study:
     """Search the space for the params that minimize (or maximize) objective(params) and return the study.
 
+    The objective may also declare hyperparameters as it runs, with hp.real / hp.int / hp.choice (in a loop, a
+    branch, a function it calls), as a notebook cell does; `space` may then be left out. A trial's params are the
+    space's point and whatever it declared.
     An objective(params, trial) may report its progress with trial.report(step, value) and ask trial.should_stop();
     `prune` ("none", "median", "halving", "hyperband"), `patience` and `max_steps` stop trials early from it.
     n_jobs runs up to that many trials at once in worker processes (a local Dask cluster); client runs them on
     an existing Dask cluster (a distributed.Client or a scheduler address).
     """
     sampler = make_sampler(method, seed=seed, **method_options)
-    study = Study(space, name=name, direction=direction, storage=storage, resume=resume)
+    study = Study(space or {}, name=name, direction=direction, storage=storage, resume=resume)
     for point in points or []:
         study.enqueue(point)
     for observer in observers or []:

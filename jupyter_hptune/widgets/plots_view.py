@@ -158,7 +158,7 @@ class PlotsView:
         self.surface_x = w.Dropdown(options=list(space), description="x", layout=w.Layout(width="220px"))
         self.surface_y = w.Dropdown(
             options=list(space),
-            value=list(space)[min(1, len(space) - 1)],
+            value=list(space)[min(1, len(space) - 1)] if len(space) else None,
             description="y",
             layout=w.Layout(width="220px"),
         )

@@ -79,7 +79,6 @@ def test_space_validates_points_and_fills_defaults():
 @pytest.mark.parametrize(
     ("dims", "message"),
     [
-        ({}, "no hyperparameters"),
         ({"not valid": Real(0, 1)}, "must be a Python identifier"),
         ({"x": (0, 1)}, "hyperparameter 'x': expected Real, Int or Choice"),
     ],

@@ -5,14 +5,15 @@ from __future__ import annotations
 import abc
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ..asking import param_rng
 from ..options import SEED, Option
-from ..space import Choice, Int, Space
+from ..space import Choice, Dimension, Int, Space
 from ..trial import Trial
 
 if TYPE_CHECKING:
@@ -64,6 +65,14 @@ class Sampler(abc.ABC):
             points.append(params)
             seen.append(Trial(number=number, params=params))
         return points
+
+    def ask_param(
+        self, name: str, dim: Dimension, trials: Sequence[Trial], number: int, asked: Mapping[str, Any]
+    ) -> Any:
+        """A value for a hyperparameter a trial asks for that its proposal does not hold (a name met for the first
+        time, or one that only some trials use), given what the trial asked so far: by default drawn at random from
+        the seed, the trial number and the name."""
+        return sample_point(Space({name: dim}), param_rng(self.seed, number, name))[name]
 
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:  # noqa: B027 (an optional hook: no-op by default)
         """Take in every finished trial before the next ask (a method without a model has nothing to learn)."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..options import Option
-from ..space import Choice, Space
+from ..space import Choice, Space, SpaceError
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
@@ -61,27 +61,17 @@ class BayesSampler(Sampler):
         self._told: set[int] = set()
         self._unfitted: tuple[list[list[Any]], list[float]] = ([], [])  # learned by ask_batch, not yet fitted
         self._free: list[str] = []
+        self._names: list[str] = []  # the hyperparameters of the space the model was built for
+        self._initial = 1
 
     def plan(
         self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
     ) -> Plan:
         """Build the model and teach it every earlier trial, so a resumed search keeps what it learned."""
         n = 20 if n_trials is None else n_trials
-        initial = self.initial_points or min(self.settings.initial_points, max(1, n // 4))
+        self._initial = initial = self.initial_points or min(self.settings.initial_points, max(1, n // 4))
         self._sign = -1.0 if direction == "maximize" else 1.0
-        self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
-        self._told = set()
-        self._unfitted = ([], [])
-        self.optimizer = None
-        if self._free:
-            self.optimizer = Engine(
-                [dimension(space[name]) for name in self._free],
-                self.settings,
-                acq_func=self.acq,
-                n_initial_points=initial,
-                random_state=self.seed,
-            )
-        self._sync(space, trials)
+        self._build(space, trials)
         learned, first = len(self._told), max(0, initial - len(self._told))
         note = f"Bayesian optimisation ({self.acq}"
         if first:
@@ -91,8 +81,27 @@ class BayesSampler(Sampler):
             note += f", model fitted on {learned} earlier trial{'s' if learned > 1 else ''}"
         return Plan(n, note + ")")
 
+    def _build(self, space: Space, trials: Sequence[Trial]) -> None:
+        """A model of the score over the space's hyperparameters, taught every trial so far."""
+        self._names = list(space)
+        self._free = [name for name, dim in space.items() if not (isinstance(dim, Choice) and len(dim.options) == 1)]
+        self._told = set()
+        self._unfitted = ([], [])
+        self.optimizer = None
+        if self._free:
+            self.optimizer = Engine(
+                [dimension(space[name]) for name in self._free],
+                self.settings,
+                acq_func=self.acq,
+                n_initial_points=self._initial,
+                random_state=self.seed,
+            )
+        self._sync(space, trials)
+
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The point the model proposes next."""
+        if list(space) != self._names:  # the trials declared new hyperparameters: model them too from now on
+            self._build(space, trials)
         if self.optimizer is None:
             return space.defaults()
         self._sync(space, trials)
@@ -112,9 +121,11 @@ class BayesSampler(Sampler):
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
         running = [
-            [encode(space[name], trial.params[name]) for name in self._free]
+            row
             for trial in trials
-            if trial.state is TrialState.RUNNING and trial.number not in self._told and space.includes(trial.params)
+            if trial.state is TrialState.RUNNING and trial.number not in self._told
+            for row in [self._inputs(space, trial.params)]
+            if row is not None
         ]
         if not running and len(numbers) == 1:
             return [self.ask(space, trials, numbers[0])]
@@ -148,6 +159,24 @@ class BayesSampler(Sampler):
         params.update({name: decode(space[name], value) for name, value in zip(self._free, x)})
         return params
 
+    def _inputs(self, space: Space, params: Mapping[str, Any]) -> list[Any] | None:
+        """A trial's point as the model's inputs, or None when a value lies outside this search's space.
+
+        A hyperparameter the trial did not use (a conditional one) stands at its range's low end (a choice: its
+        first option), so that trials which used the same ones are alike along it.
+        """
+        row = []
+        for name in self._free:
+            dim = space[name]
+            if name not in params:
+                row.append(encode(dim, dim.options[0] if isinstance(dim, Choice) else dim.low))
+                continue
+            try:
+                row.append(encode(dim, dim.validate(params[name])))
+            except SpaceError:
+                return None
+        return row
+
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
         self._sync(space, trials)
@@ -170,7 +199,8 @@ class BayesSampler(Sampler):
             if trial.number in self._told:
                 continue
             self._told.add(trial.number)
-            if not space.includes(trial.params):  # a search narrowed the space: the model learns from what is inside
+            row = self._inputs(space, trial.params)
+            if row is None:  # a search narrowed the space: the model learns from what is inside
                 continue
             if trial.state in learned and trial.value is not None:  # a pruned trial at its last reported value
                 y = self._sign * trial.value
@@ -179,7 +209,7 @@ class BayesSampler(Sampler):
             else:
                 self._told.discard(trial.number)  # a running trial is told once it has finished
                 continue
-            xs.append([encode(space[name], trial.params[name]) for name in self._free])
+            xs.append(row)
             ys.append(float(y))
         self._unfitted[0].extend(xs)
         self._unfitted[1].extend(ys)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..options import Option
-from ..space import Space, SpaceError
+from ..space import Dimension, Space, SpaceError
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
 
@@ -83,6 +83,16 @@ class GridSampler(Sampler):
             if _key(space, point) not in done:
                 return dict(point)
         raise SpaceError("every point of the grid has been tried")
+
+    def ask_param(
+        self, name: str, dim: Dimension, trials: Sequence[Trial], number: int, asked: Mapping[str, Any]
+    ) -> Any:
+        """A grid searches the hyperparameters the cell declares before its first trial, not one met in a trial."""
+        raise SpaceError(
+            f"the grid method searches the hyperparameters known before the search starts; {name!r} was first "
+            "declared during a trial (in a loop, a branch or a function): use random or bayes, or declare it "
+            "at the top of the cell"
+        )
 
 
 def _key(space: Space, params: Any) -> tuple | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..space import Space
+from ..space import Dimension, Space
 from ..trial import Trial
 from .base import Plan, Sampler, check_seed
 
@@ -33,3 +33,9 @@ class ManualSampler(Sampler):
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The declared defaults."""
         return space.defaults()
+
+    def ask_param(
+        self, name: str, dim: Dimension, trials: Sequence[Trial], number: int, asked: Mapping[str, Any]
+    ) -> Any:
+        """A hyperparameter the point leaves out: its declared default."""
+        return dim.default_value

@@ -1,0 +1,71 @@
+"""A %%tune cell that declares hyperparameters in loops, branches and functions defined in other cells."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+
+MODEL = """
+def make_optimiser():
+    # As training code defined elsewhere is written: the names come from the variables.
+    optimiser = hp.choice(["sgd", "adam"])
+    if optimiser == "sgd":
+        momentum = hp.real(0.0, 0.99)
+        return optimiser, 1.0 - momentum
+    beta1 = hp.real(0.5, 0.999)
+    return optimiser, beta1
+"""
+
+CELL = """
+%%tune --method {method} --trials 8 --seed 2 --no-panel --name net
+n_layers = hp.int(1, 3)
+widths = [hp.int(8, 64, log=True, name=f"units_{{i}}") for i in range(n_layers)]
+optimiser, setting = make_optimiser()
+sum(widths) / 64 + setting
+"""
+
+
+def run(shell: Any, source: str) -> Any:
+    return shell.run_cell(textwrap.dedent(source).strip("\n"))
+
+
+def names(params: dict[str, Any]) -> list[str]:
+    widths = [f"units_{i}" for i in range(params["n_layers"])]
+    return ["n_layers", *widths, "optimiser", "momentum" if params["optimiser"] == "sgd" else "beta1"]
+
+
+def test_a_cell_declares_one_width_per_layer_and_each_optimisers_settings(shell: Any, tmp_path: Path) -> None:
+    assert run(shell, MODEL).success
+    for method in ("random", "bayes"):
+        result = run(shell, CELL.format(method=method))
+        assert result.success, result.error_in_exec
+        study = shell.user_ns["net"]
+        assert len(study.trials) == 8
+        for trial in study.trials:
+            assert list(trial.params) == names(trial.params), trial.params
+        best = study.best_params
+        assert list(best) == names(best)
+        for name in best:
+            assert shell.user_ns[name] == best[name], "each hyperparameter the best trial used is bound"
+    assert shell.user_ns["make_optimiser"]() == ("sgd", 1.0 - 0.495), "outside %%tune: the defaults"
+
+
+def test_continue_after_trials_declared_more_keeps_the_study(shell: Any) -> None:
+    assert run(shell, MODEL).success
+    assert run(shell, CELL.format(method="random")).success
+    result = run(shell, CELL.format(method="bayes").replace("--name net", "--name net --resume"))
+    assert result.success, result.error_in_exec
+    study = shell.user_ns["net"]
+    assert len(study.trials) == 16 and all(list(t.params) == names(t.params) for t in study.trials)
+
+
+def test_a_declaration_in_a_loop_without_a_name_is_refused_before_any_trial(shell: Any) -> None:
+    result = run(shell, "%%tune --trials 2 --no-panel\nwidths = [hp.int(8, 64) for _ in range(2)]\nsum(widths)")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert (
+        'needs a name: assign it to a variable, e.g. `x = hp.int(...)`, or pass one, e.g. hp.int(..., name=f"units_{i}")'
+        in str(result.error_in_exec)
+    )
