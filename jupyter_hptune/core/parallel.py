@@ -21,9 +21,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .asking import Asking, DeclarationError, param_rng
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
+from .pruners import RunningTrial
+from .samplers import sample_point
 from .search import Search, SearchPlan, StopReason
+from .space import Dimension, Space
 from .trial import Trial, TrialState
 
 __all__ = ["WorkerPool", "current_client", "pack", "parallel_loop"]
@@ -129,11 +133,21 @@ def _function_variables(function: Any) -> dict[str, Any]:
 _LOADED: dict[str, Any] = {}  # on a worker: the objectives it unpickled, by search, so each is unpickled once
 
 
-def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, Any]:
-    """Run one trial on a worker: its score or its error, how long it took and what it printed."""
+def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0, number: int = 0) -> dict[str, Any]:
+    """Run one trial on a worker: its score or its error, how long it took, what it printed, and the params it used.
+
+    A hyperparameter its code declares that params do not hold is drawn here from the seed, the trial number and
+    its name; `asked` lists each declaration (name, value, dimension, where), for the kernel to check and record.
+    """
     out, err = io.StringIO(), io.StringIO()
     began = time.perf_counter()
     result: dict[str, Any] = {}
+
+    def draw(name: str, dim: Dimension, asked: Mapping[str, Any]) -> Any:
+        return sample_point(Space({name: dim}), param_rng(seed, number, name))[name]
+
+    asking = Asking(params, draw)
+    running = RunningTrial(Trial(number=number, params=params), asking=asking)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             objective = _LOADED.get(token)
@@ -143,7 +157,8 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, A
                     del _LOADED[next(iter(_LOADED))]
                 _LOADED[token] = objective
             began = time.perf_counter()  # a trial's duration is the objective's time, as in the kernel
-            raw = objective(params)
+            with running.current():
+                raw = objective(params)
         result["value"] = score_value(raw)
     except ScoreError as error:
         result["score_error"] = str(error)
@@ -151,6 +166,9 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any]) -> dict[str, A
         result.update(error=f"{type(error).__name__}: {error}", traceback=format_traceback(error))
     result.update(duration=time.perf_counter() - began, stdout=out.getvalue()[-MAX_OUTPUT:])
     result["stderr"] = err.getvalue()[-MAX_OUTPUT:]
+    result["asked"] = [
+        (n, v, asking.declarations[n].dim, asking.declarations[n].where) for n, v in asking.asked.items()
+    ]
     return result
 
 
@@ -297,7 +315,9 @@ def parallel_loop(
     """The trial loop of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
     n_jobs = check_jobs(n_jobs)
     payload = pack(objective)  # an unsendable variable is named now, before anything starts
-    return _ParallelSearch(run, payload, plan, n_jobs, client).loop()
+    search = _ParallelSearch(run, payload, plan, n_jobs, client)
+    search.asks_its_params = getattr(objective, "asks_its_params", False)
+    return search.loop()
 
 
 class _ParallelSearch:
@@ -308,6 +328,7 @@ class _ParallelSearch:
         self.payload = payload
         self.token = uuid.uuid4().hex
         self.plan = plan  # no early stopping on workers yet: its stopping is None
+        self.asks_its_params = False  # whether a trial's params are only what its code asked for (a cell's)
         self.n_jobs = n_jobs
         self.client = client
         self.running: dict[str, _Running] = {}
@@ -385,6 +406,8 @@ class _ParallelSearch:
                 self.token,
                 payload,
                 dict(trial.params),
+                self.plan.sampler.seed,
+                trial.number,
                 key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
                 workers=[worker],
                 allow_other_workers=False,
@@ -434,6 +457,10 @@ class _ParallelSearch:
         result = future.result()
         _echo(result)
         trial = replace(trial, started=now - result["duration"])  # the objective's time, on the kernel's clock
+        try:
+            trial = replace(trial, params=self.run.replay(trial, result.get("asked", []), self.asks_its_params))
+        except DeclarationError as conflict:
+            return trial.finish(TrialState.FAILED, finished=now, error=f"DeclarationError: {conflict}"), None
         if "error" in result:
             failed = trial.finish(TrialState.FAILED, finished=now, error=result["error"], traceback=result["traceback"])
             return failed, None

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import ScoreError
@@ -24,6 +24,7 @@ from .storage import StoredSearch
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
+    from .asking import Asking
     from .study import Study
 
 __all__ = ["MAX_INITIAL_FAILURES", "Search", "StopReason", "Stopping"]
@@ -77,8 +78,12 @@ class Search:
         record: Callable[[Trial], None],
         emit: Callable[[Event], None],
         save: Callable[[StoredSearch], None],
+        asking: Callable[[Mapping[str, Any], int], Asking],
+        used: Callable[[Mapping[str, Any], Asking, bool], dict[str, Any]],
     ) -> None:
         self._study = study
+        self.asking = asking  # what trial `number` asks for, from a proposal (the study checks and keeps the names)
+        self._used = used  # a trial's params from its proposal and what it asked (whether it asks for all of them)
         self._record = record  # keeps a trial in the study (in memory and in its file)
         self._emit = emit  # sends an event to the study's observers
         self._save = save  # records a search that ended beside its trials
@@ -224,6 +229,17 @@ class Search:
         """A value for a hyperparameter trial `number` asks for beyond its proposed point (the sampler's choice)."""
         assert self._sampler is not None, "a trial asks while its search runs"
         return self._sampler.ask_param(name, dim, self._study.trials, number, asked)
+
+    def replay(
+        self, trial: Trial, asked: Iterable[tuple[str, Any, Dimension, str]], asks_its_params: bool
+    ) -> dict[str, Any]:
+        """A trial's params from what its code asked for elsewhere (on a worker): each name checked against the
+        study's declarations, a new one added to its space; DeclarationError for a name declared differently."""
+        replay = self.asking(trial.params, trial.number)
+        for name, value, dim, where in asked:
+            replay.proposal[name] = value
+            replay.ask(name, dim, where)
+        return self._used(trial.params, replay, asks_its_params)
 
     def start(self, params: Mapping[str, Any], source: str) -> Trial:
         """Record a new running trial with these params, numbered after the study's last, and emit TrialStarted."""

@@ -9,7 +9,7 @@ import os
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Literal, TypedDict, TypeGuard, Unpack, cast, get_args
 
 from .asking import Asking, Declaration
@@ -82,7 +82,15 @@ class Study:
         self._observers: list[Observer] = []
         self._started = time.time()
         # its searches' bookkeeping: the latest one's plan, stop reason and record, and the queued points
-        self._search = Search(self, started=self._started, record=self._record, emit=self._emit, save=self._save_search)
+        self._search = Search(
+            self,
+            started=self._started,
+            record=self._record,
+            emit=self._emit,
+            save=self._save_search,
+            asking=self._asking,
+            used=self._used,
+        )
         self._unsaved = self.storage is not None  # a new study replaces a saved one only once it runs a trial
         if self.storage is not None:
             try:
@@ -368,13 +376,8 @@ class Study:
 
     def _evaluate(self, objective: Objective, trial: Trial, stopping: Stopping) -> tuple[Trial, ScoreError | None]:
         trial = dataclasses.replace(trial, started=time.time())  # the objective's time only, not the observers'
-        number = trial.number
-        asking = Asking(
-            trial.params,
-            lambda name, dim, asked: self._search.ask_param(name, dim, number, asked),
-            known=self._declaration,
-            declare=self._declare,
-        )
+        asking = self._asking(trial.params, trial.number)
+        asks_all = getattr(objective, "asks_its_params", False)
         running = RunningTrial(
             trial,
             direction=self.direction,
@@ -393,9 +396,7 @@ class Study:
         except StopTrial as raised:  # report() ended the trial, or the objective raised it itself
             stop, raw = raised, None
         except Exception as error:
-            failed = dataclasses.replace(
-                trial, params=used_params(objective, trial.params, self._given, asking)
-            ).finish(
+            failed = dataclasses.replace(trial, params=self._used(trial.params, asking, asks_all)).finish(
                 TrialState.FAILED,
                 finished=time.time(),
                 error=f"{type(error).__name__}: {error}",
@@ -404,7 +405,7 @@ class Study:
                 best_step=running.best_step,
             )
             return failed, None
-        trial = dataclasses.replace(trial, params=used_params(objective, trial.params, self._given, asking))
+        trial = dataclasses.replace(trial, params=self._used(trial.params, asking, asks_all))
         finished = time.time()
         steps = {"intermediate": running.values, "best_step": running.best_step}
         if running.pruned or isinstance(stop, TrialPruned):
@@ -426,6 +427,24 @@ class Study:
         if not math.isfinite(value):
             return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}", **steps), None
         return trial.finish(TrialState.COMPLETE, finished=finished, value=value, **steps), None
+
+    def _asking(self, proposal: Mapping[str, Any], number: int) -> Asking:
+        """What trial `number` asks for: from its proposed point, else drawn by the search's method."""
+        return Asking(
+            proposal,
+            lambda name, dim, asked: self._search.ask_param(name, dim, number, asked),
+            known=self._declaration,
+            declare=self._declare,
+        )
+
+    def _used(self, proposal: Mapping[str, Any], asking: Asking, asks_its_params: bool) -> dict[str, Any]:
+        """A trial's params: the hyperparameters its code asked for (hp.real, ...); an objective that reads its
+        point from the dict it is passed also used the point's values of the space it was given up front (a cell,
+        which asks for each, does not)."""
+        if asks_its_params:
+            return dict(asking.asked)
+        read = {name: proposal[name] for name in self._given if name in proposal}
+        return {**read, **asking.asked}
 
     def _declaration(self, name: str) -> Declaration | None:
         """How the study knows a hyperparameter: its dimension, and where a trial of this kernel declared it."""
@@ -472,15 +491,6 @@ class Study:
                 raise
             except Exception as error:  # an observer must never break the search
                 warnings.warn(f"observer {observer!r} failed on {type(event).__name__}: {error!r}", stacklevel=2)
-
-
-def used_params(objective: Any, proposal: Mapping[str, Any], given: Iterable[str], asking: Asking) -> dict[str, Any]:
-    """A trial's params: the hyperparameters its code asked for (hp.real, ...); an objective that reads its params
-    from the dict it is passed also used the point's values of the space it was given up front (a cell does not)."""
-    if getattr(objective, "asks_its_params", False):
-        return dict(asking.asked)
-    read = {name: proposal[name] for name in given if name in proposal}
-    return {**read, **asking.asked}
 
 
 def _takes_trial(objective: Callable[..., Any]) -> bool:

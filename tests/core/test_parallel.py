@@ -384,3 +384,30 @@ def test_dask_is_imported_only_by_a_search_on_workers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def conditional(params) -> float:
+    """Declares its hyperparameters as it runs: a width per layer, and momentum only for SGD."""
+    from jupyter_hptune import hp
+
+    widths = [hp.int(8, 64, name=f"units_{i}") for i in range(hp.int(1, 3, name="n_layers"))]
+    if hp.choice(["sgd", "adam"], name="optimiser") == "sgd":
+        return sum(widths) / 64 + hp.real(0.0, 0.99, name="momentum")
+    return sum(widths) / 64
+
+
+def test_hyperparameters_declared_on_a_worker_are_drawn_there_and_recorded(client, tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    study = tune(conditional, method="random", n_trials=8, seed=4, client=client, storage=path, name="c")
+    assert all(t.state is TrialState.COMPLETE for t in study.trials)
+    for trial in study.trials:
+        expected = ["units_" + str(i) for i in range(trial.params["n_layers"])]
+        assert set(trial.params) == {"n_layers", "optimiser", *expected} | (
+            {"momentum"} if trial.params["optimiser"] == "sgd" else set()
+        ), trial.params
+    assert set(study.space) == {"n_layers", "units_0", "units_1", "units_2", "optimiser", "momentum"} & set(
+        name for t in study.trials for name in t.params
+    )
+    in_kernel = tune(conditional, method="random", n_trials=2, seed=4)
+    assert study.trials[0].params == in_kernel.trials[0].params, "drawn from the seed, the trial number and the name"
+    assert [t.params for t in saved_trials(path, "c")] == [t.params for t in study.trials]
