@@ -398,7 +398,9 @@ def write_cell(
 ) -> WriteCellMessage:
     """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search."""
     space = declared if settings.space is None else settings.space
-    params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if dim != declared[n]}
+    # Only declarations the cell assigns to a name are written back; a range for names a loop or a function
+    # declares (units_{i}) applies to the panel's next searches, not to the cell's text.
+    params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if n in declared and dim != declared[n]}
     return WriteCellMessage(
         version=PROTOCOL_VERSION,
         type="write_cell",

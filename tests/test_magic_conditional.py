@@ -69,3 +69,38 @@ def test_a_declaration_in_a_loop_without_a_name_is_refused_before_any_trial(shel
         'needs a name: assign it to a variable, e.g. `x = hp.int(...)`, or pass one, e.g. hp.int(..., name=f"units_{i}")'
         in str(result.error_in_exec)
     )
+
+
+def test_the_panel_adds_a_row_for_each_declaration_a_trial_meets() -> None:
+    from jupyter_hptune import Int, Study, make_sampler
+    from jupyter_hptune.core.settings import SearchSettings
+    from jupyter_hptune.core.space import Space
+    from jupyter_hptune.params import hp
+    from jupyter_hptune.widgets import TunePanel
+
+    def network(params: dict[str, Any]) -> float:
+        n_layers = hp.int(1, 3)
+        widths = [hp.int(8, 64, log=True, name=f"units_{i}") for i in range(n_layers)]
+        if hp.choice(["sgd", "adam"], name="optimiser") == "sgd":
+            return sum(widths) / 64 + hp.real(0.0, 0.99, name="momentum")
+        return sum(widths) / 64
+
+    declared = Space({"n_layers": Int(1, 3)})
+    panel = TunePanel(declared, name="net", settings=SearchSettings(method="random", n_trials=10, seed=1))
+    study = Study(declared)
+    study.subscribe(panel)
+    study.optimize(network, 10, sampler=make_sampler("random", seed=1))
+    rows = panel.controls.rows
+    assert set(rows) == set(study.space) == {"n_layers", "units_0", "units_1", "units_2", "optimiser", "momentum"}
+    assert rows["units_0"] is rows["units_1"] is rows["units_2"], "one declaration, one row for all its names"
+    assert "units_{i}" in rows["units_0"].label.value
+    assert len(panel.controls.rows_box.children) == 4
+    widths = rows["units_1"]
+    widths.slider.index = (widths.slider.index[0] + 8, widths.slider.index[1])  # narrow every width's low end
+    space = panel.controls.settings().space
+    assert space["units_0"] == space["units_2"] and space["units_0"].low > 8
+    assert "units_{i} " in panel.controls.summary_html()
+    assert set(panel.plots.posterior_param.options) == set(study.space)
+    study.optimize(network, 6, sampler=make_sampler("random", seed=3), space=space)  # Continue: every layer's width
+    later = study.trials[10:]
+    assert all(t.params[f"units_{i}"] >= space["units_0"].low for t in later for i in range(t.params["n_layers"]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -9,6 +11,7 @@ from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
     from .search import StopReason
+    from .space import Space
     from .study import Direction
 
 __all__ = [
@@ -43,6 +46,8 @@ class StudySnapshot:
     prune: str = "none"  # the latest search's pruner, patience and max_steps
     patience: int | None = None
     max_steps: int | None = None
+    space: Space | None = None  # the study's hyperparameters now: trials may have declared more as they ran
+    declared_at: Mapping[str, str] = dataclasses.field(default_factory=dict)  # where the code declares each one
 
     @property
     def search_trials(self) -> tuple[Trial, ...]:

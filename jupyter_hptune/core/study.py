@@ -209,6 +209,8 @@ class Study:
             prune=search.prune,
             patience=search.patience,
             max_steps=search.max_steps,
+            space=self.space,
+            declared_at=dict(self._declared_at),
         )
 
     def to_records(self) -> list[dict[str, Any]]:

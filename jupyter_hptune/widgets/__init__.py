@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as w
@@ -232,6 +232,8 @@ class TunePanel:
         """Follow one event of the study."""
         began = time.perf_counter()
         self._snapshot = snapshot = event.study
+        if snapshot.space is not None and any(name not in self.controls.rows for name in snapshot.space):
+            self._declared(snapshot.space, snapshot.declared_at)
         if isinstance(event, SearchStarted):
             self._pace = RedrawPace()
             self.progress.start(snapshot)
@@ -256,6 +258,14 @@ class TunePanel:
             if views:
                 self._timed(self._pace.views, lambda: self.plots.draw_model_views(snapshot, self.tabs.selected_index))
         self._pace.charge(time.perf_counter() - began)
+
+    def _declared(self, space: Space, declared_at: Mapping[str, str]) -> None:
+        """Trials declared hyperparameters as they ran: rows for them, and the plots offer them."""
+        self.controls.add_declared(space, declared_at)
+        self.space = space
+        self.plots.set_space(space)
+        if not self.show_settings.value:
+            self._fold_settings()
 
     def _timed(self, part: Any, draw: Callable[[], None]) -> None:
         began = time.perf_counter()

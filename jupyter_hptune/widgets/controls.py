@@ -21,6 +21,16 @@ from .rows import ChoiceRow, make_row, row_box, value_label
 __all__ = ["OptionControl", "SearchControls"]
 
 
+def group_label(names: list[str]) -> str:
+    """How a row names the hyperparameters one declaration yields: units_{i} for units_0, units_1, ...; else the name."""
+    if len(names) == 1:
+        return names[0]
+    stems = {name.rstrip("0123456789") for name in names}
+    if len(stems) == 1 and all(name != name.rstrip("0123456789") for name in names):
+        return f"{stems.pop()}{{i}}"
+    return ", ".join(names)
+
+
 class OptionControl:
     """The control of one search option: a dropdown of its choices, or a text box (blank: left out)."""
 
@@ -75,9 +85,11 @@ class SearchControls:
         self.direction = w.ToggleButtons(
             options=list(DIRECTIONS), value=settings.direction, style={"button_width": "90px"}
         )
+        self.rows_box = w.VBox([row.widget for row in self.rows.values()])
+        self._sites: dict[str, str] = {}  # where the code declares each name that trials declared as they ran
         self.widget = w.VBox(
             [
-                w.VBox([row.widget for row in self.rows.values()]),
+                self.rows_box,
                 row_box([self.method, *self.method_boxes.values()]),
                 stopping,
                 row_box([self.trials.widget, self.direction, self.seed.widget]),
@@ -88,6 +100,30 @@ class SearchControls:
         self._trials_outside_grid = ""
         self.method.observe(self._method_changed, names="value")
         self._show_method()
+
+    def add_declared(self, space: Space, declared_at: Mapping[str, str]) -> bool:
+        """A row for each hyperparameter trials declared as they ran; the names one declaration yields (units_0,
+        units_1, ... from a loop) share one row, whose range applies to them all. Whether any row was added."""
+        added = False
+        for name, dim in space.items():
+            if name in self.rows:
+                continue
+            where = declared_at.get(name)
+            self._sites[name] = where or name
+            kin = [n for n, site in self._sites.items() if n != name and site == where and self.rows[n].declared == dim]
+            if where is not None and kin:
+                row = self.rows[kin[0]]
+                self.rows[name] = row
+                names = [n for n, r in self.rows.items() if r is row]
+                row.label.value = f"<b>{html.escape(group_label(names))}</b>"
+                row.label.tooltip = f"{', '.join(names)}: declared at {where}"
+                continue
+            row = make_row(name, dim)
+            row.set_manual(self.method.value == "manual")
+            self.rows[name] = row
+            self.rows_box.children = (*self.rows_box.children, row.widget)
+            added = True
+        return added
 
     @property
     def stops_early(self) -> bool:
@@ -149,7 +185,12 @@ class SearchControls:
             parts.append(f"seed {html.escape(seed)}" if seed else "random seed")
         else:
             parts.append(html.escape(self.direction.value))
+        shown: set[int] = set()
         for name, row in self.rows.items():
+            if id(row) in shown:
+                continue
+            shown.add(id(row))
+            name = group_label([n for n, r in self.rows.items() if r is row])
             if isinstance(row, ChoiceRow):
                 what = f"{len(row.select.value)} of {len(row.declared.options)}"
             else:
@@ -176,5 +217,5 @@ class SearchControls:
         self.trials.widget.placeholder = "whole grid" if method == "grid" else self.trials.option.placeholder
         for control in (self.trials.widget, self.seed.widget):
             control.layout.display = "none" if manual else None
-        for row in self.rows.values():
+        for row in set(self.rows.values()):
             row.set_manual(manual)

@@ -181,6 +181,15 @@ class PlotsView:
         self.model_view: Any = None  # the posterior of the latest redraw, reused by the other views
         self._model: Callable[[], tuple[Any, Space] | None] = lambda: None
 
+    def set_space(self, space: Space) -> None:
+        """The hyperparameters the plots offer, once trials declared more of them."""
+        self.space = space
+        for control in (self.posterior_param, self.surface_x, self.surface_y):
+            chosen = control.value
+            control.options = list(space)
+            if chosen in space:
+                control.value = chosen
+
     def attach(self, model: Callable[[], tuple[Any, Space] | None]) -> None:
         """Where to read the search's sampler and space from, for the posterior."""
         self._model = model
