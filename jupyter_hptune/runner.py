@@ -103,10 +103,14 @@ class CellTuner:
         self.objective = objective
         self.study = study
         self.sampler: Sampler | None = None
-        self.space: Space = objective.space
         self._bind = bind
         self._observers: list[Callable[[Event], None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
+
+    @property
+    def space(self) -> Space:
+        """The space of the latest search (the cell's before any): its model's, for the panel's posterior views."""
+        return self.study.search_space if self.sampler is not None else self.objective.space
 
     @property
     def running(self) -> bool:
@@ -122,7 +126,7 @@ class CellTuner:
         if self.running:
             raise RuntimeError("a search of this cell is already running: stop it first")
         arguments = settings.search_arguments()
-        arguments["space"] = space = settings.space or self.objective.space
+        arguments["space"] = settings.space or self.objective.space
         study = self.study
         if new_study:
             study = Study(
@@ -137,7 +141,7 @@ class CellTuner:
                 f"the study is a {study.direction} search: Continue keeps its direction; press Run for a new study"
             )
         trial_loop = study.search(self.objective.run, **arguments)
-        self.study, self.sampler, self.space = study, arguments["sampler"], space
+        self.study, self.sampler = study, arguments["sampler"]
         self._unsubscribe = [study.subscribe(observer) for observer in self._observers]
         return trial_loop
 

@@ -298,6 +298,11 @@ class Search:
         )
         self._emit(SearchFinished(self._study.snapshot()))
 
+    @property
+    def space(self) -> Space | None:
+        """The space of the latest search (grown as its trials declared more), None before any."""
+        return self._space
+
     # -- for the loops -------------------------------------------------------------------------------------------
     def snapshot(self) -> StudySnapshot:
         """The study's snapshot now."""

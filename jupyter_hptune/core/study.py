@@ -164,6 +164,11 @@ class Study:
         return list(self._trials)
 
     @property
+    def search_space(self) -> Space:
+        """The space of the latest search: the study's own, a narrowed one, with the names its trials declared."""
+        return self._search.space or self.space
+
+    @property
     def best_trial(self) -> Trial:
         """The completed trial with the best value (the earliest among equals)."""
         best = self._best()
