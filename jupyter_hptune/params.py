@@ -26,8 +26,15 @@ class _Declaring:
     """The context in which hp calls return their dimension, to build the search space."""
 
 
+class _Fixed:
+    """The context in which hp calls return given values (hp.fixed): a name not given gets its default."""
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.params = dict(params)
+
+
 _DECLARING = _Declaring()
-_current: contextvars.ContextVar[Mapping[str, Any] | _Declaring | None] = contextvars.ContextVar(
+_current: contextvars.ContextVar[Mapping[str, Any] | _Declaring | _Fixed | None] = contextvars.ContextVar(
     "jupyter_hptune_trial", default=None
 )
 
@@ -71,6 +78,16 @@ class HyperParameters:
         """One of the options (str, int, float, bool, None, or tuples of them)."""
         return self._value(name, "choice", lambda: Choice(options, default=default))
 
+    @contextlib.contextmanager
+    def fixed(self, params: Mapping[str, Any]) -> Iterator[None]:
+        """Run code outside a search with these values: each hp call in the block returns params[name], or its
+        default for a name params lack (e.g. `with hp.fixed(study.best_params): model = build()`)."""
+        token = _current.set(_Fixed(params))
+        try:
+            yield
+        finally:
+            _current.reset(token)
+
     def report(self, step: builtins.int, value: float) -> None:
         """Record the trial's score at a step (e.g. the validation score after each epoch); raises if it is pruned.
 
@@ -103,6 +120,13 @@ class HyperParameters:
         where = place(frame)
         if name is None:
             name = declared_name(frame, kind)
+        if isinstance(current, _Fixed):
+            if name is None or name not in current.params:
+                return dim.default_value
+            try:
+                return dim.validate(current.params[name])
+            except SpaceError as error:
+                raise DeclarationError(f"{where}: hyperparameter {name!r}: {error}") from None
         if name is None:
             raise DeclarationError(
                 f"{where}: hp.{kind}(...) needs a name here: assign it to a variable (`x = hp.{kind}(...)`) or "

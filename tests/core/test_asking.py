@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_hptune import Choice, Int, Real, Study, TrialState, hp, make_sampler, tune
+from jupyter_hptune.core.asking import DeclarationError
 
 
 def network(params: dict[str, Any]) -> float:
@@ -122,3 +123,18 @@ def test_a_study_file_keeps_the_hyperparameters_trials_declared(tmp_path: Path) 
     resumed.optimize(network, 4, sampler=make_sampler("bayes", seed=2))
     assert len(resumed.trials) == 10
     assert all(list(t.params) == expected_names(t.params) for t in resumed.trials)
+
+
+def test_code_runs_outside_a_search_with_the_values_given() -> None:
+    study = tune(network, method="random", n_trials=6, seed=5)
+    best = study.best_params
+    with hp.fixed(best):
+        assert network({}) == study.best_value, "the best trial's score again, from its params alone"
+    with hp.fixed({"n_layers": 1}):  # a name not given gets its default
+        assert hp.int(1, 3, name="n_layers") == 1 and hp.int(8, 64, log=True, name="units_0") == 23
+    with (
+        hp.fixed({"n_layers": 7}),
+        pytest.raises(DeclarationError, match=r"hyperparameter 'n_layers': value 7 is outside the range \[1, 3\]"),
+    ):
+        hp.int(1, 3, name="n_layers")
+    assert hp.int(1, 3, name="n_layers") == 2, "after the block: defaults again"
