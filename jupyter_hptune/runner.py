@@ -129,8 +129,10 @@ class CellTuner:
         arguments["space"] = settings.space or self.objective.space
         study = self.study
         if new_study:
+            # the cell's declarations, and those its trials declared as they ran (the panel has rows for them)
+            declared = {**dict(study.space.items()), **dict(self.objective.space.items())}
             study = Study(
-                self.objective.space,
+                Space({name: declared[name] for name in [*self.objective.space, *study.space] if name in declared}),
                 name=study.name,
                 direction=settings.direction,
                 storage=study.storage,
