@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_hptune import Choice, Int, Real, Study, TrialState, hp, make_sampler, tune
+from jupyter_hptune import Choice, Int, Real, Space, Study, TrialState, hp, make_sampler, tune
 from jupyter_hptune.core.asking import DeclarationError
 
 
@@ -138,3 +138,20 @@ def test_code_runs_outside_a_search_with_the_values_given() -> None:
     ):
         hp.int(1, 3, name="n_layers")
     assert hp.int(1, 3, name="n_layers") == 2, "after the block: defaults again"
+
+
+def test_the_model_learns_which_hyperparameter_decides_whether_another_is_used() -> None:
+    from jupyter_hptune.core.samplers.bayes import activity_rules
+    from jupyter_hptune.core.trial import Trial
+
+    study = tune(network, method="random", n_trials=30, seed=0)
+    names = [n for n in study.space if n != "optimiser"] + ["optimiser"]
+    rules = activity_rules(study.space, names, study.trials)
+    assert set(rules) == {"units_1", "units_2", "momentum", "beta1"}, "units_0 and the rest are always used"
+    assert rules["momentum"][0] == rules["beta1"][0] == "optimiser"
+    sgd, adam = study.space["optimiser"].index("sgd"), study.space["optimiser"].index("adam")
+    assert rules["momentum"][1](sgd) and not rules["momentum"][1](adam) and rules["beta1"][1](adam)
+    assert rules["units_2"][0] == "n_layers" and [rules["units_2"][1](n) for n in (1, 2, 3)] == [False, False, True]
+    assert [rules["units_1"][1](n) for n in (1, 2, 3)] == [False, True, True]
+    unrelated = [Trial(number=0, params={"a": 1, "b": 0.5}), Trial(number=1, params={"a": 1})]
+    assert activity_rules(Space({"a": Int(1, 3), "b": Real(0, 1)}), ["a", "b"], unrelated) == {}, "no rule seen"

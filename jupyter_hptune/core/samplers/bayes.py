@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..options import Option
-from ..space import Choice, Space, SpaceError
+from ..space import Choice, Int, Real, Space, SpaceError
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
@@ -105,6 +107,7 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return space.defaults()
         self._sync(space, trials)
+        self.optimizer.valid = self._validity(space, trials)
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
@@ -120,6 +123,7 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
+        self.optimizer.valid = self._validity(space, trials)
         running = [
             row
             for trial in trials
@@ -169,13 +173,37 @@ class BayesSampler(Sampler):
         for name in self._free:
             dim = space[name]
             if name not in params:
-                row.append(encode(dim, dim.options[0] if isinstance(dim, Choice) else dim.low))
+                row.append(encode(dim, _resting(dim)))
                 continue
             try:
                 row.append(encode(dim, dim.validate(params[name])))
             except SpaceError:
                 return None
         return row
+
+    def _validity(self, space: Space, trials: Sequence[Trial]) -> Callable[[list[list[Any]]], list[list[Any]]] | None:
+        """How to make a candidate a configuration the code can produce, from what the trials show, or None when
+        every trial used every hyperparameter.
+
+        A hyperparameter only some trials used is tied to one that every trial used (a choice or an integer): the
+        values under which trials used it (momentum: optimiser "sgd") or, for an integer, the values from which on
+        (units_1: n_layers from 2). A candidate outside them does not use it: it stands where such trials do, at its
+        range's low end, so the acquisition compares configurations as the trials ran them.
+        """
+        rules = activity_rules(space, self._free, trials)
+        if not rules:
+            return None
+        column = {name: i for i, name in enumerate(self._free)}
+        resting = {name: encode(space[name], _resting(space[name])) for name in rules}
+
+        def valid(rows: list[list[Any]]) -> list[list[Any]]:
+            for row in rows:
+                for name, (parent, uses) in rules.items():
+                    if not uses(row[column[parent]]):
+                        row[column[name]] = resting[name]
+            return rows
+
+        return valid
 
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:
         """Tell the model every finished trial it has not seen yet (ask() does this itself)."""
@@ -219,3 +247,39 @@ class BayesSampler(Sampler):
             with warnings.catch_warnings(), THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 self.optimizer.tell(xs, ys)
+
+
+def _resting(dim: Any) -> Any:
+    """Where a hyperparameter a configuration does not use stands in the model: its range's low end, a first option."""
+    return dim.options[0] if isinstance(dim, Choice) else dim.low
+
+
+def activity_rules(
+    space: Space, names: Sequence[str], trials: Sequence[Trial]
+) -> dict[str, tuple[str, Callable[[Any], bool]]]:
+    """For each of `names` that only some trials used: the hyperparameter deciding it and a test of that one's
+    model value (a choice's index, an integer) saying whether a configuration uses it. Names with no such rule in
+    the trials are left out (treated as always used)."""
+    seen = [t.params for t in trials if t.params]
+    rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
+    for name in names:
+        using = [p for p in seen if name in p]
+        idle = [p for p in seen if name not in p]
+        if not using or not idle:
+            continue
+        for parent in names:
+            dim = space[parent]
+            if parent == name or isinstance(dim, Real) or not all(parent in p for p in seen):
+                continue
+            on = {encode(dim, p[parent]) for p in using}
+            off = {encode(dim, p[parent]) for p in idle}
+            if on & off:
+                continue
+            uses: Callable[[Any], bool]
+            if isinstance(dim, Int) and min(on) > max(off):
+                uses = functools.partial(operator.le, min(on))  # min(on) <= value
+            else:
+                uses = frozenset(on).__contains__
+            rules[name] = (parent, uses)
+            break
+    return rules

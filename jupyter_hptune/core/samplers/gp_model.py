@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +144,9 @@ class Engine(Optimizer):
             [np.full(d.transformed_size, isinstance(d, SkReal)) for d in self.space.dimensions]
         )
         self._only_reals = bool(self._continuous.all())
+        # makes candidate points valid configurations (rows of the model's values): a conditional hyperparameter a
+        # configuration would not use set where trials that did not use it stand; None: every point is valid
+        self.valid: Callable[[list[list[Any]]], list[list[Any]]] | None = None
 
     def copy(self, random_state: Any = None) -> Engine:
         """A copy that has been told the same trials (and fits its own model on them).
@@ -304,14 +307,22 @@ class Engine(Optimizer):
                 return Z
             return np.asarray(self.space.transform(self.space.inverse_transform(Z)), dtype=float)
 
+        def valid(Z: np.ndarray) -> np.ndarray:
+            if self.valid is None or not len(Z):
+                return Z
+            rows = self.valid([list(row) for row in self.space.inverse_transform(Z)])
+            return np.asarray(self.space.transform(rows), dtype=float)
+
         def near(centres: np.ndarray, count: int, scale: float) -> np.ndarray:
             picks = centres[rng.randint(len(centres), size=count)]
-            return snap(picks + rng.normal(size=picks.shape) * scale * width)
+            return valid(snap(picks + rng.normal(size=picks.shape) * scale * width))
 
         top = int(s.top)
         candidates = np.vstack(
             [
-                np.asarray(self.space.transform(self.space.rvs(int(s.candidates), random_state=rng)), dtype=float),
+                valid(
+                    np.asarray(self.space.transform(self.space.rvs(int(s.candidates), random_state=rng)), dtype=float)
+                ),
                 near(X[np.argsort(y, kind="stable")[:top]], int(s.local), 0.1),
             ]
         )
@@ -347,7 +358,7 @@ class Engine(Optimizer):
             flat, _, _ = scipy.optimize.fmin_l_bfgs_b(
                 loss, fixed[:, free].ravel(), bounds=np.tile(bounds[free], (count, 1)), maxiter=int(s.polish)
             )
-            found = np.clip(points(flat), low, high)
+            found = valid(np.clip(points(flat), low, high))
             found_values = score(found)
             if found_values.min() < values[order[0]]:
                 best = found[int(np.argmin(found_values))]
