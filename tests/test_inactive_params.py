@@ -1,0 +1,131 @@
+"""Trials that used only some of the study's hyperparameters: what they did not use is absent, never filled in."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from jupyter_hptune import Choice, Real, Space, Study
+from jupyter_hptune.core.events import StudySnapshot, TrialFinished
+from jupyter_hptune.core.storage import SQLiteStorage
+from jupyter_hptune.core.trial import Trial, TrialState
+from jupyter_hptune.report import ConsoleReporter, format_summary
+from jupyter_hptune.widgets import trials_table_html
+
+SPACE = Space(
+    {
+        "opt": Choice(["sgd", "adam"]),
+        "momentum": Real(0.0, 0.99),  # used by sgd only
+        "beta1": Real(0.5, 0.99),  # used by adam only
+        "lr": Real(1e-4, 1e-1, log=True),
+        "warmup": Real(0.0, 1.0),  # used by one trial only
+    }
+)
+
+# number: (params, score); minimized: the best trial is 4 (adam), the best sgd trial is 2
+POINTS = [
+    ({"opt": "sgd", "momentum": 0.9, "lr": 1e-2}, 0.50),
+    ({"opt": "adam", "beta1": 0.8, "lr": 1e-3}, 0.40),
+    ({"opt": "sgd", "momentum": 0.5, "lr": 3e-2}, 0.30),
+    ({"opt": "sgd", "momentum": 0.1, "lr": 1e-1}, 0.60),
+    ({"opt": "adam", "beta1": 0.9, "lr": 3e-4, "warmup": 0.2}, 0.20),
+    ({"opt": "adam", "beta1": 0.7, "lr": 1e-4}, 0.45),
+]
+
+
+def make_trials(points=POINTS):
+    return [
+        Trial(number=i, params=params, state=TrialState.COMPLETE, value=value, started=float(i), finished=i + 0.5)
+        for i, (params, value) in enumerate(points)
+    ]
+
+
+def snapshot_of(trials):
+    done = [t for t in trials if t.state is TrialState.COMPLETE]
+    return StudySnapshot(
+        name="study",
+        direction="minimize",
+        method="random",
+        seed=0,
+        n_planned=len(trials),
+        first_number=0,
+        trials=tuple(trials),
+        best_trial=min(done, key=lambda t: t.value) if done else None,
+        started=0.0,
+        elapsed=1.0,
+    )
+
+
+def saved_study(path, trials=None, space=SPACE):
+    storage = SQLiteStorage(path)
+    storage.create("study", "minimize", space, 0.0)
+    for trial in trials if trials is not None else make_trials():
+        storage.save_trial("study", space, trial)
+    storage.close()
+    return Study.load(path)
+
+
+# -- study file ----------------------------------------------------------------------------------------------------
+def test_trials_keep_only_the_params_they_used_through_the_study_file(tmp_path):
+    study = saved_study(tmp_path / "s.sqlite")
+    assert [dict(t.params) for t in study.trials] == [params for params, _ in POINTS]
+    assert study.best_params == {"opt": "adam", "beta1": 0.9, "lr": 3e-4, "warmup": 0.2}
+
+
+def test_a_study_file_with_every_param_in_every_trial_still_opens_unchanged(tmp_path):
+    path = tmp_path / "s.sqlite"
+    full = Study(SPACE, storage=path)
+    full.optimize(lambda p: p["lr"] + p["momentum"], 3)
+    study = Study.load(path)
+    assert study.trials == full.trials
+    assert all(list(t.params) == list(SPACE) for t in study.trials)
+
+
+# -- records and DataFrame -----------------------------------------------------------------------------------------
+def test_records_have_a_column_per_hyperparameter_in_the_spaces_order_none_where_unused(tmp_path):
+    records = saved_study(tmp_path / "s.sqlite").to_records()
+    assert [list(r)[1:6] for r in records] == [list(SPACE)] * len(POINTS)
+    assert records[0]["beta1"] is None and records[0]["momentum"] == 0.9
+    assert records[1]["momentum"] is None and records[1]["beta1"] == 0.8
+    assert [r["warmup"] for r in records] == [None, None, None, None, 0.2, None]
+
+
+def test_the_dataframe_is_blank_where_a_trial_did_not_use_a_hyperparameter(tmp_path):
+    pytest.importorskip("pandas")
+    frame = saved_study(tmp_path / "s.sqlite").to_dataframe()
+    assert list(frame.columns[:7]) == ["number", *SPACE, "value"]
+    assert math.isnan(frame.loc[0, "beta1"]) and frame.loc[0, "momentum"] == 0.9
+    assert math.isnan(frame.loc[1, "momentum"])
+    assert frame["warmup"].isna().tolist() == [True, True, True, True, False, True]
+
+
+# -- trials table and report ---------------------------------------------------------------------------------------
+def table_rows(text):
+    head = re.findall(r"<th>(.*?)</th>", text)
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", text)[1:]]
+    return head, [dict(zip(head, row)) for row in rows]
+
+
+def test_the_trials_table_has_a_column_per_hyperparameter_used_blank_where_a_trial_did_not_use_it():
+    trials = make_trials()
+    head, rows = table_rows(trials_table_html(snapshot_of(trials), order=list(SPACE)))
+    assert head[:6] == ["#", *SPACE]
+    by_number = {int(row["#"]): row for row in rows}
+    assert by_number[0]["momentum"] == "0.9" and by_number[0]["beta1"] == ""
+    assert by_number[1]["momentum"] == "" and by_number[1]["beta1"] == "0.8"
+    assert [by_number[i]["warmup"] for i in range(6)] == ["", "", "", "", "0.2", ""]
+
+
+def test_without_an_order_the_table_has_the_columns_as_trials_first_used_them():
+    head, _ = table_rows(trials_table_html(snapshot_of(make_trials())))
+    assert head[:6] == ["#", "opt", "momentum", "lr", "beta1", "warmup"]
+
+
+def test_trial_lines_and_the_summary_show_only_what_the_trial_used():
+    trials = make_trials()
+    line = ConsoleReporter.trial_line(TrialFinished(snapshot_of(trials), trials[0], is_best=False))
+    assert "momentum=0.9" in line and "beta1" not in line
+    summary = format_summary(snapshot_of(trials))
+    assert "Best score 0.2 at trial 4: opt='adam', beta1=0.9, lr=0.0003, warmup=0.2" in summary
