@@ -74,6 +74,23 @@ def test_trials_keep_only_the_params_they_used_through_the_study_file(tmp_path):
     assert study.best_params == {"opt": "adam", "beta1": 0.9, "lr": 3e-4, "warmup": 0.2}
 
 
+def test_a_trial_with_a_hyperparameter_the_space_lacks_is_refused_until_the_grown_space_is_recorded(tmp_path):
+    path = tmp_path / "s.sqlite"
+    narrow = Space({name: dim for name, dim in SPACE.items() if name != "warmup"})
+    saved_study(path, make_trials(POINTS[:4]), space=narrow)
+    storage = SQLiteStorage(path)
+    late = make_trials()[4]
+    with pytest.raises(ValueError, match="'warmup'"):
+        storage.save_trial("study", narrow, late)  # encoded in the old space it would lose warmup
+    storage.update_space("study", SPACE)
+    storage.save_trial("study", SPACE, late)
+    storage.close()
+    study = Study.load(path)
+    assert list(study.space) == list(SPACE)
+    assert dict(study.trials[4].params) == POINTS[4][0]
+    assert "warmup" not in study.trials[0].params
+
+
 def test_a_study_file_with_every_param_in_every_trial_still_opens_unchanged(tmp_path):
     path = tmp_path / "s.sqlite"
     full = Study(SPACE, storage=path)
