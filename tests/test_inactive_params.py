@@ -9,10 +9,13 @@ import pytest
 
 from jupyter_hptune import Choice, Real, Space, Study
 from jupyter_hptune.core.events import StudySnapshot, TrialFinished
+from jupyter_hptune.core.posterior import posterior, sliceable
 from jupyter_hptune.core.storage import SQLiteStorage
 from jupyter_hptune.core.trial import Trial, TrialState
+from jupyter_hptune.plots import figure_png, plot_params, plot_summary
 from jupyter_hptune.report import ConsoleReporter, format_summary
 from jupyter_hptune.widgets import trials_table_html
+from jupyter_hptune.widgets.plots_view import PlotsView
 
 SPACE = Space(
     {
@@ -146,3 +149,80 @@ def test_trial_lines_and_the_summary_show_only_what_the_trial_used():
     assert "momentum=0.9" in line and "beta1" not in line
     summary = format_summary(snapshot_of(trials))
     assert "Best score 0.2 at trial 4: opt='adam', beta1=0.9, lr=0.0003, warmup=0.2" in summary
+
+
+# -- plots ---------------------------------------------------------------------------------------------------------
+def points_per_axes(fig):
+    """For each hyperparameter's axes (by its x label): the trials' points."""
+    found = {}
+    for ax in fig.axes:
+        dots = [line for line in ax.lines if line.get_marker() == "o"]
+        found[ax.get_xlabel()] = sum(len(line.get_xdata()) for line in dots)
+    return found
+
+
+def test_plot_params_shows_a_trial_only_on_the_axes_of_the_hyperparameters_it_used():
+    fig = plot_params(snapshot_of(make_trials()), SPACE)
+    assert points_per_axes(fig) == {"opt": 6, "momentum": 3, "beta1": 3, "lr": 6, "warmup": 1}
+    stars = {ax.get_xlabel() for ax in fig.axes if any(line.get_marker() == "*" for line in ax.lines)}
+    assert stars == {"opt", "beta1", "lr", "warmup"}  # the best trial (adam) used no momentum
+    figure_png(fig)
+
+
+def test_a_hyperparameter_no_scored_trial_used_gets_an_empty_axes_that_says_so():
+    trials = make_trials([(params, value) for params, value in POINTS if "warmup" not in params])
+    fig = plot_params(snapshot_of(trials), SPACE)
+    warmup = next(ax for ax in fig.axes if ax.get_xlabel() == "warmup")
+    assert points_per_axes(fig)["warmup"] == 0
+    assert any("no scored trial used it" in text.get_text() for text in warmup.texts)
+    assert warmup.get_xlim() == (0.0, 1.0)
+
+
+def test_the_summary_figure_draws_trials_with_absent_params():
+    trials = make_trials()
+    found = posterior(SPACE, trials, "minimize")
+    assert found is not None
+    figure_png(plot_summary(snapshot_of(trials), SPACE, found.slice("momentum")))
+
+
+# -- posterior views -----------------------------------------------------------------------------------------------
+def test_the_views_are_offered_along_hyperparameters_that_at_least_two_completed_trials_used():
+    trials = make_trials()
+    assert sliceable(SPACE, trials) == ["opt", "momentum", "beta1", "lr"]
+    failed = Trial(number=6, params={"opt": "sgd", "warmup": 0.5}, state=TrialState.FAILED, error="boom")
+    assert "warmup" not in sliceable(SPACE, [*trials, failed])
+
+
+def test_a_slice_shows_only_the_trials_that_used_its_hyperparameter_and_holds_what_applies_to_them():
+    found = posterior(SPACE, make_trials(), "minimize")
+    assert found is not None and len(found.trials) == 6
+    momentum = found.slice("momentum")
+    assert sorted(momentum.observed_x) == [0.1, 0.5, 0.9]
+    assert sorted(momentum.observed_y) == [0.3, 0.5, 0.6]
+    assert momentum.fixed == {"opt": "sgd", "lr": 3e-2}  # the best sgd trial's; sgd uses no beta1 nor warmup
+    beta1 = found.slice("beta1")
+    assert sorted(beta1.observed_x) == [0.7, 0.8, 0.9]
+    assert beta1.fixed == {"opt": "adam", "lr": 3e-4, "warmup": 0.2}
+    lr = found.slice("lr")
+    assert len(lr.observed_x) == 6
+    # each other hyperparameter at the best value among the trials that used it
+    assert lr.fixed == {"opt": "adam", "momentum": 0.5, "beta1": 0.9, "warmup": 0.2}
+    assert all(math.isfinite(v) for v in momentum.mean)
+
+
+def test_a_surface_shows_only_the_trials_that_used_both_its_hyperparameters():
+    found = posterior(SPACE, make_trials(), "minimize")
+    assert found is not None
+    surface = found.surface("momentum", "lr", points=5)
+    assert sorted(surface.observed_x) == [0.1, 0.5, 0.9]
+    assert surface.fixed == {"opt": "sgd"}
+
+
+def test_the_panels_slice_dropdown_offers_the_sliceable_hyperparameters():
+    view = PlotsView(SPACE)
+    assert list(view.posterior_param.options) == list(SPACE)
+    view.posterior_param.value = "warmup"
+    view.draw_model_views(snapshot_of(make_trials()), tab=None)
+    assert list(view.posterior_param.options) == ["opt", "momentum", "beta1", "lr"]
+    assert view.posterior_param.value == "opt"
+    assert view.posterior.value  # the slice along it is drawn
