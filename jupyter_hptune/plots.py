@@ -304,7 +304,10 @@ def plot_surface(surface: Surface, fig: FigureLike | None = None) -> FigureLike:
 
 
 def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = None) -> FigureLike:
-    """One scatter per hyperparameter of score against value, completed trials only, the best trial highlighted."""
+    """One scatter per hyperparameter of score against value, completed trials only, the best trial highlighted.
+
+    A trial appears only on the axes of the hyperparameters it used.
+    """
     names = list(space)
     cols = min(len(names), PARAMS_COLUMNS)
     rows = math.ceil(len(names) / cols)
@@ -324,17 +327,18 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         axes.append(fig.add_subplot(grid[i // cols, i % cols], sharey=axes[0] if axes else None))
         if i % cols:
             axes[-1].tick_params(labelleft=False)
-    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and space.includes(t.params)]
-    scores = [_score(t) for t in done]
+    done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and space.includes(t.params, partial=True)]
     best = _best_trial(done, snapshot.direction)
     for i, (name, ax) in enumerate(zip(names, axes)):
         dim = space[name]
         choice = isinstance(dim, Choice)
-        values = [t.params[name] for t in done]
+        used = [t for t in done if name in t.params]  # a trial shows only where it used the hyperparameter
+        scores = [_score(t) for t in used]
+        values = [t.params[name] for t in used]
         xs = _positions(list(dim.options) if isinstance(dim, Choice) else [], values, choice, seed=i)
         ax.plot(xs, scores, "o", ms=4, color=SCORE, alpha=0.7)
-        if best is not None:
-            j = next(k for k, t in enumerate(done) if t is best)
+        if best is not None and name in best.params:
+            j = next(k for k, t in enumerate(used) if t is best)
             ax.plot([xs[j]], [scores[j]], "*", **_star())
         if isinstance(dim, Choice):
             _set_option_ticks(ax, list(dim.options))
@@ -349,6 +353,10 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         ax.tick_params(labelsize=TICK)
         if not done:
             _note(ax, "no scores yet")
+        elif not used:
+            _note(ax, "no scored trial used it yet")
+            if not isinstance(dim, Choice):
+                ax.set_xlim(dim.low, dim.high)
     title = f"Score by hyperparameter ({snapshot.direction})"
     if best is not None:
         title += f": best {_fmt(best.value)} at trial {best.number}"

@@ -17,7 +17,7 @@ from .space import Choice, Int, Real, Space, to_python
 from .study import Direction, is_direction
 from .trial import Trial, TrialState
 
-__all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior"]
+__all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior", "sliceable"]
 
 BAYES_SOURCE = "model of the Bayesian search"
 DISPLAY_SOURCE = "GP fitted to the trials (for display)"
@@ -70,7 +70,11 @@ class Surface:
 
 
 class Posterior:
-    """A fitted Gaussian process of the score: predictions, slices and surfaces in the user's units."""
+    """A fitted Gaussian process of the score: predictions, slices and surfaces in the user's units.
+
+    A view shows only the trials that used its hyperparameters, and holds each other hyperparameter at its value
+    in the best of those trials that used it; one that none of them used is left out (it does not apply there).
+    """
 
     def __init__(
         self,
@@ -96,21 +100,18 @@ class Posterior:
         self._model = model
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._warp = model.warp  # the map from scores to the model's units, when the model was fitted on warped scores
-        pick = max if direction == "maximize" else min
-        self.best: Trial | None = pick(self.trials, key=lambda t: cast(float, t.value)) if self.trials else None
-        defaults = space.defaults()
-        held = self.best.params if self.best is not None else {}
-        self.fixed = {name: to_python(held.get(name, defaults[name])) for name in space}
-        self._held = [encode(space[name], self.fixed[name]) for name in self.names]
+        self.best: Trial | None = _best(self.trials, direction)
+        self.fixed = _held(space, self.trials, direction)  # where the model is held along each hyperparameter
         self.limits = _limits([float(t.value) for t in self.trials])  # type: ignore[arg-type]
 
     def slice(self, name: str, points: int = 100) -> Slice:
-        """The posterior along one hyperparameter, the others held at the best trial's values."""
+        """The posterior along one hyperparameter, the others held at the best trial's values (those that apply)."""
         dim = self._dim(name)
         xs = _grid(dim, _check_points(points))
-        mean, low, high, acq = self._predict(self._grid_rows([(name, xs)]), acquisition=True)
+        fixed = self._others([name])
+        mean, low, high, acq = self._predict(self._grid_rows([(name, xs)], fixed), acquisition=True)
         clipped, (mean, low, high) = self._clip(mean, low, high)
-        fixed = {k: v for k, v in self.fixed.items() if k != name}
+        observed = [t for t in self.trials if name in t.params]
         next_x = None if self.next_params is None else self.next_params.get(name)
         return Slice(
             name=name,
@@ -124,8 +125,8 @@ class Posterior:
             acquisition=acq,
             acq_name=self.acq_name if acq is not None else None,
             next_x=next_x,
-            observed_x=[to_python(t.params[name]) for t in self.trials],
-            observed_y=[float(t.value) for t in self.trials],  # type: ignore[arg-type]
+            observed_x=[to_python(t.params[name]) for t in observed],
+            observed_y=[float(t.value) for t in observed],  # type: ignore[arg-type]
             fixed=fixed,
             source=self.source,
             direction=self.direction,
@@ -134,13 +135,15 @@ class Posterior:
         )
 
     def surface(self, x_name: str, y_name: str, points: int = 40) -> Surface:
-        """The posterior mean over two hyperparameters, the others held at the best trial's values."""
+        """The posterior mean over two hyperparameters, the others held at the best trial's values (those that apply)."""
         x_dim, y_dim = self._dim(x_name), self._dim(y_name)
         if x_name == y_name:
             raise ValueError(f"a surface needs two different hyperparameters, got {x_name!r} twice")
         points = _check_points(points)
         xs, ys = _grid(x_dim, points), _grid(y_dim, points)
-        clipped, (mean,) = self._clip(self._mean(self._grid_rows([(y_name, ys), (x_name, xs)])))
+        fixed = self._others([x_name, y_name])
+        clipped, (mean,) = self._clip(self._mean(self._grid_rows([(y_name, ys), (x_name, xs)], fixed)))
+        observed = [t for t in self.trials if x_name in t.params and y_name in t.params]
         return Surface(
             x_name=x_name,
             y_name=y_name,
@@ -151,10 +154,10 @@ class Posterior:
             x=xs,
             y=ys,
             mean=mean.reshape(len(ys), len(xs)),
-            observed_x=[to_python(t.params[x_name]) for t in self.trials],
-            observed_y=[to_python(t.params[y_name]) for t in self.trials],
-            observed_score=[float(t.value) for t in self.trials],  # type: ignore[arg-type]
-            fixed={k: v for k, v in self.fixed.items() if k not in (x_name, y_name)},
+            observed_x=[to_python(t.params[x_name]) for t in observed],
+            observed_y=[to_python(t.params[y_name]) for t in observed],
+            observed_score=[float(t.value) for t in observed],  # type: ignore[arg-type]
+            fixed=fixed,
             source=self.source,
             direction=self.direction,
             clipped=clipped,
@@ -174,15 +177,24 @@ class Posterior:
             raise ValueError(f"unknown hyperparameter {name!r}: the space declares {', '.join(self.space)}")
         return self.space[name]
 
-    def _grid_rows(self, axes: Sequence[tuple[str, list]]) -> np.ndarray:
-        """The model's input over the product of the grids (the last one varying fastest), other params held fixed."""
+    def _others(self, names: Sequence[str]) -> dict[str, Any]:
+        """The values the other hyperparameters are held at in a view along names (those that apply only)."""
+        used = [t for t in self.trials if all(name in t.params for name in names)] or self.trials
+        return {k: v for k, v in _held(self.space, used, self.direction, defaults=False).items() if k not in names}
+
+    def _grid_rows(self, axes: Sequence[tuple[str, list]], fixed: Mapping[str, Any]) -> np.ndarray:
+        """The model's input over the product of the grids (the last one varying fastest), the others at fixed.
+
+        One that fixed leaves out (no trial of the view used it) is held where the model is held along it.
+        """
+        held = [encode(self.space[name], fixed.get(name, self.fixed[name])) for name in self.names]
         columns = [
             (self.names.index(name) if name in self.names else None, _encode_grid(self.space[name], values))
             for name, values in axes
         ]
         encoded = []
         for combo in itertools.product(*(values for _, values in columns)):
-            row = list(self._held)
+            row = list(held)
             for (column, _), value in zip(columns, combo):
                 if column is not None:
                     row[column] = value
@@ -232,8 +244,9 @@ def posterior(
     if found is not None:
         return found
     model_space = normalize_dimensions([dimension(space[name]) for name in names])
+    held = _held(space, done, direction)  # a trial that did not use a hyperparameter is seen where views hold it
     done = _fit_subset(done, direction, seed)
-    xs = [[encode(space[name], t.params[name]) for name in names] for t in done]
+    xs = [[encode(space[name], t.params.get(name, held[name])) for name in names] for t in done]
     sign = -1.0 if direction == "maximize" else 1.0
     ys = [sign * float(t.value) for t in done]  # type: ignore[arg-type]
     with warnings.catch_warnings(), THREADS.limit(limits=1):
@@ -288,7 +301,32 @@ def _limits(scores: Sequence[float]) -> tuple[float, float]:
 
 def _observations(space: Space, trials: Sequence[Trial]) -> list[Trial]:
     """The completed trials whose params lie inside the space (a search may narrow a study's space)."""
-    return [t for t in trials if t.state is TrialState.COMPLETE and space.includes(t.params)]
+    return [t for t in trials if t.state is TrialState.COMPLETE and space.includes(t.params, partial=True)]
+
+
+def sliceable(space: Space, trials: Sequence[Trial]) -> list[str]:
+    """The hyperparameters a posterior view is offered along: those at least 2 completed trials used."""
+    done = _observations(Space(space), trials)
+    return [name for name in space if sum(name in t.params for t in done) >= 2]
+
+
+def _best(trials: Sequence[Trial], direction: Direction) -> Trial | None:
+    """The trial with the best score (the earliest among equals), or None."""
+    pick = max if direction == "maximize" else min
+    return pick(trials, key=lambda t: cast(float, t.value)) if trials else None
+
+
+def _held(space: Space, trials: Sequence[Trial], direction: Direction, *, defaults: bool = True) -> dict[str, Any]:
+    """Each hyperparameter at its value in the best of the trials that used it; at its default when none did
+    (or, with defaults=False, left out)."""
+    held: dict[str, Any] = {}
+    for name, dim in space.items():
+        best = _best([t for t in trials if name in t.params], direction)
+        if best is not None:
+            held[name] = to_python(best.params[name])
+        elif defaults:
+            held[name] = to_python(dim.default_value)
+    return held
 
 
 def _ran(params: Mapping[str, Any], names: Sequence[str], trials: Sequence[Trial]) -> int | None:

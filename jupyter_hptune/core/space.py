@@ -284,10 +284,19 @@ class Space(Mapping[str, Dimension]):
                 raise SpaceError(f"hyperparameter {name!r} has no value")
         return checked
 
-    def includes(self, params: Mapping[str, Any]) -> bool:
-        """Whether params are a point of this space (a trial of a wider, earlier search may not be)."""
+    def includes(self, params: Mapping[str, Any], *, partial: bool = False) -> bool:
+        """Whether params are a point of this space (a trial of a wider, earlier search may not be).
+
+        With partial=True, params may leave out hyperparameters (those a trial did not use).
+        """
         try:
-            self.validate(params)
+            if not partial:
+                self.validate(params)
+            elif any(name not in self._dims for name in params):
+                return False
+            else:
+                for name, value in params.items():
+                    self._dims[name].validate(value)
         except SpaceError:
             return False
         return True

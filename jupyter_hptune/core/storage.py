@@ -238,12 +238,18 @@ class SQLiteStorage:
                 _write_notebook(conn, name, notebook)
 
     def update_space(self, name: str, space: Space) -> None:
-        """Record a space whose defaults changed (the search space itself must not)."""
+        """Record a study's space anew: defaults that changed, or hyperparameters added (earlier trials lack them)."""
         with self._lock:
             self._connect().execute("UPDATE studies SET space = ? WHERE name = ?", (json.dumps(space.to_json()), name))
 
     def save_trial(self, name: str, space: Space, trial: Trial) -> None:
-        """Write one trial at once, replacing its earlier state."""
+        """Write one trial at once, replacing its earlier state; it keeps only the params the trial used."""
+        unknown = [param for param in trial.params if param not in space]
+        if unknown:  # encoded in this space, the trial would lose it
+            raise ValueError(
+                f"trial {trial.number} of study {name!r} has hyperparameter {unknown[0]!r}, which the space "
+                "does not declare: record the grown space (update_space) before saving the trial"
+            )
         row: tuple[Any, ...] = (
             name,
             trial.number,

@@ -219,11 +219,17 @@ class Study:
         )
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One flat dict of plain Python values per trial."""
-        return [t.to_record() for t in self._trials]
+        """One flat dict of plain Python values per trial, a column per hyperparameter (None where unused)."""
+        names = dict.fromkeys(self.space)
+        for trial in self._trials:
+            names.update(dict.fromkeys(trial.params))
+        return [t.to_record(list(names)) for t in self._trials]
 
     def to_dataframe(self) -> Any:
-        """The trials as a pandas DataFrame, one row per trial, with times as datetimes and durations."""
+        """The trials as a pandas DataFrame, one row per trial, with times as datetimes and durations.
+
+        A hyperparameter a trial did not use is blank (NaN or None) in its row.
+        """
         try:
             import pandas as pd
         except ImportError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -81,11 +81,14 @@ class Trial:
         """A copy of this trial in its final state."""
         return replace(self, state=state, finished=finished, **changes)
 
-    def to_record(self) -> dict[str, Any]:
-        """A flat dict of plain Python values: number, params, value, state, times, error and steps reached."""
+    def to_record(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """A flat dict of plain Python values: number, params, value, state, times, error and steps reached.
+
+        `names` gives the params' columns, in order: None for one the trial did not use (default: its own params).
+        """
         record: dict[str, Any] = {"number": self.number}
-        for name, value in self.params.items():
-            record[name if name not in _RECORD_FIELDS else f"param_{name}"] = value
+        for name in self.params if names is None else names:
+            record[name if name not in _RECORD_FIELDS else f"param_{name}"] = self.params.get(name)
         record.update(
             value=self.value,
             state=self.state.value,

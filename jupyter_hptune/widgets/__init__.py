@@ -72,7 +72,7 @@ class TunePanel:
         self.controls = SearchControls(space, settings)
         self.progress = ProgressView(settings.n_trials)
         self.plots = PlotsView(space)
-        self.table = TrialsTable()
+        self.table = TrialsTable(list(space))
         self.run = w.Button(description="Run", icon="play", button_style="primary", tooltip="a new study")
         self.more = w.Button(description="Continue", icon="forward", tooltip="more trials in the same study")
         self.run_trial = w.Button(description="Run trial", icon="play", button_style="primary")

@@ -179,6 +179,7 @@ class PlotsView:
         )
         self.widget.add_class("hptune-plots")
         self.model_view: Any = None  # the posterior of the latest redraw, reused by the other views
+        self._offering = False  # while the slices offered change
         self._model: Callable[[], tuple[Any, Space] | None] = lambda: None
 
     def set_space(self, space: Space) -> None:
@@ -203,12 +204,13 @@ class PlotsView:
     def draw_model_views(self, snapshot: StudySnapshot, tab: int | None, final: bool = False) -> None:
         """Fit or read the model once, then redraw the posterior slice and the open tab from it."""
         self.model_view = self._posterior(snapshot, final)
+        self._offer_slices(snapshot)
         self.draw_slice()
         self.draw_tab(snapshot, tab)
 
     def draw_slice(self) -> None:
         """Redraw the posterior slice from the latest model, without refitting it."""
-        if self.model_view is not None:
+        if self.model_view is not None and not self._offering:
             from .. import plots
 
             slice_ = self.model_view.slice(self.posterior_param.value)
@@ -233,12 +235,26 @@ class PlotsView:
 
         show_png(self.curves, plots.figure_png(plots.plot_curves(snapshot)))
 
+    def _offer_slices(self, snapshot: StudySnapshot) -> None:
+        """Offer the slices along the hyperparameters that at least 2 completed trials used (all, until some did)."""
+        from ..core.posterior import sliceable
+
+        options = sliceable(self.space, snapshot.trials) or list(self.space)
+        dropdown = self.posterior_param
+        if list(dropdown.options) != options:
+            value = dropdown.value if dropdown.value in options else options[0]
+            self._offering = True  # the dropdown passes through other values on the way: no slice drawn for them
+            try:
+                dropdown.options, dropdown.value = options, value
+            finally:
+                self._offering = False
+
     def _posterior(self, snapshot: StudySnapshot, final: bool = False) -> Any:
         from ..core.posterior import posterior
 
         found = self._model()
         sampler, space = found if found is not None else (None, self.space)
-        inside = [t for t in snapshot.trials if space.includes(t.params)]
+        inside = [t for t in snapshot.trials if space.includes(t.params, partial=True)]
         if final and sampler is not None:  # the model has not seen the last trial yet: one fit, at the end
             sampler.learn(space, inside)
         return posterior(space, inside, snapshot.direction, sampler, seed=snapshot.seed)

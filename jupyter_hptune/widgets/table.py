@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import ipywidgets as w
 
@@ -15,9 +16,11 @@ __all__ = ["TrialsTable", "trials_table_html"]
 _STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "running": "#2471a3", "pruned": "#7f8c8d"}
 
 
-def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int = 500) -> str:
+def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int = 500, order: Sequence[str] = ()) -> str:
     """An HTML table of the trials (number, params, score, state, steps, duration), best row highlighted.
 
+    A hyperparameter has a column when some trial used it (in the order of `order`, e.g. the study's space, then
+    as first used), blank where a trial did not.
     When trials report values, the step each reached and its best step have columns of their own.
     """
     trials = list(snapshot.trials)
@@ -27,7 +30,8 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
     else:
         trials.reverse()
     best = snapshot.best_trial.number if snapshot.best_trial is not None else None
-    names = list(trials[0].params) if trials else []
+    used = dict.fromkeys(name for t in snapshot.trials for name in t.params)  # in the order first used
+    names = [name for name in order if name in used] + [name for name in used if name not in order]
     steps = any(t.intermediate for t in trials)
     columns = ["#", *names, "score", "state", *(["step", "best step"] if steps else []), "time"]
     head = "".join(f"<th>{html.escape(n)}</th>" for n in columns)
@@ -38,7 +42,8 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
         state = trial.state.value if colour is None else f"<span style='color:{colour}'>{trial.state.value}</span>"
         if trial.error and trial.state is not TrialState.COMPLETE:
             state = f"<span title='{html.escape(trial.error)}'>{state}</span>"
-        cells = [str(trial.number), *(html.escape(format_value(trial.params[n])) for n in names)]
+        cells = [str(trial.number)]
+        cells += [html.escape(format_value(trial.params[n])) if n in trial.params else "" for n in names]
         cells += ["" if trial.value is None else format_value(trial.value), state]
         if steps:
             cells += [
@@ -58,11 +63,12 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
 class TrialsTable:
     """The trials table of a panel's Trials tab, with its sort order."""
 
-    def __init__(self) -> None:
+    def __init__(self, order: Sequence[str] = ()) -> None:
+        self.order = list(order)  # the hyperparameters' column order: the study's space
         self.sort = w.ToggleButtons(options=[("by trial", "trial"), ("by score", "score")], value="trial")
         self.table = w.HTML()
         self.widget = w.VBox([self.sort, self.table])
 
     def draw(self, snapshot: StudySnapshot) -> None:
         """Rewrite the table from a snapshot."""
-        self.table.value = trials_table_html(snapshot, self.sort.value)
+        self.table.value = trials_table_html(snapshot, self.sort.value, order=self.order)
