@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import pytest
 from IPython.core.error import UsageError
 
 MODEL = """
@@ -108,3 +109,28 @@ def test_the_panel_adds_a_row_for_each_declaration_a_trial_meets() -> None:
     study.optimize(network, 6, sampler=make_sampler("random", seed=3), space=space)  # Continue: every layer's width
     later = study.trials[10:]
     assert all(t.params[f"units_{i}"] >= space["units_0"].low for t in later for i in range(t.params["n_layers"]))
+
+
+@pytest.mark.slow
+def test_in_a_kernel_the_panel_grows_a_row_per_declaration_and_continue_keeps_them(kernel: Any) -> None:
+    from kernels import Widgets, click, execute, pump, set_state
+
+    kc, widgets = kernel.kc, Widgets()
+    execute(kc, MODEL, widgets=widgets)
+    output = execute(kc, CELL.format(method="bayes").replace(" --no-panel", ""), widgets=widgets)
+    assert "failed on" not in output.stderr, output.describe()  # an observer that failed warns so
+    labels = [s["value"] for s in widgets.models.values() if s.get("_model_name") == "HTMLModel"]
+    assert any("<b>units_{i}</b>" in label for label in labels), "one row for the widths of every layer"
+    assert any("<b>optimiser</b>" in label for label in labels)
+    trials = widgets.find("TextModel", description="trials")
+    set_state(kc, trials, value="4")
+    click(kc, widgets.button("Continue"))
+    stop = widgets.button("Stop")
+    pump(kc, widgets, lambda: widgets.state(stop)["disabled"] is False, what="Continue started")
+    pump(kc, widgets, lambda: widgets.state(stop)["disabled"] is True, what="Continue ended")
+    expected = (
+        "['n_layers', *[f'units_{i}' for i in range(t.params['n_layers'])], 'optimiser', "
+        "'momentum' if t.params['optimiser'] == 'sgd' else 'beta1']"
+    )
+    done = execute(kc, f"print(len(net.trials), all(list(t.params) == {expected} for t in net.trials))")
+    assert done.stdout.split() == ["12", "True"], done.describe()
