@@ -6,9 +6,10 @@ import math
 import re
 
 import pytest
+from test_plots import snapshot_of
 
 from jupyter_hptune import Choice, Real, Space, Study
-from jupyter_hptune.core.events import StudySnapshot, TrialFinished
+from jupyter_hptune.core.events import TrialFinished
 from jupyter_hptune.core.posterior import posterior, sliceable
 from jupyter_hptune.core.storage import SQLiteStorage
 from jupyter_hptune.core.trial import Trial, TrialState
@@ -43,22 +44,6 @@ def make_trials(points=POINTS):
         Trial(number=i, params=params, state=TrialState.COMPLETE, value=value, started=float(i), finished=i + 0.5)
         for i, (params, value) in enumerate(points)
     ]
-
-
-def snapshot_of(trials):
-    done = [t for t in trials if t.state is TrialState.COMPLETE]
-    return StudySnapshot(
-        name="study",
-        direction="minimize",
-        method="random",
-        seed=0,
-        n_planned=len(trials),
-        first_number=0,
-        trials=tuple(trials),
-        best_trial=min(done, key=lambda t: t.value) if done else None,
-        started=0.0,
-        elapsed=1.0,
-    )
 
 
 def saved_study(path, trials=None, space=SPACE):
