@@ -244,7 +244,16 @@ class Sidebar:
                 raise ValueError(f"study {name!r} has no panel whose settings could be saved")
             chosen = entry.panel.cell_settings()
         settings, point = chosen
-        message = protocol.write_cell(name, entry.cell_id, entry.tuner.objective.space, settings, point)
+        study = entry.tuner.study
+        message = protocol.write_cell(
+            name,
+            entry.cell_id,
+            entry.tuner.objective.space,
+            settings,
+            point,
+            study_space=study.space,
+            declared_at=study.snapshot().declared_at,
+        )
         return self.send(message)
 
     def insert_cell(self, name: str, *, tuner: Any = None) -> bool:

@@ -19,7 +19,8 @@ def place(frame: FrameType) -> str:
     """Where a frame's code is, for messages: `line 3 of the cell`, `make_model(), line 4`, `build() in models.py,
     line 12`."""
     code, line = frame.f_code, frame.f_lineno
-    function = "" if code.co_name == "<module>" else f"{code.co_name}()"
+    # a comprehension or a lambda runs as a function of its own (before Python 3.12): it is where its code is written
+    function = "" if code.co_name.startswith("<") else f"{code.co_name}()"
     filename = code.co_filename
     module = os.path.basename(filename) if _is_module_file(filename) else ""
     if function and module:

@@ -27,6 +27,7 @@ tests, so a field renamed on one side fails the other's tests.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict, get_args
@@ -121,6 +122,7 @@ class RangeSpec(TypedDict):
     high: str
     log: bool
     drop_default: bool
+    line: NotRequired[int]  # a call the cell does not assign to a name (units_{i} in a loop): the cell line it is on
 
 
 class ChoiceSpec(TypedDict):
@@ -129,6 +131,7 @@ class ChoiceSpec(TypedDict):
     kind: Literal["choice"]
     options: list[str]
     drop_default: bool
+    line: NotRequired[int]  # a call the cell does not assign to a name (units_{i} in a loop): the cell line it is on
 
 
 ParamSpec = RangeSpec | ChoiceSpec
@@ -395,12 +398,32 @@ def write_cell(
     declared: Space,
     settings: SearchSettings,
     point: Mapping[str, Any] | None = None,
+    *,
+    study_space: Space | None = None,
+    declared_at: Mapping[str, str] | None = None,
 ) -> WriteCellMessage:
-    """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search."""
+    """Save to cell: the %%tune line and the declarations (only those that changed) of the panel's search.
+
+    `declared` is what the cell assigns to names; a hyperparameter its trials declared in a call the cell does not
+    assign (`name=f"units_{i}"` in a loop) is written at the cell line it was declared on, once for all the names
+    that call declared (its range in `study_space`, its place in `declared_at`). One declared elsewhere (a function
+    in another cell) is not in the cell: its range applies to the panel's searches only.
+    """
     space = declared if settings.space is None else settings.space
-    # Only declarations the cell assigns to a name are written back; a range for names a loop or a function
-    # declares (units_{i}) applies to the panel's next searches, not to the cell's text.
-    params = {n: _param_spec(declared[n], dim) for n, dim in space.items() if n in declared and dim != declared[n]}
+    params: dict[str, ParamSpec] = {
+        n: _param_spec(declared[n], dim) for n, dim in space.items() if n in declared and dim != declared[n]
+    }
+    for n, dim in space.items():
+        where = (declared_at or {}).get(n, "")
+        line = re.fullmatch(r"line (\d+) of the cell", where)
+        if n in declared or line is None or study_space is None or n not in study_space:
+            continue
+        label = f"line {line.group(1)}"
+        if label in params or dim == study_space[n]:
+            continue
+        spec = _param_spec(study_space[n], dim)
+        spec["line"] = int(line.group(1))
+        params[label] = spec
     return WriteCellMessage(
         version=PROTOCOL_VERSION,
         type="write_cell",

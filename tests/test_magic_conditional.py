@@ -134,3 +134,34 @@ def test_in_a_kernel_the_panel_grows_a_row_per_declaration_and_continue_keeps_th
     )
     done = execute(kc, f"print(len(net.trials), all(list(t.params) == {expected} for t in net.trials))")
     assert done.stdout.split() == ["12", "True"], done.describe()
+
+
+def test_save_to_cell_writes_a_loops_range_at_its_line_once_for_every_layer(shell: Any) -> None:
+    from jupyter_hptune.core.settings import SearchSettings
+    from jupyter_hptune.core.space import Int, Space
+    from jupyter_hptune.protocol import write_cell
+
+    cell = (
+        "%%tune --method random --trials 6 --seed 1 --no-panel --storage none --name net\n"
+        "n_layers = hp.int(1, 3)\n"
+        'widths = [hp.int(8, 64, name=f"units_{i}") for i in range(n_layers)]\n'
+        "sum(widths) + make_optimiser()[1]"
+    )
+    assert run(shell, MODEL).success and run(shell, cell).success
+    study = shell.user_ns["net"]
+    snapshot = study.snapshot()
+    assert snapshot.declared_at["units_0"] == snapshot.declared_at["units_1"] == "line 3 of the cell"
+    assert snapshot.declared_at["momentum"].startswith("make_optimiser(), line ")
+    narrowed = {name: Int(16, 64) if name.startswith("units_") else dim for name, dim in study.space.items()}
+    declared = Space({"n_layers": study.space["n_layers"]})  # what the cell assigns to names
+    message = write_cell(
+        "net",
+        None,
+        declared,
+        SearchSettings(space=Space(narrowed)),
+        study_space=study.space,
+        declared_at=snapshot.declared_at,
+    )
+    assert message["params"] == {
+        "line 3": {"kind": "int", "low": "16", "high": "64", "log": False, "drop_default": False, "line": 3}
+    }, "one edit for the loop's declaration; make_optimiser's are in another cell"

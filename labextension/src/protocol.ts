@@ -72,6 +72,8 @@ export interface IParamSpec {
   log?: boolean;
   options?: string[];
   drop_default?: boolean;
+  /** A call the cell does not assign to a name (`name=f"units_{i}"` in a loop): the cell line it starts on. */
+  line?: number;
 }
 
 export type KernelMessage =
@@ -167,6 +169,9 @@ function parseParamSpec(name: string, data: unknown): IParamSpec {
     spec.low = field(data, 'low', isString, 'a Python literal');
     spec.high = field(data, 'high', isString, 'a Python literal');
     spec.log = field(data, 'log', v => typeof v === 'boolean', 'true or false');
+  }
+  if (data.line !== undefined) {
+    spec.line = field(data, 'line', v => isCount(v) && (v as number) >= 2, 'a line of the cell after %%tune');
   }
   return spec;
 }

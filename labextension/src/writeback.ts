@@ -174,6 +174,31 @@ export function findDeclarations(source: string): IDeclaration[] {
   return found;
 }
 
+const CALL = /((?:[A-Za-z_]\w*[ \t]*\.[ \t]*)+)(real|int|choice)[ \t]*\(/g;
+
+/**
+ * The hp.real/hp.int/hp.choice call that starts on a line of a cell's body (the cell's line `line`, the %%tune line
+ * being 1), named `name` for messages: a declaration the cell does not assign, e.g. in a loop.
+ */
+function callOnLine(body: string, line: number, name: string): IDeclaration | null {
+  const mask = lexMask(body);
+  for (const match of body.matchAll(CALL)) {
+    const index = match.index ?? 0;
+    if (mask[index] !== CODE || (index > 0 && /[\w.]/.test(body[index - 1]))) {
+      continue;
+    }
+    if (body.slice(0, index).split('\n').length !== line) {
+      continue; // the body starts with the newline after the %%tune line: its n-th line is the cell's n-th
+    }
+    const open = index + match[0].length - 1;
+    const close = closingBracket(body, mask, open);
+    if (close >= 0) {
+      return { name, kind: match[2] as IDeclaration['kind'], callStart: index, callEnd: close + 1, open, close };
+    }
+  }
+  return null;
+}
+
 const SIGNATURES: Record<IDeclaration['kind'], string[]> = {
   real: ['low', 'high', 'log', 'default'],
   int: ['low', 'high', 'log', 'default'],
@@ -458,9 +483,13 @@ export function rewriteCell(source: string, line: ITuneLine, params: Record<stri
   const declarations = findDeclarations(body);
   const edits: IEdit[] = [];
   for (const [name, spec] of Object.entries(params)) {
-    const decl = declarations.find(d => d.name === name);
+    const decl = spec.line !== undefined ? callOnLine(body, spec.line, name) : declarations.find(d => d.name === name);
     if (!decl) {
-      throw new Error(`the cell has no declaration of hyperparameter "${name}"`);
+      throw new Error(
+        spec.line !== undefined
+          ? `the cell has no hp declaration on its line ${spec.line} any more`
+          : `the cell has no declaration of hyperparameter "${name}"`
+      );
     }
     edits.push(...declarationEdits(body, mask, decl, spec));
   }

@@ -114,6 +114,12 @@ describe('rewriteCell', () => {
   const cell = (line: string, body: string) => `%%tune${line}\n${body}`;
   const table: [string, string, Record<string, IParamSpec>, string][] = [
     [
+      'a declaration in a loop, found by its line: one range for every layer',
+      'n = hp.int(1, 3)\nwidths = [hp.int(8, 64, log=True, name=f"units_{i}") for i in range(n)]\nsum(widths)',
+      { 'line 3': { ...real('16', '64', true), kind: 'int', line: 3 } },
+      'n = hp.int(1, 3)\nwidths = [hp.int(16, 64, log=True, name=f"units_{i}") for i in range(n)]\nsum(widths)'
+    ],
+    [
       'a plain declaration',
       'lr = hp.real(0.001, 0.1)\nlr * 2',
       { lr: real('0.01', '0.05') },
@@ -214,6 +220,13 @@ describe('rewriteCell', () => {
   ];
   test.each(table)('%s', (_, body, params, expected) => {
     expect(rewriteCell(cell(' --trials 20', body), bayes(), params)).toBe(cell(' --trials 20', expected));
+  });
+
+  test('a declaration looked for on a line that no longer has one says so', () => {
+    const spec: IParamSpec = { ...real('16', '64'), kind: 'int', line: 2 };
+    expect(() => rewriteCell(cell('', 'x = 1\nx'), bayes(), { 'line 2': spec })).toThrow(
+      'the cell has no hp declaration on its line 2 any more'
+    );
   });
 
   test('the line and the declarations change together', () => {
