@@ -110,6 +110,11 @@ def test_each_branch_is_enumerated_with_its_own_hyperparameters() -> None:
 
 
 def test_a_subset_of_the_tree_is_a_seeded_choice() -> None:
+    note = GridSampler(grid_points=2, seed=1).plan(Space({}), [], 5, 0, "minimize").note
+    assert note == (
+        "Grid of the hyperparameters trials declare, growing as they do; "
+        "up to 5 trials as they open branches, a seeded choice (seed 1)"
+    )
     first, planned = drive(GridSampler(grid_points=2, seed=1), layers, n_trials=5)
     again, _ = drive(GridSampler(grid_points=2, seed=1), layers, n_trials=5)
     other, _ = drive(GridSampler(grid_points=2, seed=2), layers, n_trials=5)
@@ -134,6 +139,19 @@ def test_a_planned_hyperparameter_a_trial_does_not_use_is_not_varied_for_it() ->
     trials, planned = drive(GridSampler(grid_points=2, seed=0), optimiser, space=space)
     assert planned[0] == 16 and planned[-1] == 8
     assert sorted(combinations(trials)) == sorted(OPTIMISER)
+
+
+def test_a_subset_of_a_product_with_unused_hyperparameters_runs_as_many_combinations() -> None:
+    space = {
+        "n_layers": Int(1, 2),
+        "optimiser": Choice(["sgd", "adam"]),
+        "momentum": Real(0.0, 0.99),
+        "beta1": Real(0.5, 0.999),
+    }
+    for seed in range(4):
+        trials, planned = drive(GridSampler(grid_points=2, seed=seed), optimiser, n_trials=6, space=space)
+        assert len(trials) == 6 and set(planned) == {6}
+        assert len(set(combinations(trials))) == 6 and set(combinations(trials)) <= OPTIMISER
 
 
 def test_a_space_given_up_front_branches_where_a_trial_asks_for_more() -> None:

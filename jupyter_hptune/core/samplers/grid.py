@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,6 +52,9 @@ class GridSampler(Sampler):
         self._cap: int | None = None  # n_trials, when given
         self._beyond = 0  # the trials planned beyond the grid's points (queued ones)
         self._branched = False  # whether a trial of the search opened a branch
+        self._product: tuple[Space, dict[str, list[Any]], Sequence[Any], set[Any]] = (Space({}), {}, range(0), set())
+        self._read = 0  # how many of the product's indices, in the plan's order, were read
+        self._unread = 0  # the product's points not yet tried that a subset left out
 
     def axes(self, space: Space) -> dict[str, list[Any]]:
         """The values of each parameter on the grid."""
@@ -86,21 +89,21 @@ class GridSampler(Sampler):
             note += f", {total - left:,} already tried"
         if wanted < left:
             note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
-            indices: Iterable[Any] = np.random.default_rng(self.seed).permutation(total)
+            indices: Sequence[Any] = np.random.default_rng(self.seed).permutation(total)
         else:
-            if wanted > left and axes:
+            if wanted > left and (branching or not axes):
+                note += f"; up to {wanted:,} trials as they open branches, a seeded choice (seed {self.seed})"
+            elif wanted > left:
                 note += (
                     f"; running the {left:,} left, not {wanted:,}" if done else f"; running all of it, not {wanted:,}"
                 )
             wanted, indices = left, range(total)
+        self._product = (planned, axes, indices, done)
+        self._read = 0
         self._order = []
-        for index in indices:  # decode only as many points as will run
-            if len(self._order) == wanted:
-                break
-            coords = np.unravel_index(int(index), sizes)
-            point = {name: axes[name][int(i)] for name, i in zip(axes, coords)}
-            if _key(planned, point) not in done:
-                self._order.append(point)
+        while len(self._order) < wanted and (point := self._next_of_product()) is not None:
+            self._order.append(point)  # decode only as many points as will run
+        self._unread = left - len(self._order)  # the product's points left out of a subset, not yet tried
         self._proposed, self._first, self._cap, self._branched = {}, len(trials), n_trials, False
         self._beyond = queued if n_trials is None else 0
         return Plan(wanted + self._beyond, note)
@@ -113,18 +116,24 @@ class GridSampler(Sampler):
             return None
         taken = _taken(trials, self._first)
         ran = sum(t.number >= self._first and t.source == "search" for t in trials)
-        n = self._beyond + ran + sum(not taken(point) for point in self._order)
+        n = self._beyond + ran + sum(not taken(point) for point in self._order) + self._unread
         return Plan(n if self._cap is None else min(n, self._cap))
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
-        """The next point of the grid no trial of the search covers (failing that, one no trial has run as such)."""
+        """The next point of the grid no trial of the search covers (a subset reads on into the product for one;
+        failing that, a point no trial has run as such)."""
         taken = _taken(trials, self._first)
-        for exact in (False, True):
-            for point in self._order:
-                if not taken(point, exact):
-                    self._proposed[number] = point
-                    return {name: value for name, value in point.items() if name in space}
-        raise SpaceError("every point of the grid has been tried")
+        found = next((point for point in self._order if not taken(point)), None)
+        while found is None and self._unread and (point := self._next_of_product()) is not None:
+            self._unread -= 1
+            self._order.append(point)
+            found = None if taken(point) else point
+        if found is None:
+            found = next((point for point in self._order if not taken(point, exact=True)), None)
+        if found is None:
+            raise SpaceError("every point of the grid has been tried")
+        self._proposed[number] = found
+        return {name: value for name, value in found.items() if name in space}
 
     def ask_param(
         self, name: str, dim: Dimension, trials: Sequence[Trial], number: int, asked: Mapping[str, Any]
@@ -145,6 +154,17 @@ class GridSampler(Sampler):
             at = int(rng.integers(len(self._order) + 1)) if shuffled else position
             self._order.insert(at, {**path, name: value})
         return values[0]
+
+    def _next_of_product(self) -> dict[str, Any] | None:
+        """The planned product's next point in the plan's order not tried before the search (None: none left)."""
+        planned, axes, indices, done = self._product
+        while self._read < len(indices):
+            coords = np.unravel_index(int(indices[self._read]), [len(v) for v in axes.values()])
+            self._read += 1
+            point = {name: axes[name][int(i)] for name, i in zip(axes, coords)}
+            if _key(planned, point) not in done:
+                return point
+        return None
 
 
 def _taken(trials: Sequence[Trial], first: int) -> Callable[..., bool]:
