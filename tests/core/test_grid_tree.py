@@ -205,3 +205,11 @@ def test_tune_enumerates_each_optimisers_settings() -> None:
     assert sorted(combinations(study.trials)) == sorted(OPTIMISER)
     again = tune(optimiser, method="grid", grid_points=2, seed=0)
     assert combinations(again.trials) == combinations(study.trials), "the same seed gives the same order"
+
+
+@needs_replan
+def test_a_queued_point_runs_first_and_the_tree_still_runs_whole() -> None:
+    study = tune(layers, {"n_layers": Int(1, 3)}, method="grid", grid_points=2, points=[{"n_layers": 2}])
+    queued, *search_trials = study.trials
+    assert queued.source == "manual" and queued.params["n_layers"] == 2
+    assert len(search_trials) == 14 and set(combinations(search_trials)) == LAYERS

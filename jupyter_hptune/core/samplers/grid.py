@@ -114,15 +114,15 @@ class GridSampler(Sampler):
         mine = [t for t in trials if t.number >= self._first]
         if not self._branched and all(self._proposed.get(t.number, {}).keys() <= t.params.keys() for t in mine):
             return None
-        taken = _taken(trials, self._first)
-        ran = sum(t.number >= self._first and t.source == "search" for t in trials)
+        taken = _taken(trials, self._first, self._proposed)
+        ran = sum(t.number in self._proposed for t in mine)
         n = self._beyond + ran + sum(not taken(point) for point in self._order) + self._unread
-        return Plan(n if self._cap is None else min(n, self._cap))
+        return Plan(max(len(mine), n if self._cap is None else min(n, self._cap)))  # never fewer than have started
 
     def ask(self, space: Space, trials: Sequence[Trial], number: int) -> dict[str, Any]:
         """The next point of the grid no trial of the search covers (a subset reads on into the product for one;
         failing that, a point no trial has run as such)."""
-        taken = _taken(trials, self._first)
+        taken = _taken(trials, self._first, self._proposed)
         found = next((point for point in self._order if not taken(point)), None)
         while found is None and self._unread and (point := self._next_of_product()) is not None:
             self._unread -= 1
@@ -139,7 +139,8 @@ class GridSampler(Sampler):
         self, name: str, dim: Dimension, trials: Sequence[Trial], number: int, asked: Mapping[str, Any]
     ) -> Any:
         """A grid value for a hyperparameter the trial's point leaves out; its other values become points of their
-        own, the trial's path so far followed by each."""
+        own, the trial's path so far followed by each (not for a queued point's trial: its path may be off the
+        grid)."""
         point = self._proposed.get(number, {})
         if name in point and _fits(dim, point[name]):
             return point[name]
@@ -148,6 +149,8 @@ class GridSampler(Sampler):
         shuffled = self._cap is not None
         if shuffled:
             values = [values[int(i)] for i in rng.permutation(len(values))]
+        if number not in self._proposed:
+            return values[0]
         path = {**point, **asked}
         self._branched = self._branched or len(values) > 1
         for position, value in enumerate(values[1:]):
@@ -167,25 +170,27 @@ class GridSampler(Sampler):
         return None
 
 
-def _taken(trials: Sequence[Trial], first: int) -> Callable[..., bool]:
+def _taken(trials: Sequence[Trial], first: int, proposed: Mapping[int, Any]) -> Callable[..., bool]:
     """Whether a trial numbered from `first` covers a point: holds all of its names and agrees with it on them, or
-    (a trial that ran to its end, unless exact) agrees with it on every name both hold: it used none of the rest."""
-    groups: dict[tuple[frozenset[str], bool], list[Mapping[str, Any]]] = {}
+    (a trial of a point the grid proposed that ran to its end, unless exact) agrees with it on every name both hold:
+    it used none of the rest. A queued point's trial covers only the point of just the names it used."""
+    groups: dict[tuple[frozenset[str], str], list[Mapping[str, Any]]] = {}
     for trial in trials:
         if trial.number >= first:
             ended = trial.state in (TrialState.COMPLETE, TrialState.PRUNED)
-            groups.setdefault((frozenset(trial.params), ended), []).append(trial.params)
-    seen: dict[tuple[frozenset[str], bool, tuple[str, ...]], set[tuple[str, ...]]] = {}
+            how = ("loose" if ended else "exact") if trial.number in proposed else "queued"
+            groups.setdefault((frozenset(trial.params), how), []).append(trial.params)
+    seen: dict[tuple[frozenset[str], str, tuple[str, ...]], set[tuple[str, ...]]] = {}
 
     def taken(point: Mapping[str, Any], exact: bool = False) -> bool:
         names = frozenset(point)
-        for (held, ended), group in groups.items():
-            if (exact or not ended) and not names <= held:
+        for (held, how), group in groups.items():
+            if how == "queued" and names != held or (exact or how == "exact") and not names <= held:
                 continue
             common = tuple(sorted(names & held))
-            if (held, ended, common) not in seen:
-                seen[held, ended, common] = {_values(params, common) for params in group}
-            if _values(point, common) in seen[held, ended, common]:
+            if (held, how, common) not in seen:
+                seen[held, how, common] = {_values(params, common) for params in group}
+            if _values(point, common) in seen[held, how, common]:
                 return True
         return False
 
