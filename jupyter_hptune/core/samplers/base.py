@@ -74,6 +74,11 @@ class Sampler(abc.ABC):
         the seed, the trial number and the name."""
         return sample_point(Space({name: dim}), param_rng(self.seed, number, name))[name]
 
+    def replan(self, space: Space, trials: Sequence[Trial]) -> Plan | None:
+        """The plan again once trials have run, for a method that learns its size as they do (a grid over the
+        branches trials open); None: the plan stands."""
+        return None
+
     def learn(self, space: Space, trials: Sequence[Trial]) -> None:  # noqa: B027 (an optional hook: no-op by default)
         """Take in every finished trial before the next ask (a method without a model has nothing to learn)."""
 
