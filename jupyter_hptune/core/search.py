@@ -253,6 +253,10 @@ class Search:
     def finish(self, trial: Trial, score_error: ScoreError | None = None) -> None:
         """Record a trial that ended and emit TrialFinished; count it, and keep the first score that was no number."""
         self._record(trial)
+        if self._sampler is not None and self._space is not None:
+            replanned = self._sampler.replan(self._space, self._study.trials)
+            if replanned is not None:  # a grid over branches learns its size as trials run
+                self.n_planned = replanned.n_trials
         snapshot = self._study.snapshot()
         # the same rule as best_trial: on a tie with workers, a later-finishing earlier trial takes the lead
         best = snapshot.best_trial
