@@ -89,7 +89,7 @@ class GridSampler(Sampler):
             note += f", {total - left:,} already tried"
         if wanted < left:
             note += f"; running a shuffled subset of {wanted:,} (seed {self.seed})"
-            indices: Sequence[Any] = np.random.default_rng(self.seed).permutation(total)
+            indices: Sequence[int] = np.random.default_rng(self.seed).permutation(total).tolist()
         else:
             if wanted > left and (branching or not axes):
                 note += f"; up to {wanted:,} trials as they open branches, a seeded choice (seed {self.seed})"
