@@ -1,7 +1,9 @@
 """Side-by-side benchmark: jupyter-hptune's bayes and random search against scikit-optimize and Optuna.
 
 Every method gets the same problem, seed and budget. Each search runs to --trials (50) and the best value so
-far is read at each budget (20 and 50) from that same run. Prints two markdown tables to stdout:
+far is read at each budget (20 and 50) from that same run. On a conditional problem (Jenatton, MLP-digits-layers)
+our search and Optuna's TPE run its tree define-by-run; scikit-optimize and Optuna's GP sampler get the flattened
+space. Prints two markdown tables to stdout:
 
 1. quality: one row per problem and budget, one column per method; each cell is the median over seeds of the
    simple regret (best so far - known minimum), or of the best objective for the ML problems, whose minimum
