@@ -1,7 +1,9 @@
 """Side-by-side benchmark: jupyter-hptune's bayes and random search against scikit-optimize and Optuna.
 
 Every method gets the same problem, seed and budget. Each search runs to --trials (50) and the best value so
-far is read at each budget (20 and 50) from that same run. Prints two markdown tables to stdout:
+far is read at each budget (20 and 50) from that same run. On a conditional problem (Jenatton, MLP-digits-layers)
+our search and Optuna's TPE run its tree define-by-run; scikit-optimize and Optuna's GP sampler get the flattened
+space. Prints two markdown tables to stdout:
 
 1. quality: one row per problem and budget, one column per method; each cell is the median over seeds of the
    simple regret (best so far - known minimum), or of the best objective for the ML problems, whose minimum
@@ -12,7 +14,7 @@ far is read at each budget (20 and 50) from that same run. Prints two markdown t
 With 20 seeds or more (twice --block), a steadiness table counts, per problem and budget, the blocks of 10
 seeds (0-9, 10-19, ...) in which each method has the lowest median: how much the quality table's winner
 depends on which seeds were drawn. --growth adds our bayes overhead at trials 50, 100, 200 and 300 (one run
-to 300). --json PATH saves every raw curve and timing with the package versions, so two versions can be
+to 300). --json PATH saves every raw curve, params and timing with the package versions, so two versions can be
 compared; --from-json PATH reprints the tables of a saved run. Progress goes to stderr.
 
 Run: python benchmarks/compare.py [--seeds 10] [--methods ...] [--problems ...] [--json out.json]
@@ -42,9 +44,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from problems import PROBLEMS, Problem  # noqa: E402
+from problems import PROBLEMS, Problem, Suggest  # noqa: E402
 
-from jupyter_hptune import Choice, Int, TrialState, tune  # noqa: E402
+from jupyter_hptune import Choice, Int, TrialState, hp, tune  # noqa: E402
 
 METHODS = ("hptune-bayes", "hptune-random", "skopt-gp", "optuna-tpe", "optuna-gp")
 NEEDS = {  # the packages each method imports; a method whose package is missing is skipped
@@ -79,28 +81,48 @@ class TimedObjective:
         self.values: list[float] = []
         self.seconds: list[float] = []
         self.types: dict[str, set[str]] = {}
+        self.params: list[dict[str, Any]] = []
 
     def __call__(self, params: dict[str, Any]) -> float:
-        for name, value in params.items():
-            self.types.setdefault(name, set()).add(f"{type(value).__module__}.{type(value).__qualname__}")
+        self.note(params)
+        return self.timed(lambda: self.objective(params))
+
+    def timed(self, call: Callable[[], float]) -> float:
+        """Call, timing it and keeping its value."""
         start = time.perf_counter()
-        value = self.objective(params)
+        value = call()
         self.seconds.append(time.perf_counter() - start)
         self.values.append(float(value))
         return value
 
+    def note(self, params: dict[str, Any]) -> None:
+        """Note a trial's params, and their Python types."""
+        for name, value in params.items():
+            self.types.setdefault(name, set()).add(f"{type(value).__module__}.{type(value).__qualname__}")
+        self.params.append({name: value.item() if hasattr(value, "item") else value for name, value in params.items()})
+
 
 def run_hptune(method: str, problem: Problem, seed: int, n_trials: int) -> dict[str, Any]:
-    """Our tune(); the optimiser's time per trial is the gap between a trial's start and the previous one's end."""
+    """Our tune(); the optimiser's time per trial is the gap between a trial's start and the previous one's end.
+
+    A conditional problem's tree declares its hyperparameters with hp as each trial runs, and gets no space.
+    """
     objective = TimedObjective(problem.objective)
+    method = method.removeprefix("hptune-")
     began = time.time()
-    study = tune(objective, problem.space, method=method.removeprefix("hptune-"), n_trials=n_trials, seed=seed)
+    if problem.tree is not None:
+        tree = problem.tree
+        study = tune(lambda params: objective.timed(lambda: tree(hp)), method=method, n_trials=n_trials, seed=seed)
+        for trial in study.trials:
+            objective.note(trial.params)
+    else:
+        study = tune(objective, problem.space, method=method, n_trials=n_trials, seed=seed)
     trials = study.trials
     values = [t.value if t.state is TrialState.COMPLETE else math.nan for t in trials]
     objective_seconds = [t.finished - t.started for t in trials]
     previous_end = [began] + [t.finished for t in trials[:-1]]
     overhead = [t.started - end for t, end in zip(trials, previous_end)]
-    return _record(values, objective_seconds, overhead, objective.types)
+    return _record(values, objective_seconds, overhead, objective)
 
 
 def run_skopt(problem: Problem, seed: int, n_trials: int) -> dict[str, Any]:
@@ -129,14 +151,26 @@ def run_skopt(problem: Problem, seed: int, n_trials: int) -> dict[str, Any]:
 
 
 def run_optuna(method: str, problem: Problem, seed: int, n_trials: int) -> dict[str, Any]:
-    """Optuna's TPESampler or GPSampler with their defaults, timed like scikit-optimize."""
+    """Optuna's TPESampler or GPSampler with their defaults, timed like scikit-optimize.
+
+    On a conditional problem TPE runs its tree define-by-run with multivariate=True and group=True (its setting
+    for conditional spaces); the GP sampler, which needs a fixed space, gets the flattened one.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    sampler = optuna.samplers.TPESampler(seed=seed) if method == "optuna-tpe" else optuna.samplers.GPSampler(seed=seed)
+    tree = problem.tree if method == "optuna-tpe" else None
+    if tree is not None:
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True)
+    elif method == "optuna-tpe":
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    else:
+        sampler = optuna.samplers.GPSampler(seed=seed)
     objective = TimedObjective(problem.objective)
 
     def suggest(trial: Any) -> float:
+        if tree is not None:
+            return objective.timed(lambda: tree(Suggest(trial)))
         params: dict[str, Any] = {}
         for name, dim in problem.space.items():
             if isinstance(dim, Choice):
@@ -150,17 +184,20 @@ def run_optuna(method: str, problem: Problem, seed: int, n_trials: int) -> dict[
     stamps = [time.perf_counter()]
     study = optuna.create_study(direction="minimize", sampler=sampler)
     study.optimize(suggest, n_trials=n_trials, callbacks=[lambda study, trial: stamps.append(time.perf_counter())])
+    if tree is not None:
+        for trial in study.trials:
+            objective.note(trial.params)
     return _record_from_stamps(objective, stamps)
 
 
 def _record_from_stamps(objective: TimedObjective, stamps: list[float]) -> dict[str, Any]:
     walls = [b - a for a, b in zip(stamps, stamps[1:])]
     overhead = [wall - spent for wall, spent in zip(walls, objective.seconds)]
-    return _record(objective.values, objective.seconds, overhead, objective.types)
+    return _record(objective.values, objective.seconds, overhead, objective)
 
 
 def _record(
-    values: list[float], objective_seconds: list[float], overhead: list[float], types: dict[str, set[str]]
+    values: list[float], objective_seconds: list[float], overhead: list[float], objective: TimedObjective
 ) -> dict[str, Any]:
     best, curve = math.inf, []
     for value in values:
@@ -172,7 +209,8 @@ def _record(
         "best_so_far": curve,
         "objective_seconds": objective_seconds,
         "overhead_seconds": overhead,
-        "param_types": {name: sorted(kinds) for name, kinds in types.items()},
+        "param_types": {name: sorted(kinds) for name, kinds in objective.types.items()},
+        "params": objective.params,
     }
 
 

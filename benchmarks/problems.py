@@ -1,5 +1,10 @@
 """Benchmark problems as objectives over a jupyter_hptune space: test functions with known minima, and two
 small, deterministic, mixed-type machine-learning problems (minimum unknown) on scikit-learn's bundled data.
+
+The conditional problems are trees: a hyperparameter is asked for only on the branch that uses it. Each is written
+once, as a function of an asker with hp's calls (`real`, `int`, `choice`, each with a name): `hp` itself for our
+define-by-run search, `Suggest` for Optuna's define-by-run trials, and `Given` for the methods that need a fixed
+space, which get the flattened space (every hyperparameter always present, the inactive ones ignored).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,6 +30,66 @@ class Problem:
     space: dict[str, Dimension]
     objective: Callable[[dict[str, Any]], float]
     minimum: float | None
+    tree: Callable[[Asker], float] | None = None
+    """For a conditional problem, the objective as a tree of asks; space and objective are then its flattening."""
+
+
+class Asker(Protocol):
+    """What a conditional problem asks its hyperparameters of: `hp`, `Suggest` or `Given`."""
+
+    def real(self, low: float, high: float, log: bool = False, *, name: str) -> Any:
+        """A real number in [low, high]."""
+
+    def int(self, low: int, high: int, log: bool = False, *, name: str) -> Any:
+        """An integer in [low, high]."""
+
+    def choice(self, options: list[Any], *, name: str) -> Any:
+        """One of the options."""
+
+
+class Suggest:
+    """An Optuna trial as an asker: each ask is a trial.suggest_* call."""
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+
+    def real(self, low: float, high: float, log: bool = False, *, name: str) -> float:
+        """trial.suggest_float."""
+        return self.trial.suggest_float(name, low, high, log=log)
+
+    def int(self, low: int, high: int, log: bool = False, *, name: str) -> int:
+        """trial.suggest_int."""
+        return self.trial.suggest_int(name, low, high, log=log)
+
+    def choice(self, options: list[Any], *, name: str) -> Any:
+        """trial.suggest_categorical."""
+        return self.trial.suggest_categorical(name, options)
+
+
+class Given:
+    """A point of the flattened space as an asker: each ask reads its value from the point."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def real(self, low: float, high: float, log: bool = False, *, name: str) -> Any:
+        """params[name]."""
+        return self.params[name]
+
+    def int(self, low: int, high: int, log: bool = False, *, name: str) -> Any:
+        """params[name]."""
+        return self.params[name]
+
+    def choice(self, options: list[Any], *, name: str) -> Any:
+        """params[name]."""
+        return self.params[name]
+
+
+def conditional(
+    name: str, tree: Callable[[Asker], float], flat: dict[str, Dimension], minimum: float | None
+) -> Problem:
+    """A problem from its tree and its flattened space."""
+    return Problem(name, flat, lambda params: tree(Given(params)), minimum, tree)
 
 
 def branin(params: dict[str, Any]) -> float:
@@ -154,4 +219,77 @@ SVC_CANCER = Problem(
     None,
 )
 
-PROBLEMS = {p.name: p for p in (BRANIN, HARTMANN6, ROSENBROCK4, ACKLEY5, MLP_DIGITS, SVC_CANCER)}
+
+# -- conditional problems ------------------------------------------------------------------------------------------
+def jenatton(ask: Asker) -> float:
+    """The tree-structured function of Jenatton et al. (ICML 2017); minimum 0.1 at x1 = x2 = 0, x4 = 0, r8 = 0."""
+    if ask.choice([0, 1], name="x1") == 0:
+        r8 = ask.real(0.0, 1.0, name="r8")
+        if ask.choice([0, 1], name="x2") == 0:
+            return ask.real(-1.0, 1.0, name="x4") ** 2 + 0.1 + r8
+        return ask.real(-1.0, 1.0, name="x5") ** 2 + 0.2 + r8
+    r9 = ask.real(0.0, 1.0, name="r9")
+    if ask.choice([0, 1], name="x3") == 0:
+        return ask.real(-1.0, 1.0, name="x6") ** 2 + 0.3 + r9
+    return ask.real(-1.0, 1.0, name="x7") ** 2 + 0.4 + r9
+
+
+def mlp_digits_layers(ask: Asker) -> float:
+    """1 - 3-fold CV accuracy of an MLPClassifier of 1-3 layers with SGD (momentum) or Adam (beta_1), as MLP-digits."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neural_network import MLPClassifier
+
+    n_layers = ask.int(1, 3, name="n_layers")
+    widths = tuple(int(ask.int(8, 128, log=True, name=f"units_{i}")) for i in range(n_layers))
+    if ask.choice(["sgd", "adam"], name="solver") == "sgd":
+        solver = {"solver": "sgd", "momentum": float(ask.real(0.0, 0.99, name="momentum"))}
+    else:
+        solver = {"solver": "adam", "beta_1": float(ask.real(0.5, 0.999, name="beta_1"))}
+    x, y = _digits()
+    model = MLPClassifier(
+        hidden_layer_sizes=widths,
+        learning_rate_init=float(ask.real(1e-4, 1e-1, log=True, name="lr")),
+        alpha=float(ask.real(1e-6, 1e-1, log=True, name="alpha")),
+        max_iter=MLP_MAX_ITER,
+        random_state=0,
+        **solver,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        accuracy = cross_val_score(model, x, y, cv=3).mean()
+    return float(1.0 - accuracy)
+
+
+_BINARY = Choice([0, 1])
+JENATTON = conditional(
+    "Jenatton",
+    jenatton,
+    {
+        "x1": _BINARY,
+        "x2": _BINARY,
+        "x3": _BINARY,
+        **{f"x{i}": Real(-1.0, 1.0) for i in range(4, 8)},
+        "r8": Real(0.0, 1.0),
+        "r9": Real(0.0, 1.0),
+    },
+    0.1,
+)
+MLP_DIGITS_LAYERS = conditional(
+    "MLP-digits-layers",
+    mlp_digits_layers,
+    {
+        "n_layers": Int(1, 3),
+        **{f"units_{i}": Int(8, 128, log=True) for i in range(3)},
+        "solver": Choice(["sgd", "adam"]),
+        "momentum": Real(0.0, 0.99),
+        "beta_1": Real(0.5, 0.999),
+        "lr": Real(1e-4, 1e-1, log=True),
+        "alpha": Real(1e-6, 1e-1, log=True),
+    },
+    None,
+)
+
+PROBLEMS = {
+    p.name: p for p in (BRANIN, HARTMANN6, ROSENBROCK4, ACKLEY5, MLP_DIGITS, SVC_CANCER, JENATTON, MLP_DIGITS_LAYERS)
+}

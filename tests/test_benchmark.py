@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
+from typing import Any
 
 import compare  # benchmarks/ is on sys.path (conftest.py): a broken benchmark module fails here, not skipped
 import liveness
+import problems
 import pytest
 
 
@@ -56,3 +58,44 @@ def test_liveness_delays_are_from_each_finish_to_the_first_image_that_shows_it()
     assert liveness.delays(log, [*finished, 13.0], {"plot_history"}, 3) == [float("inf")], "never shown"
     assert liveness.trials_late(log, finished, {"plot_history"}, 0) == 1, "trial 2 was shown after trial 3 finished"
     assert liveness.trials_late(log, finished, {"plot_posterior"}, 2) == 0
+
+
+def jenatton_branch(params: dict[str, Any]) -> set[str]:
+    """The names of the branch of Jenatton's tree that these params take."""
+    if params["x1"] == 0:
+        return {"x1", "x2", "r8", "x4" if params["x2"] == 0 else "x5"}
+    return {"x1", "x3", "r9", "x6" if params["x3"] == 0 else "x7"}
+
+
+def test_jenatton_trials_hold_their_branch_or_for_a_fixed_space_method_every_name(tmp_path: Path) -> None:
+    saved = tmp_path / "run.json"
+    methods = ["hptune-bayes", "hptune-random", "optuna-tpe", "skopt-gp"]
+    argv = ["--seeds", "2", "--methods", *methods, "--problems", "Jenatton", "--trials", "10", "--budgets", "10"]
+    compare.main([*argv, "--no-timing", "--jobs", "1", "--json", str(saved)])
+    runs = json.loads(saved.read_text())["runs"]
+    assert {(r["method"], r["seed"]) for r in runs} == {(m, s) for m in methods for s in (0, 1)}
+    jenatton = compare.PROBLEMS["Jenatton"]
+    for run in runs:
+        assert run["error"] is None and len(run["params"]) == len(run["values"]) == 10
+        for params, value in zip(run["params"], run["values"]):
+            if run["method"] == "skopt-gp":  # the flattened space: every hyperparameter, whichever branch is taken
+                assert set(params) == set(jenatton.space)
+                assert value == pytest.approx(jenatton.objective(params))
+            else:  # e.g. x4 only when x1 = 0 and x2 = 0
+                assert set(params) == jenatton_branch(params), (run["method"], params)
+            assert value == pytest.approx(jenatton.tree(problems.Given(params)))
+            assert value >= jenatton.minimum
+    tpe = {tuple(sorted(p)) for r in runs if r["method"] == "optuna-tpe" for p in r["params"]}
+    assert len(tpe) >= 2, "TPE's trials take more than one branch"
+
+
+def test_the_conditional_mlp_asks_one_width_per_layer_and_the_solvers_own_setting() -> None:
+    problem = compare.PROBLEMS["MLP-digits-layers"]
+    run = compare.run_one("hptune-random", problem.name, 0, 6)
+    assert run["error"] is None
+    for params, value in zip(run["params"], run["values"]):
+        widths = {f"units_{i}" for i in range(params["n_layers"])}
+        setting = "momentum" if params["solver"] == "sgd" else "beta_1"
+        assert set(params) == {"n_layers", *widths, "solver", setting, "lr", "alpha"}
+        assert 0.0 < value < 1.0
+    assert {p["n_layers"] for p in run["params"]} != {1}
