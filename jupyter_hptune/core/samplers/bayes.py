@@ -13,7 +13,7 @@ import numpy as np
 from ..options import Option
 from ..space import Choice, Int, Real, Space, SpaceError
 from ..trial import Trial, TrialState
-from .base import Plan, Sampler, check_seed
+from .base import Plan, Sampler, check_seed, sample_point, trial_rng
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ INITIAL_POINTS = Option(
     unset="auto",
 )
 
+EXPLORE_EVERY = 3  # in a conditional space, every 3rd trial after the initial design is drawn at random
 FAILED = float("nan")  # the score the model is told for a failed trial (or a pruned one without a value)
 
 _DESIGNS = {"sobol": "Sobol", "lhs": "Latin hypercube", "halton": "Halton", "hammersly": "Hammersley"}  # for the log
@@ -108,6 +109,14 @@ class BayesSampler(Sampler):
             return space.defaults()
         self._sync(space, trials)
         self.optimizer.valid = self._validity(space, trials)
+        if (
+            self.optimizer.valid is not None
+            and len(trials) >= self._initial
+            and number % EXPLORE_EVERY == EXPLORE_EVERY - 1
+        ):
+            # In a conditional space a model that believes in one branch may never try another: every few
+            # trials, a configuration drawn at random (with the seed), as SMAC interleaves random ones.
+            return sample_point(space, trial_rng(self.seed, number))
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
