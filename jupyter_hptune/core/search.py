@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .asking import Asking
     from .study import Study
 
-__all__ = ["MAX_INITIAL_FAILURES", "Search", "StopReason", "Stopping"]
+__all__ = ["MAX_INITIAL_FAILURES", "Search", "SearchPlan", "StopReason", "Stopping"]
 
 MAX_INITIAL_FAILURES = 5
 
