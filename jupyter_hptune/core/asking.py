@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .space import Dimension, SpaceError
+from .space import Dimension, SpaceError, fits
 
 __all__ = ["Asking", "Declaration", "DeclarationError", "param_rng"]
 
@@ -73,18 +73,10 @@ class Asking:
         self._declare(name, declaration)  # a new name joins the study; a known one gets its place if it had none
         self.declarations[name] = declaration
         value = self.proposal.get(name, _MISSING)
-        if value is _MISSING or not _fits(dim, value):
+        if value is _MISSING or not fits(dim, value):
             value = self._draw(name, dim, dict(self.asked))
         self.asked[name] = value
         return value
 
 
 _MISSING = object()
-
-
-def _fits(dim: Dimension, value: Any) -> bool:
-    try:
-        dim.validate(value)
-    except SpaceError:
-        return False
-    return True

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Choice", "Dimension", "Int", "Real", "Space", "SpaceError", "to_python"]
+__all__ = ["Choice", "Dimension", "Int", "Real", "Space", "SpaceError", "fits", "to_python"]
 
 
 class SpaceError(ValueError):
@@ -208,6 +208,15 @@ class Choice:
 Dimension = Real | Int | Choice
 
 
+def fits(dim: Dimension, value: Any) -> bool:
+    """Whether a value is one the dimension takes (inside its range, one of its options)."""
+    try:
+        dim.validate(value)
+    except SpaceError:
+        return False
+    return True
+
+
 def _is_literal(value: Any) -> bool:
     if isinstance(value, tuple):
         return all(_is_literal(v) for v in value)
@@ -289,14 +298,10 @@ class Space(Mapping[str, Dimension]):
 
         With partial=True, params may leave out hyperparameters (those a trial did not use).
         """
+        if partial:
+            return all(name in self._dims and fits(self._dims[name], value) for name, value in params.items())
         try:
-            if not partial:
-                self.validate(params)
-            elif any(name not in self._dims for name in params):
-                return False
-            else:
-                for name, value in params.items():
-                    self._dims[name].validate(value)
+            self.validate(params)
         except SpaceError:
             return False
         return True

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..asking import param_rng
 from ..options import Option
-from ..space import Dimension, Space, SpaceError
+from ..space import Dimension, Space, SpaceError, fits
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed
 
@@ -142,7 +142,7 @@ class GridSampler(Sampler):
         own, the trial's path so far followed by each (not for a queued point's trial: its path may be off the
         grid)."""
         point = self._proposed.get(number, {})
-        if name in point and _fits(dim, point[name]):
+        if name in point and fits(dim, point[name]):
             return point[name]
         values = dim.grid(self.points_per_range)
         rng = param_rng(self.seed, number, name)
@@ -199,14 +199,6 @@ def _taken(trials: Sequence[Trial], first: int, proposed: Mapping[int, Any]) -> 
 
 def _values(params: Mapping[str, Any], names: Sequence[str]) -> tuple[str, ...]:
     return tuple(repr(params[name]) for name in names)
-
-
-def _fits(dim: Dimension, value: Any) -> bool:
-    try:
-        dim.validate(value)
-    except SpaceError:
-        return False
-    return True
 
 
 def _key(space: Space, params: Any) -> tuple | None:
