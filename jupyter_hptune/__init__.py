@@ -7,6 +7,8 @@ from typing import Any
 from .core import (
     Choice,
     HyperbandPruner,
+    Importance,
+    ImportanceError,
     Int,
     MedianPruner,
     Real,
@@ -25,6 +27,8 @@ from .params import hp
 __all__ = [
     "Choice",
     "HyperbandPruner",
+    "Importance",
+    "ImportanceError",
     "Int",
     "MedianPruner",
     "Real",

@@ -2,6 +2,7 @@
 
 from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .importance import MIN_TRIALS, Importance, ImportanceError
 from .pruners import (
     PRUNERS,
     HyperbandPruner,
@@ -24,6 +25,7 @@ from .trial import Trial, TrialState
 __all__ = [
     "DIRECTIONS",
     "METHODS",
+    "MIN_TRIALS",
     "PRUNERS",
     "Choice",
     "Dimension",
@@ -31,6 +33,8 @@ __all__ = [
     "Event",
     "GridSampler",
     "HyperbandPruner",
+    "Importance",
+    "ImportanceError",
     "Int",
     "ManualSampler",
     "MedianPruner",
