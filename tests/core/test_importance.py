@@ -55,11 +55,14 @@ def test_a_log_range_is_uniform_in_log_space_and_an_integer_gives_each_value_equ
 
 
 def test_a_choice_shares_the_variance_of_its_options_means() -> None:
-    # The options' means 1, 5, 0, 2 (not in order of the options): variance 3.5 with equal weights; 6x: 36/12 = 3.
-    means = {"a": 1.0, "b": 5.0, "c": 0.0, "d": 2.0}
+    # The options' means 6, 0, 3, 0 (not in order of the options): variance 99/16 with equal weights; 6x: 36/12 = 3.
+    # (Options at 0, 1/4, 2/4, 3/4 rather than in the middle of equal widths would give 0.6 instead of 0.67.)
+    means = {"a": 6.0, "b": 0.0, "c": 3.0, "d": 0.0}
     space = {"kind": Choice(list(means)), "x": Real(0.0, 1.0)}
     study = random_study(lambda p: means[p["kind"]] + 6 * p["x"], space)
-    check_shares(study.importance(), {"kind": 3.5 / 6.5, "x": 3 / 6.5}, tolerance=0.05)  # worst over seeds: 0.01
+    total = 99 / 16 + 3
+    expected = {"kind": 99 / 16 / total, "x": 3 / total}
+    check_shares(study.importance(), expected, tolerance=0.05)  # worst over seeds: 0.01
 
 
 def test_an_interaction_counts_only_in_no_single_share() -> None:
