@@ -6,6 +6,7 @@ from typing import Any
 
 from .core import (
     Choice,
+    Comparison,
     HyperbandPruner,
     Int,
     MedianPruner,
@@ -17,6 +18,7 @@ from .core import (
     Trial,
     TrialPruned,
     TrialState,
+    compare,
     make_sampler,
     tune,
 )
@@ -24,6 +26,7 @@ from .params import hp
 
 __all__ = [
     "Choice",
+    "Comparison",
     "HyperbandPruner",
     "Int",
     "MedianPruner",
@@ -35,6 +38,7 @@ __all__ = [
     "Trial",
     "TrialPruned",
     "TrialState",
+    "compare",
     "hp",
     "load_ipython_extension",
     "make_sampler",

@@ -1,5 +1,6 @@
 """The optimisation core: pure Python, no IPython, widgets or plotting."""
 
+from .compare import CompareError, Comparison, StudyRun, compare
 from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
 from .pruners import (
@@ -26,6 +27,8 @@ __all__ = [
     "METHODS",
     "PRUNERS",
     "Choice",
+    "CompareError",
+    "Comparison",
     "Dimension",
     "Direction",
     "Event",
@@ -50,6 +53,7 @@ __all__ = [
     "StopTrial",
     "Study",
     "StudyError",
+    "StudyRun",
     "StudySnapshot",
     "SuccessiveHalvingPruner",
     "Trial",
@@ -58,6 +62,7 @@ __all__ = [
     "TrialReported",
     "TrialStarted",
     "TrialState",
+    "compare",
     "default_storage_path",
     "make_pruner",
     "make_sampler",
