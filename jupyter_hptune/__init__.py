@@ -6,6 +6,7 @@ from typing import Any
 
 from .core import (
     Choice,
+    Comparison,
     HyperbandPruner,
     Importance,
     ImportanceError,
@@ -19,6 +20,7 @@ from .core import (
     Trial,
     TrialPruned,
     TrialState,
+    compare,
     make_sampler,
     tune,
 )
@@ -26,6 +28,7 @@ from .params import hp
 
 __all__ = [
     "Choice",
+    "Comparison",
     "HyperbandPruner",
     "Importance",
     "ImportanceError",
@@ -39,6 +42,7 @@ __all__ = [
     "Trial",
     "TrialPruned",
     "TrialState",
+    "compare",
     "hp",
     "load_ipython_extension",
     "make_sampler",

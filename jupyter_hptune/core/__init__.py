@@ -1,5 +1,6 @@
 """The optimisation core: pure Python, no IPython, widgets or plotting."""
 
+from .compare import CompareError, Comparison, StudyRun, compare
 from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
 from .importance import MIN_TRIALS, Importance, ImportanceError
@@ -28,6 +29,8 @@ __all__ = [
     "MIN_TRIALS",
     "PRUNERS",
     "Choice",
+    "CompareError",
+    "Comparison",
     "Dimension",
     "Direction",
     "Event",
@@ -54,6 +57,7 @@ __all__ = [
     "StopTrial",
     "Study",
     "StudyError",
+    "StudyRun",
     "StudySnapshot",
     "SuccessiveHalvingPruner",
     "Trial",
@@ -62,6 +66,7 @@ __all__ = [
     "TrialReported",
     "TrialStarted",
     "TrialState",
+    "compare",
     "default_storage_path",
     "make_pruner",
     "make_sampler",
