@@ -5,6 +5,12 @@ importance", ICML 2014): a random forest is fitted to the completed trials' scor
 function over the space is decomposed exactly, since a tree is a sum of boxes. The share of a hyperparameter is the
 variance of its marginal (the tree's mean over every other input, as a function of this one) over the tree's total
 variance, averaged over the trees.
+
+The forest is scikit-learn's RandomForestRegressor as in the paper: bootstrap samples, every input considered at each
+split, trees grown to single-trial leaves. On functions whose shares are known (tests/core/test_importance.py) it was
+as accurate as extra trees and more accurate than trees that consider a random subset of inputs at each split. Its
+bias: a forest splits a weak input late, in small regions, so part of that input's effect reads as interaction and a
+small share comes out low (a share of 0.07 reads about 0.04 with 400 random trials).
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ def importance(trials: Sequence[Trial], space: Space, direction: Direction, *, s
         columns = [inputs.index(name) for name in targets]
         for name, share in zip(targets, _forest_shares(X, scores[list(rows)], columns, seed)):
             shares[name] = share
-    ordered = sorted(shares, key=lambda name: -shares[name])  # stable: equal shares keep the space's order
+    ordered = sorted(shares, key=lambda name: (-shares[name], names.index(name)))  # equal shares: the space's order
     return Importance(
         shares={name: shares[name] for name in ordered},
         method=method,
@@ -127,7 +133,7 @@ def _forest_shares(X: np.ndarray, y: np.ndarray, columns: Sequence[int], seed: i
         return [0.0] * len(columns)
     from sklearn.ensemble import RandomForestRegressor
 
-    y = (y - y.mean()) / y.std()  # the trees and the ratios are the same; the tolerances below are on a known scale
+    y = (y - y.mean()) / y.std()  # the same trees and ratios, and a tree's variance on a known scale (see below)
     forest = RandomForestRegressor(
         n_estimators=N_TREES, min_samples_leaf=1, max_features=1.0, bootstrap=True, random_state=seed, n_jobs=1
     ).fit(X, y)
