@@ -3,6 +3,7 @@
 from .compare import CompareError, Comparison, StudyRun, compare
 from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .importance import MIN_TRIALS, Importance, ImportanceError
 from .pruners import (
     PRUNERS,
     HyperbandPruner,
@@ -25,6 +26,7 @@ from .trial import Trial, TrialState
 __all__ = [
     "DIRECTIONS",
     "METHODS",
+    "MIN_TRIALS",
     "PRUNERS",
     "Choice",
     "CompareError",
@@ -34,6 +36,8 @@ __all__ = [
     "Event",
     "GridSampler",
     "HyperbandPruner",
+    "Importance",
+    "ImportanceError",
     "Int",
     "ManualSampler",
     "MedianPruner",
