@@ -14,6 +14,7 @@ from ..options import Option
 from ..space import Choice, Int, Real, Space, SpaceError
 from ..trial import Trial, TrialState
 from .base import Plan, Sampler, check_seed, sample_point, trial_rng
+from .budget import BudgetModel, prunes
 from .gp_model import THREADS, Engine, FittedModel, GPSettings, decode, dimension, encode
 
 if TYPE_CHECKING:
@@ -42,11 +43,14 @@ class BayesSampler(Sampler):
     Failed trials are shown to the model as worse than the worst score, steering it away from them (before any
     trial succeeds, the next points are spread away from the failed ones); pruned trials as their last reported
     value, so the model learns where pruning found the search unpromising. A failed trial still counts as one of
-    the initial points, so the initial design moves on past it.
+    the initial points, so the initial design moves on past it. Once a search prunes, the points after the initial
+    design come from a model that also knows the step each score was measured at (budget.py), and is asked where
+    the score at the full budget is expected to be best.
     """
 
     method = "bayes"
     options = (ACQ, INITIAL_POINTS)
+    budget_aware = True  # False: a pruned search's model takes each stopped trial's last value as its final score
 
     def __init__(
         self,
@@ -66,6 +70,7 @@ class BayesSampler(Sampler):
         self._free: list[str] = []
         self._names: list[str] = []  # the hyperparameters of the space the model was built for
         self._initial = 1
+        self._budget: BudgetModel | None = None
 
     def plan(
         self, space: Space, trials: Sequence[Trial], n_trials: int | None, queued: int, direction: Direction
@@ -107,7 +112,8 @@ class BayesSampler(Sampler):
             self._build(space, trials)
         if self.optimizer is None:
             return space.defaults()
-        self._sync(space, trials)
+        budget = self.budget_aware and len(trials) >= self._initial and prunes(trials)
+        self._sync(space, trials, fit=not budget)  # a pruned search's points come from the budget model
         self.optimizer.valid = self._validity(space, trials)
         if (
             self.optimizer.valid is not None
@@ -117,10 +123,24 @@ class BayesSampler(Sampler):
             # In a conditional space a model that believes in one branch may never try another: every few
             # trials, a configuration drawn at random (with the seed), as SMAC interleaves random ones.
             return sample_point(space, trial_rng(self.seed, number))
+        if budget:
+            return self._params(space, self._budget_ask(space, trials))
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
         return self._params(space, x)
+
+    def _budget_ask(self, space: Space, trials: Sequence[Trial]) -> list[Any]:
+        """The point the budget-aware model proposes, its inputs as the plain model's."""
+        if self._budget is None:
+            self._budget = BudgetModel(self.settings, self.acq, self.seed)
+        return self._budget.ask(
+            [dimension(space[name]) for name in self._free],
+            trials,
+            lambda trial: self._inputs(space, trial.params),
+            self._sign,
+            self.optimizer.valid if self.optimizer is not None else None,
+        )
 
     def ask_batch(self, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
         """Points for several trials at once, the running ones counted as well as the finished (constant liar).
