@@ -96,6 +96,7 @@ class BayesSampler(Sampler):
         self._told = set()
         self._unfitted = ([], [])
         self.optimizer = None
+        self._budget = None
         if self._free:
             self.optimizer = Engine(
                 [dimension(space[name]) for name in self._free],
