@@ -1,0 +1,251 @@
+"""Searches at equal total epochs: bayes + hyperband against bayes without pruning, random + hyperband and Optuna.
+
+The problem: a one-hidden-layer network on scikit-learn's digits, in NumPy (an epoch costs a few milliseconds),
+trained for at most 27 epochs, with six hyperparameters (units, learning rate, momentum, batch size, L2, the
+learning rate's decay per epoch); each epoch reports the validation accuracy, and a trial's score is the best it
+reached. Every search runs until its trials have trained 2/3 of the epochs 50 full-length trials cost (900 of
+1350); the script prints, per method, the median (quartiles) and mean over seeds of the best validation accuracy
+found within 1/3 (450) and 2/3 (900) of those epochs. A trial counts once it has finished inside the budget; a
+stopped trial counts with its last reported accuracy.
+
+Methods: `bayes-hb` (our bayes, hyperband, its model knowing the step of each value), `bayes-hb-last` (the same
+with each stopped trial told as if it had finished at its last value: the model before the budget-aware one),
+`bayes` (no pruning, every trial 27 epochs), `random-hb`, and `optuna-tpe-hb` (Optuna's TPESampler with its
+HyperbandPruner, min 1, max 27 epochs, reduction factor 3).
+
+Run: python benchmarks/budget.py [--seeds 20] [--jobs 2] [--methods ...] [--json out.jsonl] [--from-json out.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+EPOCHS = 27  # a full-length trial
+FULL = 50 * EPOCHS  # the epochs of 50 full-length trials
+BUDGETS = (FULL // 3, 2 * FULL // 3)  # where the best score is read: 450 and 900 epochs
+METHODS = ("bayes-hb", "bayes-hb-last", "bayes", "random-hb", "optuna-tpe-hb")
+
+
+def space() -> dict[str, Any]:
+    """The six hyperparameters of the network and its training."""
+    from jupyter_hptune import Choice, Int, Real
+
+    return {
+        "units": Int(8, 64, log=True),
+        "lr": Real(1e-3, 1.0, log=True),
+        "momentum": Real(0.0, 0.95),
+        "batch_size": Choice([32, 64, 128, 256]),
+        "l2": Real(1e-6, 1e-1, log=True),
+        "decay": Real(0.7, 1.0),
+    }
+
+
+class Digits:
+    """Digits scaled to [0, 1], split 2:1 into training and validation sets (stratified, fixed)."""
+
+    def __init__(self) -> None:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_digits(return_X_y=True)
+        self.X_train, self.X_val, self.y_train, self.y_val = train_test_split(
+            X / 16.0, y, test_size=1 / 3, stratify=y, random_state=0
+        )
+        self.Y_train = np.eye(10)[self.y_train]
+
+    def curve(self, params: dict[str, Any]):
+        """The validation accuracy after each epoch (a generator), the same for the same params.
+
+        A one-hidden-layer ReLU network, softmax cross-entropy, minibatch SGD with momentum, L2 weight decay and
+        the learning rate multiplied by `decay` after each epoch.
+        """
+        rng = np.random.default_rng(zlib.crc32(repr(sorted(params.items())).encode()))
+        units, batch, lr = params["units"], params["batch_size"], params["lr"]
+        weights = [
+            rng.normal(0.0, np.sqrt(2 / 64), (64, units)),
+            np.zeros(units),
+            rng.normal(0.0, np.sqrt(1 / units), (units, 10)),
+            np.zeros(10),
+        ]
+        velocity = [np.zeros_like(w) for w in weights]
+        X, Y = self.X_train, self.Y_train
+        with np.errstate(all="ignore"):
+            for _ in range(EPOCHS):
+                order = rng.permutation(len(X))
+                for start in range(0, len(X), batch):
+                    rows = order[start : start + batch]
+                    W1, b1, W2, b2 = weights
+                    hidden = X[rows] @ W1 + b1
+                    active = np.maximum(hidden, 0)
+                    logits = active @ W2 + b2
+                    logits -= logits.max(axis=1, keepdims=True)
+                    probs = np.exp(logits)
+                    probs /= probs.sum(axis=1, keepdims=True)
+                    g = (probs - Y[rows]) / len(rows)
+                    back = (g @ W2.T) * (hidden > 0)
+                    grads = [
+                        X[rows].T @ back + params["l2"] * W1,
+                        back.sum(0),
+                        active.T @ g + params["l2"] * W2,
+                        g.sum(0),
+                    ]
+                    for w, v, grad in zip(weights, velocity, grads):
+                        v *= params["momentum"]
+                        v -= lr * grad
+                        w += v
+                lr *= params["decay"]
+                W1, b1, W2, b2 = weights
+                predicted = (np.maximum(self.X_val @ W1 + b1, 0) @ W2 + b2).argmax(axis=1)
+                yield float((predicted == self.y_val).mean())
+
+
+def ours(method: str, seed: int, data: Digits) -> list[tuple[int, float]]:
+    """One search of ours until 900 epochs: (epochs so far, the trial's score) after each trial."""
+    from jupyter_hptune import Study
+    from jupyter_hptune.core.samplers import make_sampler
+
+    sampler_method = "random" if method.startswith("random") else "bayes"
+    sampler = make_sampler(sampler_method, seed=seed)
+    if method == "bayes-hb-last":
+        sampler.budget_aware = False  # type: ignore[attr-defined]
+    prune = "none" if method == "bayes" else "hyperband"
+
+    def objective(params: dict[str, Any], trial: Any) -> float:
+        best = 0.0
+        for epoch, accuracy in enumerate(data.curve(params), start=1):
+            best = max(best, accuracy)
+            trial.report(epoch, accuracy)
+            if trial.should_stop():
+                break
+        return best
+
+    study = Study(space(), direction="maximize")
+    history, epochs = [], 0
+    for trial in study.search(objective, 10_000, sampler=sampler, prune=prune, max_steps=EPOCHS):
+        if trial is None:
+            continue
+        epochs += trial.last_step or 0
+        if trial.value is not None:
+            history.append((epochs, float(trial.value)))
+        if epochs >= BUDGETS[-1]:
+            break
+    return history
+
+
+def optuna_tpe(seed: int, data: Digits) -> list[tuple[int, float]]:
+    """Optuna's TPE with its hyperband pruner until 900 epochs, as ours() reports it."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dims = space()
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS, reduction_factor=3),
+    )
+    history: list[tuple[int, float]] = []
+    epochs = 0
+    while epochs < BUDGETS[-1]:
+        trial = study.ask()
+        params = {}
+        for name, dim in dims.items():
+            if hasattr(dim, "options"):
+                params[name] = trial.suggest_categorical(name, dim.options)
+            elif isinstance(dim.low, int):
+                params[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
+            else:
+                params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+        best, last, pruned = 0.0, 0, False
+        for epoch, accuracy in enumerate(data.curve(params), start=1):
+            best, last = max(best, accuracy), epoch
+            trial.report(accuracy, epoch)
+            if trial.should_prune():
+                pruned = True
+                break
+        epochs += last
+        if pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            history.append((epochs, accuracy))  # a stopped trial counts with its last accuracy, as ours
+        else:
+            study.tell(trial, best)
+            history.append((epochs, best))
+    return history
+
+
+def run(task: tuple[str, int]) -> dict[str, Any]:
+    """One search: its method, seed, history and seconds."""
+    method, seed = task
+    start = time.perf_counter()
+    data = Digits()
+    history = optuna_tpe(seed, data) if method == "optuna-tpe-hb" else ours(method, seed, data)
+    return {"method": method, "seed": seed, "history": history, "seconds": time.perf_counter() - start}
+
+
+def best_within(history: list[tuple[int, float]], budget: int) -> float:
+    """The best score of the trials that finished within `budget` epochs."""
+    return max((value for epochs, value in history if epochs <= budget), default=float("nan"))
+
+
+def search_all(methods: list[str], seeds: int, jobs: int, path: str | None) -> list[dict[str, Any]]:
+    """Every method's search for every seed, seed by seed, each saved to `path` as it finishes."""
+    tasks = [(method, seed) for seed in range(seeds) for method in methods]
+    results = []
+    with ProcessPoolExecutor(jobs) as pool:
+        for result in pool.map(run, tasks):
+            results.append(result)
+            print(f"  {result['method']} seed {result['seed']}: {result['seconds']:.1f} s", file=sys.stderr, flush=True)
+            if path:
+                with open(path, "a") as out:
+                    out.write(json.dumps(result) + "\n")
+    return results
+
+
+def main() -> int:
+    """Run every method and seed, print the median best validation accuracy at 450 and 900 epochs."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=1, help="searches run in this many processes")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--json", help="save each search's history here as it finishes (one JSON line each)")
+    parser.add_argument("--from-json", help="print the table of the searches saved in this file instead")
+    args = parser.parse_args()
+    if args.from_json:
+        with open(args.from_json) as saved:
+            results = [json.loads(line) for line in saved]
+        args.methods = [m for m in METHODS if any(r["method"] == m for r in results)]
+        args.seeds = len({r["seed"] for r in results})
+    else:
+        results = search_all(args.methods, args.seeds, args.jobs, args.json)
+    print(
+        f"NumPy MLP on digits, 6 hyperparameters, up to {EPOCHS} epochs a trial, {args.seeds} seeds: "
+        f"median (quartiles) and mean of the best validation accuracy within {BUDGETS[0]} and {BUDGETS[1]} epochs"
+    )
+    print(
+        f"{'method':<15} {'at ' + str(BUDGETS[0]) + ', mean':>29} {'at ' + str(BUDGETS[1]) + ', mean':>29} {'trials':>7} {'s/search':>9} {'seeds':>6}"
+    )
+    for method in args.methods:
+        rows = [r for r in results if r["method"] == method]
+        if not rows:
+            continue
+        cells = []
+        for budget in BUDGETS:
+            bests = [best_within(r["history"], budget) for r in rows]
+            q = np.quantile(bests, [0.25, 0.5, 0.75])
+            cells.append(f"{q[1]:.4f} ({q[0]:.4f}-{q[2]:.4f}) {np.mean(bests):.4f}")
+        trials = statistics.median(len(r["history"]) for r in rows)
+        seconds = statistics.mean(r["seconds"] for r in rows)
+        print(f"{method:<15} {cells[0]:>29} {cells[1]:>29} {trials:>7.0f} {seconds:>9.1f} {len(rows):>6}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
