@@ -44,8 +44,8 @@ def trial_detail_html(trial: Trial, order: Sequence[str] = (), best: bool = Fals
 
     def table(pairs: list[tuple[str, str]], cls: str) -> str:
         body = "".join(
-            f"<tr><th style='text-align:left;padding:1px 8px 1px 0'>{html.escape(k)}</th>"
-            f"<td style='text-align:right;padding:1px 0'>{html.escape(v)}</td></tr>"
+            f"<tr><th style='text-align:left;padding:1px 8px 1px 0'>{html.escape(k, quote=False)}</th>"
+            f"<td style='text-align:right;padding:1px 0'>{html.escape(v, quote=False)}</td></tr>"
             for k, v in pairs
         )
         return f"<table class='{cls}' style='border-collapse:collapse'>{body}</table>"
@@ -58,11 +58,13 @@ def trial_detail_html(trial: Trial, order: Sequence[str] = (), best: bool = Fals
         "</div>",
     ]
     if trial.state is not TrialState.COMPLETE and trial.error:
-        parts.append(f"<div class='hptune-trial-error' style='color:#c0392b'>{html.escape(trial.error)}</div>")
+        parts.append(
+            f"<div class='hptune-trial-error' style='color:#c0392b'>{html.escape(trial.error, quote=False)}</div>"
+        )
     if trial.traceback:
         parts.append(
             "<pre class='hptune-trial-traceback' style='max-height:240px;overflow:auto;font-size:11px;"
-            f"background:#fdf2f2;padding:4px;margin:4px 0'>{html.escape(trial.traceback)}</pre>"
+            f"background:#fdf2f2;padding:4px;margin:4px 0'>{html.escape(trial.traceback, quote=False)}</pre>"
         )
     return "".join(parts)
 
