@@ -6,7 +6,10 @@ from typing import Any
 
 from .core import (
     Choice,
+    Comparison,
     HyperbandPruner,
+    Importance,
+    ImportanceError,
     Int,
     MedianPruner,
     Real,
@@ -17,6 +20,7 @@ from .core import (
     Trial,
     TrialPruned,
     TrialState,
+    compare,
     make_sampler,
     tune,
 )
@@ -24,7 +28,10 @@ from .params import hp
 
 __all__ = [
     "Choice",
+    "Comparison",
     "HyperbandPruner",
+    "Importance",
+    "ImportanceError",
     "Int",
     "MedianPruner",
     "Real",
@@ -35,6 +42,7 @@ __all__ = [
     "Trial",
     "TrialPruned",
     "TrialState",
+    "compare",
     "hp",
     "load_ipython_extension",
     "make_sampler",

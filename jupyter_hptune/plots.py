@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
@@ -21,10 +24,17 @@ from .core.study import Direction
 from .core.trial import Trial, TrialState
 from .report import format_value
 
+if TYPE_CHECKING:
+    from .core.compare import Comparison
+    from .core.importance import Importance
+
 __all__ = [
     "figure_png",
+    "plot_compare",
     "plot_curves",
     "plot_history",
+    "plot_importance",
+    "plot_parallel",
     "plot_params",
     "plot_posterior",
     "plot_summary",
@@ -369,6 +379,333 @@ def _params_size(count: int) -> tuple[float, float]:
     cols = min(count, PARAMS_COLUMNS)
     rows = math.ceil(count / cols)
     return 1.0 + (PANEL_GAP + 2.0) * cols, 0.625 + 2.25 * rows  # whole pixels at DPI
+
+
+def plot_importance(importance: Importance, fig: FigureLike | None = None) -> FigureLike:
+    """Each hyperparameter's share of the score's variance as a bar, largest on top, with the method named.
+
+    A hyperparameter only some trials used is labelled with how many: its share is among those trials.
+    """
+    shares = sorted(importance.shares.items(), key=lambda item: -item[1])
+    labels = [_used_label(name, importance.used.get(name), importance.n_trials) for name, _ in shares]
+    width = _bar_labels_width(labels)
+    fig = _figure(fig, (max(SIZE[0], width + 3.0), max(SIZE[1], 1.7 + 0.3 * len(shares))))
+    ax = fig.subplots(gridspec_kw=_margins(fig, left=width, top=_title_height(2) + 0.1, right=0.2))
+    values = [float(share) for _, share in shares]
+    rows = np.arange(len(shares))[::-1]  # the largest share on the top row
+    ax.barh(rows, values, height=0.62, color=SCORE)
+    for row, value in zip(rows, values):
+        ax.text(value, row, f" {value:.0%}", va="center", ha="left", fontsize=TICK, color="0.2")
+    ax.set_yticks(rows, labels)
+    ax.set_ylim(-0.6, max(len(shares), 1) - 0.4)
+    ax.set_xlim(0, min(1.0, max(values, default=1.0) * 1.25) or 1.0)  # room for the percentages after the bars
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_xlabel("share of the score's variance", fontsize=LABEL)
+    ax.tick_params(labelsize=TICK)
+    ax.tick_params(axis="y", length=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    trials = f"{importance.n_trials} completed trial{'' if importance.n_trials == 1 else 's'}"
+    # Across the figure, not the bars: the labels take the left of it.
+    fig.suptitle(f"Importance: {trials}\n{importance.method}", fontsize=TITLE, y=1 - 0.08 / _size(fig)[1], va="top")
+    if not shares:
+        _note(ax, "no hyperparameter to rank")
+        ax.set_yticks([])
+    return fig
+
+
+def _used_label(name: str, used: int | None, trials: int) -> str:
+    """A hyperparameter's name, with how many of the trials used it when not all did."""
+    return name if used is None or used >= trials else f"{name} ({used} of {trials} trials)"
+
+
+def _bar_labels_width(labels: Sequence[str]) -> float:
+    """Room in inches left of horizontal bars for their labels."""
+    return 0.25 + 0.075 * max((len(label) for label in labels), default=6)
+
+
+PARALLEL_GAP = 0.85  # inches between neighbouring axes of plot_parallel: room for one axis's tick labels
+UNUSED = -0.12  # where a trial meets the axis of a hyperparameter it did not use: below the axis's range
+
+
+def plot_parallel(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = None, best: int = 5) -> FigureLike:
+    """Parallel coordinates: an axis per hyperparameter and the score last, a line per completed trial coloured by
+    its score (bright is better), the `best` best trials on top in red.
+
+    A trial meets the axis of a hyperparameter it did not use at an "unused" mark below the axis's range, so that
+    its line never reads as a value it did not have. Failed and pruned trials are not drawn (a pruned trial's last
+    reported value is not a score on the same footing), only counted in the title.
+    """
+    names = list(space)
+    count = len(names) + 1
+    slanted = max((len(n) for n in names), default=0) * 0.085 > PARALLEL_GAP - 0.1  # names wider than the gap
+    bottom = 0.6 + (0.06 * max(len(n) for n in names) if slanted else 0.0)
+    left = 0.35 + (0.065 * len(names[0]) if slanted and names else 0.0)  # a slanted first name reaches left
+    fig = _figure(fig, (max(SIZE[0], left + 1.45 + PARALLEL_GAP * count), SIZE[1] + bottom - _bottom(None)))
+    layout: dict[str, Any] = _margins(fig, left=left, right=0.75, top=_title_height(2), bottom=bottom)
+    if layout:  # the colour bar a fixed width, after a gap for the score axis's tick labels
+        width = _size(fig)[0] * (layout["right"] - layout["left"])
+        gap, bar = 0.5, 0.12
+        layout.update(width_ratios=[max(width - gap - bar, 0.1), bar], wspace=gap / max((width - gap) / 2, 0.1))
+    else:
+        layout.update(width_ratios=[1, 0.03], wspace=0.1)
+    ax, cax = fig.subplots(1, 2, gridspec_kw=layout)
+    done = [
+        t
+        for t in snapshot.trials
+        if t.state is TrialState.COMPLETE and t.value is not None and space.includes(t.params, partial=True)
+    ]
+    scores = [float(t.value) for t in done if t.value is not None]
+    low, high = _score_range(scores)
+    score_axis = _score_scale(low, high) if scores else (*_score_scale(low, high)[:2], [], [])  # no scores, no ticks
+    axes = [(name, _unit_scale(space[name])) for name in names] + [("score", score_axis)]
+    margin = 0.08
+    ax.set_xlim(-margin, count - 1 + margin)
+    unused = {name for name in names if any(name not in t.params for t in done)}
+    ax.set_ylim(UNUSED - 0.1 if unused else -0.04, 1.04)
+    cmap = colormaps["viridis" if snapshot.direction == "maximize" else "viridis_r"]  # bright is better either way
+    norm = Normalize(low, high)
+    ranked = sorted(done, key=lambda t: _score(t), reverse=snapshot.direction == "maximize")
+    top = {t.number for t in ranked[: max(best, 0)]}
+    alpha = float(np.clip(25 / max(len(done), 1), 0.3, 0.85))
+    for trial in sorted(done, key=lambda t: t.number in top):  # the best on top, the very best last
+        ys = [_unit(space[name], trial.params[name]) if name in trial.params else UNUSED for name in names]
+        ys.append(float(norm(_score(trial))))
+        if trial.number in top:
+            continue
+        ax.plot(range(count), ys, color=cmap(norm(_score(trial))), lw=1.0, alpha=alpha, gid=f"trial {trial.number}")
+    for trial in reversed(ranked[: max(best, 0)]):
+        ys = [_unit(space[name], trial.params[name]) if name in trial.params else UNUSED for name in names]
+        ys.append(float(norm(_score(trial))))
+        ax.plot(range(count), ys, color=BEST, lw=2.2, zorder=3, gid=f"trial {trial.number}", label="best")
+    for i, (name, (forward, inverse, ticks, labels)) in enumerate(axes):
+        axis = ax.secondary_yaxis((i + margin) / (count - 1 + 2 * margin), functions=(forward, inverse))
+        axis.set_yticks(ticks, labels)
+        axis.yaxis.set_ticks_position("right")
+        axis.yaxis.set_minor_locator(NullLocator())
+        axis.tick_params(labelsize=TICK)
+        for label in axis.get_yticklabels():  # readable over the lines
+            label.set_bbox({"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 0.6})
+        for spine in axis.spines.values():
+            spine.set_bounds(float(forward(0.0)), float(forward(1.0)))
+        axis.set_gid(f"axis {name}")
+        axis.set_zorder(3.5)  # its labels over the lines
+        if name in unused:
+            ax.plot([i - 0.04, i + 0.04], [UNUSED, UNUSED], color="0.45", lw=1.2, gid=f"unused {name}")
+            ax.text(
+                i,
+                UNUSED - 0.03,
+                "unused",
+                va="top",
+                ha="center",
+                fontsize=TICK,
+                color="0.4",
+                bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 0.6},
+                zorder=4,
+            )
+    ax.set_yticks([])
+    ax.set_xticks(
+        range(count),
+        [name for name, _ in axes],
+        rotation=30 if slanted else 0,
+        ha="right" if slanted else "center",
+        rotation_mode="anchor" if slanted else "default",
+    )
+    ax.tick_params(axis="x", length=0, labelsize=LABEL, pad=6)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    colorbar = fig.colorbar(ScalarMappable(norm, cmap), cax=cax)
+    colorbar.set_label("score (bright is better)", fontsize=LABEL)
+    colorbar.ax.tick_params(labelsize=TICK)
+    colorbar.ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _fmt(float(value))))
+    title = f"Parallel coordinates ({snapshot.direction})"
+    if ranked:
+        title += f": best {_fmt(_score(ranked[0]))} at trial {ranked[0].number}"
+    left_out = [
+        f"{n} {state.value}"
+        for state in (TrialState.PRUNED, TrialState.FAILED)
+        if (n := sum(t.state is state for t in snapshot.trials))
+    ]
+    shown = f"{len(done)} trial{'' if len(done) == 1 else 's'}"
+    if top:
+        shown += f", best {len(top)} in red" if len(top) > 1 else ", the best in red"
+    if left_out:
+        shown += f"; {' and '.join(left_out)} not drawn"
+    if not done:  # said under the title: across the axes, a note would hide their labels
+        shown = "no completed trial yet" + shown.removeprefix("0 trials")
+        cax.set_visible(False)  # no scores to colour by
+    ax.set_title(f"{title}\n{shown}", fontsize=TITLE)
+    return fig
+
+
+Scale = tuple[Any, Any, list[float], list[str]]  # to value, to the unit range, tick values, tick labels
+
+
+def _unit(dim: Any, value: Any) -> float:
+    """Where a value sits on its axis of plot_parallel, from 0 (its range's low end) to 1 (its high end)."""
+    if isinstance(dim, Choice):
+        return (dim.index(value) + 0.5) / len(dim.options)
+    if dim.log:
+        return math.log(value / dim.low) / math.log(dim.high / dim.low)
+    return (value - dim.low) / (dim.high - dim.low)
+
+
+def _unit_scale(dim: Any) -> Scale:
+    """A hyperparameter's axis of plot_parallel: its value at each height, and its ticks at round values."""
+    if isinstance(dim, Choice):
+        k = len(dim.options)
+        return (
+            lambda u: np.asarray(u) * k - 0.5,
+            lambda i: (np.asarray(i) + 0.5) / k,
+            list(range(k)),
+            [_fmt(o) for o in dim.options],
+        )
+    low, high = float(dim.low), float(dim.high)
+    if dim.log:
+        ratio = high / low
+
+        def forward(u: Any) -> Any:
+            return low * ratio ** np.asarray(u, dtype=float)
+
+        def inverse(v: Any) -> Any:
+            return np.log(np.clip(np.asarray(v, dtype=float), low * 1e-12, None) / low) / math.log(ratio)
+
+        decades = math.log10(ratio)
+        locator: LogLocator | MaxNLocator = LogLocator(subs=(1.0, 2.0, 5.0) if decades <= 1.5 else (1.0,), numticks=8)
+        if decades > 6:
+            locator = LogLocator(subs=(1.0,), numticks=5)
+    else:
+
+        def forward(u: Any) -> Any:
+            return low + np.asarray(u, dtype=float) * (high - low)
+
+        def inverse(v: Any) -> Any:
+            return (np.asarray(v, dtype=float) - low) / (high - low)
+
+        locator = MaxNLocator(nbins=5, integer=isinstance(dim, Int))
+    ticks = [float(t) for t in locator.tick_values(low, high) if low * (1 - 1e-9) <= t <= high * (1 + 1e-9)]
+    ticks = ticks or [low, high]
+    return forward, inverse, ticks, [f"{t:g}" if dim.log or isinstance(dim, Int) else _fmt(t) for t in ticks]
+
+
+def _score_scale(low: float, high: float) -> Scale:
+    """The score's axis of plot_parallel, from the lowest score to the highest."""
+
+    def forward(u: Any) -> Any:
+        return low + np.asarray(u, dtype=float) * (high - low)
+
+    def inverse(v: Any) -> Any:
+        return (np.asarray(v, dtype=float) - low) / (high - low)
+
+    span = high - low
+    ticks = [
+        float(t) for t in MaxNLocator(nbins=5).tick_values(low, high) if low - 1e-9 * span <= t <= high + 1e-9 * span
+    ]
+    return forward, inverse, ticks, [_fmt(t) for t in ticks]
+
+
+def _score_range(scores: Sequence[float]) -> tuple[float, float]:
+    """The scores' range, widened around a single value so that it has a height."""
+    if not scores:
+        return 0.0, 1.0
+    low, high = min(scores), max(scores)
+    if high > low:
+        return low, high
+    pad = 0.05 * abs(low) or 0.5
+    return low - pad, high + pad
+
+
+def plot_compare(
+    comparison: Comparison,
+    x: str = "trials",
+    fig: FigureLike | None = None,
+    *,
+    xscale: str = "linear",
+    yscale: str = "linear",
+) -> FigureLike:
+    """The best score so far of each study against trials run (x="trials") or time since its first trial started
+    (x="time"); studies sharing a name drawn thin, with their median thick."""
+    if x not in ("trials", "time"):
+        raise ValueError(f"x must be 'trials' or 'time', got {x!r}")
+    fig = _figure(fig, (1.6 * SIZE[0], SIZE[1]))
+    ax = fig.subplots(gridspec_kw=_margins(fig, left=_left(None) + 0.1))
+    by_trials = x == "trials"
+    longest = max((r.n_trials if by_trials else r.total_time for r in comparison.runs), default=0.0)
+    minutes = not by_trials and longest > 300
+    unit = 60.0 if minutes else 1.0
+    drew = False
+    for i, (name, runs) in enumerate(comparison.groups.items()):
+        color = f"C{i % 10}"
+        curves = []
+        for run in runs:
+            xs = np.asarray(run.trials if by_trials else run.times, dtype=float)
+            ys = np.asarray(run.best_by_trial if by_trials else run.best_by_time, dtype=float)
+            if not len(xs):
+                continue
+            end = float(run.n_trials if by_trials else run.total_time)
+            xs, ys = np.append(xs, max(end, xs[-1])), np.append(ys, ys[-1])  # the best holds until the study ended
+            curves.append((xs, ys, run))
+        if not curves:
+            continue
+        drew = True
+        several = len(runs) > 1
+        for xs, ys, _ in curves:
+            ax.plot(
+                xs / unit,
+                ys,
+                drawstyle="steps-post",
+                color=color,
+                lw=0.8 if several else 1.8,
+                alpha=0.3 if several else 1.0,
+                label=None if several else name,
+                gid=f"run {name}",
+            )
+        if several:
+            median = _median_curve([run for _, _, run in curves], by_trials)
+            label = f"{name} (median of {len(curves)} runs)"
+            if median is None:  # the runs do not overlap: no median to draw, the thin lines named instead
+                ax.plot([], [], color=color, lw=0.8, label=f"{name} ({len(curves)} runs)")
+            else:
+                grid, values = median
+                ax.plot(
+                    grid / unit, values, drawstyle="steps-post", color=color, lw=2.4, label=label, gid=f"median {name}"
+                )
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
+    if by_trials and xscale == "linear":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if yscale == "log":
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+    ax.set_xlabel(
+        "trials run" if by_trials else f"time since the first trial started ({'min' if minutes else 's'})",
+        fontsize=LABEL,
+    )
+    ax.set_ylabel(f"best score so far ({comparison.direction})", fontsize=LABEL)
+    names = comparison.names
+    compared = " vs ".join(names) if len(names) <= 4 and sum(map(len, names)) <= 40 else f"{len(names)} studies"
+    ax.set_title(f"Best score so far: {compared}", fontsize=TITLE)
+    ax.tick_params(labelsize=TICK)
+    ax.grid(alpha=0.3, which="major")
+    if drew:
+        _legend(ax)
+    else:
+        _note(ax, "no completed trial to compare")
+    return fig
+
+
+def _median_curve(runs: Sequence[Any], by_trials: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The median of several runs' best-so-far, where every run has a completed trial and has not yet ended."""
+    starts = [r.trials[0] if by_trials else r.times[0] for r in runs]
+    ends = [r.n_trials if by_trials else r.total_time for r in runs]
+    start, end = max(starts), min(ends)
+    if end < start:
+        return None
+    steps = {start, end, *(x for r in runs for x in (r.trials if by_trials else r.times) if start <= x <= end)}
+    grid = np.array(sorted(steps), dtype=float)
+    values = np.array([r.best_after(grid) if by_trials else r.best_at(grid) for r in runs])
+    return grid, np.median(values, axis=0)
 
 
 def plot_summary(snapshot: StudySnapshot, space: Space, slice: Slice | None = None) -> Figure:

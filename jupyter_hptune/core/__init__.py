@@ -1,7 +1,9 @@
 """The optimisation core: pure Python, no IPython, widgets or plotting."""
 
+from .compare import CompareError, Comparison, StudyRun, compare
 from .errors import ScoreError, StudyError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialReported, TrialStarted
+from .importance import MIN_TRIALS, Importance, ImportanceError
 from .pruners import (
     PRUNERS,
     HyperbandPruner,
@@ -24,13 +26,18 @@ from .trial import Trial, TrialState
 __all__ = [
     "DIRECTIONS",
     "METHODS",
+    "MIN_TRIALS",
     "PRUNERS",
     "Choice",
+    "CompareError",
+    "Comparison",
     "Dimension",
     "Direction",
     "Event",
     "GridSampler",
     "HyperbandPruner",
+    "Importance",
+    "ImportanceError",
     "Int",
     "ManualSampler",
     "MedianPruner",
@@ -50,6 +57,7 @@ __all__ = [
     "StopTrial",
     "Study",
     "StudyError",
+    "StudyRun",
     "StudySnapshot",
     "SuccessiveHalvingPruner",
     "Trial",
@@ -58,6 +66,7 @@ __all__ = [
     "TrialReported",
     "TrialStarted",
     "TrialState",
+    "compare",
     "default_storage_path",
     "make_pruner",
     "make_sampler",

@@ -15,6 +15,8 @@ from typing import Any, Literal, TypedDict, TypeGuard, Unpack, cast, get_args
 from .asking import Asking, Declaration
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import Event, StudySnapshot, TrialReported
+from .importance import Importance
+from .importance import importance as _importance
 from .options import option_named
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .samplers import Sampler, make_sampler
@@ -239,6 +241,13 @@ class Study:
             frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
         frame["duration"] = pd.to_timedelta(frame["duration"], unit="s")
         return frame
+
+    def importance(self, seed: int | None = None) -> Importance:
+        """Each hyperparameter's share of the variance of the completed trials' scores (see core.importance).
+
+        seed None: the latest search's seed. Raises ImportanceError below MIN_TRIALS completed trials.
+        """
+        return _importance(self._trials, self.space, self.direction, seed=self._search.seed if seed is None else seed)
 
     def __repr__(self) -> str:
         done = sum(t.state is TrialState.COMPLETE for t in self._trials)
