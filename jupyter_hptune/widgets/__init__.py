@@ -32,7 +32,17 @@ from ..core.settings import SearchSettings
 from ..core.space import Space, SpaceError
 from ..core.trial import Trial
 from .controls import OptionControl, SearchControls
-from .plots_view import CURVES_TAB, LATENCY, SHARE, PlotsView, RedrawPace, png_image, show_png
+from .plots_view import (
+    CURVES_TAB,
+    IMPORTANCE_TAB,
+    LATENCY,
+    PARALLEL_TAB,
+    SHARE,
+    PlotsView,
+    RedrawPace,
+    png_image,
+    show_png,
+)
 from .progress import ProgressView, progress_text, workers_html
 from .rows import ChoiceRow, RangeRow, log_values, make_row, row_box, value_label
 from .table import TrialsTable, trials_table_html
@@ -40,8 +50,11 @@ from .trial_view import TrialView, trial_detail_html, trial_label
 
 __all__ = [
     "CURVES_TAB",
+    "IMPORTANCE_TAB",
     "LATENCY",
+    "PARALLEL_TAB",
     "SHARE",
+    "TAB_TITLES",
     "TRIALS_TAB",
     "ChoiceRow",
     "OptionControl",
@@ -66,6 +79,13 @@ __all__ = [
 Handler = Callable[..., None]  # what a button of the panel calls (PanelController sets them)
 
 TRIALS_TAB = 2  # the tab of the trials table
+# Seven tabs do not fit a laptop's panel at ipywidgets' fixed tab width: each tab as wide as its title, the tab bar
+# wrapping onto a second line rather than cutting titles off (in the panel itself, so that every frontend has it).
+TAB_CSS = (
+    "<style>.hptune-panel .jupyter-widgets.jupyter-widget-tab > .lm-TabBar > .lm-TabBar-content {flex-wrap: wrap}"
+    ".hptune-panel .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {flex: 0 0 auto}</style>"
+)
+TAB_TITLES = ("Surface", "Parameters", "Trials", "Log", "Curves", "Importance", "Parallel coordinates")
 
 
 class TunePanel:
@@ -105,9 +125,11 @@ class TunePanel:
                 self.table.widget,
                 w.VBox([self.log_note, self.log]),
                 plots.curves,
+                plots.importance_tab,
+                plots.parallel,
             ]
         )
-        for i, title in enumerate(["Surface", "Parameters", "Trials", "Log", "Curves"]):
+        for i, title in enumerate(TAB_TITLES):
             self.tabs.set_title(i, title)
         self.tabs.selected_index = TRIALS_TAB
         if self.controls.stops_early:
@@ -137,6 +159,7 @@ class TunePanel:
                 self.progress.workers_row,
                 plots.widget,
                 self.tabs,
+                w.HTML(TAB_CSS, layout=w.Layout(display="none")),
             ],
             layout=w.Layout(border="1px solid #ddd", padding="6px"),
         )

@@ -1,4 +1,5 @@
-"""Drilling into one trial from the panel's Trials tab: choosing it, its detail, and Use in manual."""
+"""Which hyperparameters mattered, in the panel: the Importance and Parallel coordinates tabs, and drilling into
+one trial from the Trials tab (choosing it, its detail, Use in manual)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,19 @@ import pytest
 
 from jupyter_hptune import Choice, Int, Real, Space, Study, hp, make_sampler, tune
 from jupyter_hptune.core.events import SearchFinished
+from jupyter_hptune.core.importance import MIN_TRIALS
 from jupyter_hptune.core.settings import SearchSettings
 from jupyter_hptune.report import format_value
-from jupyter_hptune.widgets import TRIALS_TAB, TunePanel, trial_label
+from jupyter_hptune.widgets import (
+    CURVES_TAB,
+    IMPORTANCE_TAB,
+    PARALLEL_TAB,
+    TAB_TITLES,
+    TRIALS_TAB,
+    RedrawPace,
+    TunePanel,
+    trial_label,
+)
 
 SPACE = Space({"x": Real(-5.0, 5.0), "n": Int(1, 9), "kind": Choice(["a", "b", "<c>"])})
 
@@ -137,3 +148,67 @@ def test_trial_label_names_number_score_and_state(searched) -> None:
     study, _ = searched
     best = study.best_trial
     assert trial_label(best) == f"#{best.number} · {best.value:.4g} · complete"
+
+
+def png(image) -> bool:
+    return bytes(image.value).startswith(b"\x89PNG") and image.layout.display is None
+
+
+def test_the_new_tabs_come_after_the_others() -> None:
+    panel = make_panel()
+    titles = [panel.tabs.get_title(i) for i in range(len(panel.tabs.children))]
+    assert titles == list(TAB_TITLES) == ["Surface", "Parameters", "Trials", "Log", "Curves", *titles[5:]]
+    assert (titles[IMPORTANCE_TAB], titles[PARALLEL_TAB], TRIALS_TAB, CURVES_TAB) == (
+        "Importance",
+        "Parallel coordinates",
+        2,
+        4,
+    )
+
+
+def test_importance_and_parallel_are_drawn_when_their_tab_is_opened(searched, monkeypatch) -> None:
+    study, panel = searched
+    plots = panel.plots
+    assert not png(plots.importance) and not png(plots.parallel), "hidden tabs wait until opened"
+    fits = []
+    import jupyter_hptune.core.importance as module
+
+    real = module.importance
+    monkeypatch.setattr(module, "importance", lambda *a, **k: fits.append(1) or real(*a, **k))
+    panel.tabs.selected_index = IMPORTANCE_TAB
+    assert png(plots.importance) and plots.importance_note.value == "" and len(fits) == 1
+    panel.tabs.selected_index = PARALLEL_TAB
+    assert png(plots.parallel)
+    panel.tabs.selected_index = IMPORTANCE_TAB
+    assert len(fits) == 1, "opened again with no new trial: not refitted"
+    study.optimize(objective, 1, sampler=make_sampler("random", seed=9))
+    panel.redraw(final=True)
+    assert len(fits) == 2, "a new trial: redrawn"
+
+
+def test_below_its_minimum_importance_shows_a_note_not_a_plot() -> None:
+    study = Study(SPACE, direction="maximize")
+    panel = make_panel()
+    study.subscribe(panel)
+    study.optimize(lambda p: p["x"], MIN_TRIALS - 1, sampler=make_sampler("random", seed=0))
+    panel.tabs.selected_index = IMPORTANCE_TAB
+    note = text(panel.plots.importance_note.value)
+    assert str(MIN_TRIALS - 1) in note and str(MIN_TRIALS) in note, note
+    assert "Traceback" not in note and not png(panel.plots.importance)
+    study.optimize(lambda p: p["x"], 1, sampler=make_sampler("random", seed=1))
+    panel.redraw(final=True)
+    assert png(panel.plots.importance) and panel.plots.importance_note.value == "", "enough trials: the bars"
+
+
+@pytest.mark.parametrize("tab", [IMPORTANCE_TAB, PARALLEL_TAB])
+def test_an_open_insight_tab_follows_the_trials_as_the_model_views_do(tab, monkeypatch) -> None:
+    monkeypatch.setattr(RedrawPace, "views_due", lambda self: True)  # trials slow enough to follow each one
+    panel = make_panel()
+    panel.tabs.selected_index = tab
+    drawn = []
+    image = panel.plots.importance if tab == IMPORTANCE_TAB else panel.plots.parallel
+    image.observe(lambda change: drawn.append(change["new"]), names="value")
+    study = Study(SPACE, direction="maximize")
+    study.subscribe(panel)
+    study.optimize(lambda p: p["x"] + p["n"], MIN_TRIALS + 4, sampler=make_sampler("random", seed=2))
+    assert len(drawn) >= 4, "redrawn as trials finished, during the search"
