@@ -106,6 +106,14 @@ def test_choosing_a_trial_shows_its_params_score_state_curve_and_traceback(searc
     study.optimize(objective, 2, sampler=make_sampler("random", seed=5))
     assert view.chooser.value == failed.number and len(view.chooser.options) == 22
 
+    # A new study in the same panel (Run): its best trial is shown, not the trial of the old choice's number.
+    view.chooser.value = 1
+    fresh = Study(SPACE, direction="maximize")
+    fresh.subscribe(panel)
+    fresh.optimize(objective, 3, sampler=make_sampler("random", seed=6))
+    assert fresh.best_trial.number != 1
+    assert view.chooser.value == fresh.best_trial.number and len(view.chooser.options) == 3
+
 
 def test_a_trial_shows_only_the_params_it_used() -> None:
     def network(params):

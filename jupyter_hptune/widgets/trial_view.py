@@ -139,7 +139,9 @@ class TrialView:
         options = [(trial_label(t), t.number) for t in trials]
         numbers = [number for _, number in options]
         best = snapshot.best_trial.number if snapshot.best_trial is not None else None
-        wanted = self.chosen if self.chosen in numbers else best if best in numbers else None
+        if self.chosen not in numbers:  # a new study (Run), or a trial beyond the table's limit: the best again
+            self.chosen = None
+        wanted = self.chosen if self.chosen is not None else best if best in numbers else None
         if wanted is None and numbers:
             wanted = numbers[0]
         if list(self.chooser.options) != options or self.chooser.value != wanted:
