@@ -384,13 +384,16 @@ def _params_size(count: int) -> tuple[float, float]:
 def plot_importance(importance: Importance, fig: FigureLike | None = None) -> FigureLike:
     """Each hyperparameter's share of the score's variance as a bar, largest on top, with the method named.
 
-    A hyperparameter only some trials used is labelled with how many: its share is among those trials.
+    A hyperparameter only some trials used is labelled with how many: its share is among those trials. Those too
+    few trials used to rank are listed below the bars.
     """
     shares = sorted(importance.shares.items(), key=lambda item: -item[1])
     labels = [_used_label(name, importance.used.get(name), importance.n_trials) for name, _ in shares]
     width = _bar_labels_width(labels)
-    fig = _figure(fig, (max(SIZE[0], width + 3.0), max(SIZE[1], 1.7 + 0.3 * len(shares))))
-    ax = fig.subplots(gridspec_kw=_margins(fig, left=width, top=_title_height(2) + 0.1, right=0.2))
+    skipped = [f"{name} (used by {importance.used.get(name, 0)})" for name in importance.skipped]
+    bottom = _bottom(None) + (0.3 if skipped else 0.0)
+    fig = _figure(fig, (max(SIZE[0], width + 3.0), max(SIZE[1], 1.7 + 0.3 * len(shares)) + bottom - _bottom(None)))
+    ax = fig.subplots(gridspec_kw=_margins(fig, left=width, top=_title_height(2) + 0.1, right=0.2, bottom=bottom))
     values = [float(share) for _, share in shares]
     rows = np.arange(len(shares))[::-1]  # the largest share on the top row
     ax.barh(rows, values, height=0.62, color=SCORE)
@@ -409,6 +412,10 @@ def plot_importance(importance: Importance, fig: FigureLike | None = None) -> Fi
     trials = f"{importance.n_trials} completed trial{'' if importance.n_trials == 1 else 's'}"
     # Across the figure, not the bars: the labels take the left of it.
     fig.suptitle(f"Importance: {trials}\n{importance.method}", fontsize=TITLE, y=1 - 0.08 / _size(fig)[1], va="top")
+    if skipped:  # below the axis label: the names too few trials used to rank
+        text = "too few trials to rank: " + ", ".join(skipped)
+        ax.annotate(text, (0, 0), xycoords="axes fraction", xytext=(0, -3.1 * LABEL), textcoords="offset points")
+        ax.texts[-1].set(fontsize=TICK, color="0.35", ha="left", va="top")
     if not shares:
         _note(ax, "no hyperparameter to rank")
         ax.set_yticks([])

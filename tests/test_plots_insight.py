@@ -4,14 +4,13 @@ best-so-far curves, as a user sees them."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from jupyter_hptune import Choice, Int, Real, Space, Study, compare, hp, tune
+from jupyter_hptune import Choice, Importance, Int, Real, Space, Study, compare, hp, tune
 from jupyter_hptune import plots as plotting
 from jupyter_hptune.core.events import StudySnapshot
 from jupyter_hptune.core.samplers import RandomSampler
@@ -26,16 +25,6 @@ SPACE = Space(
         "momentum": Real(0.5, 0.99),
     }
 )
-
-
-@dataclass(frozen=True)
-class Shares:
-    """The fields of an importance result that its plot shows."""
-
-    shares: dict[str, float]
-    method: str
-    n_trials: int
-    used: dict[str, int]
 
 
 def snapshot_of(trials, direction="minimize", space=SPACE):
@@ -89,7 +78,7 @@ def luminance(color):
 
 
 # -- importance ------------------------------------------------------------------------------------------------------
-IMPORTANCE = Shares(
+IMPORTANCE = Importance(
     shares={"lr": 0.62, "units_2": 0.21, "momentum": 0.08, "dropout": 0.02},
     method="fANOVA, random forest of 64 trees",
     n_trials=40,
@@ -112,8 +101,33 @@ def test_importance_draws_one_bar_per_hyperparameter_largest_on_top_as_percentag
 
 
 def test_importance_of_nothing_to_rank_says_so():
-    fig = plot_importance(Shares(shares={}, method="fANOVA", n_trials=3, used={}))
+    fig = plot_importance(Importance(shares={}, method="fANOVA", n_trials=3, used={}))
     assert "no hyperparameter to rank" in texts(fig)
+
+
+def test_importance_of_a_conditional_search_marks_partly_used_names_and_lists_those_too_few_used():
+    def objective(params):
+        x = hp.real(0.0, 1.0, name="x")
+        if hp.choice(["a", "b"], name="branch") == "b":
+            return 3 * x + hp.real(0.0, 1.0, name="y")
+        if x > 0.9:
+            return x + hp.real(0.0, 1.0, name="rare")
+        return x
+
+    study = tune(objective, method="random", n_trials=40, seed=0)
+    result = study.importance()
+    assert result.skipped == ("rare",) and 0 < result.used["y"] < 40, "the search has both kinds of names"
+    fig = plot_importance(result)
+    renderer = drawn(fig)
+    [ax] = fig.axes
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert f"y ({result.used['y']} of 40 trials)" in labels and "x" in labels
+    assert not any(label.startswith("rare") for label in labels)
+    [note] = [t for t in texts(fig) if t.startswith("too few trials to rank")]
+    assert note == f"too few trials to rank: rare (used by {result.used['rare']})"
+    [shown] = [t for t in ax.texts if t.get_text() == note]
+    box = shown.get_window_extent(renderer)
+    assert box.y0 >= fig.bbox.y0 and box.y1 < ax.xaxis.label.get_window_extent(renderer).y0, "below the axis label"
 
 
 # -- parallel coordinates --------------------------------------------------------------------------------------------
