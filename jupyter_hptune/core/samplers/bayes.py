@@ -207,8 +207,10 @@ class BayesSampler(Sampler):
 
         def valid(rows: list[list[Any]]) -> list[list[Any]]:
             for row in rows:
-                for name, (parent, uses) in rules.items():
-                    if not uses(row[column[parent]]):
+                idle: set[str] = set()
+                for name, (parent, uses) in rules.items():  # a parent's rule comes before its children's
+                    if parent in idle or not uses(row[column[parent]]):
+                        idle.add(name)
                         row[column[name]] = resting[name]
             return rows
 
@@ -268,27 +270,54 @@ def activity_rules(
 ) -> dict[str, tuple[str, Callable[[Any], bool]]]:
     """For each of `names` that only some trials used: the hyperparameter deciding it and a test of that one's
     model value (a choice's index, an integer) saying whether a configuration uses it. Names with no such rule in
-    the trials are left out (treated as always used)."""
+    the trials are left out (treated as always used).
+
+    A deciding hyperparameter may itself be conditional (x4 used when x2 is 0, x2 when x1 is 0): a configuration
+    then uses the name only when it uses the parent too. Parents come before their children in the result.
+    """
     seen = [t.params for t in trials if t.params]
     rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
-    for name in names:
-        using = [p for p in seen if name in p]
-        idle = [p for p in seen if name not in p]
-        if not using or not idle:
-            continue
-        for parent in names:
-            dim = space[parent]
-            if parent == name or isinstance(dim, Real) or not all(parent in p for p in seen):
-                continue
-            on = {encode(dim, p[parent]) for p in using}
-            off = {encode(dim, p[parent]) for p in idle}
-            if on & off:
-                continue
-            uses: Callable[[Any], bool]
-            if isinstance(dim, Int) and min(on) > max(off):
-                uses = functools.partial(operator.le, min(on))  # min(on) <= value
-            else:
-                uses = frozenset(on).__contains__
-            rules[name] = (parent, uses)
+    pending = [name for name in names if any(name in p for p in seen) and not all(name in p for p in seen)]
+    while pending:
+        found = False
+        for name in list(pending):
+            rule = _rule(space, names, seen, name, rules)
+            if rule is not None:
+                rules[name] = rule
+                pending.remove(name)
+                found = True
+        if not found:
             break
     return rules
+
+
+def _rule(
+    space: Space,
+    names: Sequence[str],
+    seen: list[Mapping[str, Any]],
+    name: str,
+    rules: Mapping[str, tuple[str, Callable[[Any], bool]]],
+) -> tuple[str, Callable[[Any], bool]] | None:
+    """The hyperparameter deciding whether `name` is used and the test of its value, or None when the trials show
+    none: first among those every trial used, then among those with a rule of their own that every trial using
+    `name` used."""
+    using = [p for p in seen if name in p]
+    idle = [p for p in seen if name not in p]
+    for nested in (False, True):
+        for parent in names:
+            dim = space[parent]
+            if parent == name or isinstance(dim, Real):
+                continue
+            if nested:
+                if parent not in rules or not all(parent in p for p in using):
+                    continue
+            elif not all(parent in p for p in seen):
+                continue
+            on = {encode(dim, p[parent]) for p in using}
+            off = {encode(dim, p[parent]) for p in idle if parent in p}
+            if on & off or not off:
+                continue
+            if isinstance(dim, Int) and min(on) > max(off):
+                return parent, functools.partial(operator.le, min(on))  # min(on) <= value
+            return parent, frozenset(on).__contains__
+    return None
