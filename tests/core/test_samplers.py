@@ -268,6 +268,38 @@ def test_bayes_batches_spread_around_running_trials():
     assert len({tuple(p.values()) for p in batch}) == 3
 
 
+BRANCHES = {"opt": Choice(["sgd", "adam"]), "momentum": Real(0.0, 0.99), "beta1": Real(0.5, 0.999), "lr": Real(0, 1)}
+
+
+def branches(params):
+    """What a trial of a conditional objective uses of a point: momentum under SGD, beta1 under Adam."""
+    unused = "beta1" if params["opt"] == "sgd" else "momentum"
+    return {name: value for name, value in params.items() if name != unused}
+
+
+def test_a_conditional_search_on_workers_draws_the_same_random_trials_as_in_the_kernel():
+    space, n_trials = Space(BRANCHES), 12
+
+    def run(workers):
+        sampler = make_sampler("bayes", seed=1)
+        sampler.plan(space, [], n_trials, 0, "minimize")
+        trials: list[Trial] = []
+        while len(trials) < n_trials:
+            free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
+            numbers = list(range(len(trials), len(trials) + free))
+            points = ask_batch(sampler, space, trials, numbers)
+            trials += [Trial(number=n, params=branches(p)) for n, p in zip(numbers, points)]
+            oldest = next(t for t in trials if t.state is TrialState.RUNNING)
+            value = (oldest.params["lr"] - 0.3) ** 2 + (oldest.params["opt"] == "sgd")
+            trials[oldest.number] = oldest.finish(TrialState.COMPLETE, finished=0.0, value=value)
+        return [t.params for t in trials]
+
+    kernel, workers = run(1), run(2)
+    explored = [n for n in range(3, n_trials) if n % 3 == 2]  # after the 3 initial points, every 3rd trial
+    assert [workers[n] for n in explored] == [kernel[n] for n in explored], "the same seeded random configurations"
+    assert len({tuple(p.values()) for p in workers}) == n_trials
+
+
 class Halves(Sampler):
     """A method of one's own: only plan and ask, the first of 0, 1, 1/2, 1/4, ... not tried yet."""
 

@@ -109,13 +109,7 @@ class BayesSampler(Sampler):
             return space.defaults()
         self._sync(space, trials)
         self.optimizer.valid = self._validity(space, trials)
-        if (
-            self.optimizer.valid is not None
-            and len(trials) >= self._initial
-            and number % EXPLORE_EVERY == EXPLORE_EVERY - 1
-        ):
-            # In a conditional space a model that believes in one branch may never try another: every few
-            # trials, a configuration drawn at random (with the seed), as SMAC interleaves random ones.
+        if self._explores(len(trials), number):
             return sample_point(space, trial_rng(self.seed, number))
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
@@ -132,7 +126,7 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
-        self.optimizer.valid = self._validity(space, trials)
+        self.optimizer.valid = valid = self._validity(space, trials)
         running = [
             row
             for trial in trials
@@ -146,12 +140,30 @@ class BayesSampler(Sampler):
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
-            for i in range(len(numbers)):
-                x = liar.ask()
-                points.append(x)
+            for i, number in enumerate(numbers):
+                if self._explores(len(trials) + i, number):  # as ask() would: the liar still hears of it
+                    params = sample_point(space, trial_rng(self.seed, number))
+                    x = self._inputs(space, params)
+                    assert x is not None and valid is not None  # a random point lies in the space
+                    x = valid([x])[0]  # its unused names where the model's rows have them
+                else:
+                    x = liar.ask()
+                    params = self._params(space, x)
+                points.append(params)
                 if i < len(numbers) - 1:
                     liar.tell(x, lie)
-        return [self._params(space, x) for x in points]
+        return points
+
+    def _explores(self, before: int, number: int) -> bool:
+        """Whether trial `number`, asked with `before` trials ahead of it, is drawn at random rather than by the model.
+
+        In a conditional space a model that believes in one branch may never try another: after the initial design,
+        every few trials is a configuration drawn at random (with the seed), as SMAC interleaves random ones.
+        """
+        assert self.optimizer is not None
+        return (
+            self.optimizer.valid is not None and before >= self._initial and number % EXPLORE_EVERY == EXPLORE_EVERY - 1
+        )
 
     def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Engine, float]:
         """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
