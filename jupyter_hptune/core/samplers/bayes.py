@@ -143,9 +143,10 @@ class BayesSampler(Sampler):
             for i, number in enumerate(numbers):
                 if self._explores(len(trials) + i, number):  # as ask() would: the liar still hears of it
                     params = sample_point(space, trial_rng(self.seed, number))
-                    x = self._inputs(space, params)
-                    assert x is not None and valid is not None  # a random point lies in the space
-                    x = valid([x])[0]  # its unused names where the model's rows have them
+                    row = self._inputs(space, params)
+                    assert row is not None and valid is not None  # a random point lies in the space
+                    rested = valid(np.asarray([row], dtype=float))[0]  # its unused names where trials have them
+                    x = [v if isinstance(space[name], Real) else int(v) for name, v in zip(self._free, rested)]
                 else:
                     x = liar.ask()
                     params = self._params(space, x)
@@ -202,7 +203,7 @@ class BayesSampler(Sampler):
                 return None
         return row
 
-    def _validity(self, space: Space, trials: Sequence[Trial]) -> Callable[[list[list[Any]]], list[list[Any]]] | None:
+    def _validity(self, space: Space, trials: Sequence[Trial]) -> Callable[[np.ndarray], np.ndarray] | None:
         """How to make a candidate a configuration the code can produce, from what the trials show, or None when
         every trial used every hyperparameter.
 
@@ -217,13 +218,14 @@ class BayesSampler(Sampler):
         column = {name: i for i, name in enumerate(self._free)}
         resting = {name: encode(space[name], _resting(space[name])) for name in rules}
 
-        def valid(rows: list[list[Any]]) -> list[list[Any]]:
-            for row in rows:
-                idle: set[str] = set()
-                for name, (parent, uses) in rules.items():  # a parent's rule comes before its children's
-                    if parent in idle or not uses(row[column[parent]]):
-                        idle.add(name)
-                        row[column[name]] = resting[name]
+        def valid(rows: np.ndarray) -> np.ndarray:
+            idle: dict[str, np.ndarray] = {}
+            for name, (parent, uses) in rules.items():  # a parent's rule comes before its children's
+                off = ~uses(rows[:, column[parent]])
+                if parent in idle:
+                    off |= idle[parent]
+                idle[name] = off
+                rows[off, column[name]] = resting[name]
             return rows
 
         return valid
@@ -279,7 +281,7 @@ def _resting(dim: Any) -> Any:
 
 def activity_rules(
     space: Space, names: Sequence[str], trials: Sequence[Trial]
-) -> dict[str, tuple[str, Callable[[Any], bool]]]:
+) -> dict[str, tuple[str, Callable[[Any], Any]]]:
     """For each of `names` that only some trials used: the hyperparameter deciding it and a test of that one's
     model value (a choice's index, an integer) saying whether a configuration uses it. Names with no such rule in
     the trials are left out (treated as always used).
@@ -288,7 +290,7 @@ def activity_rules(
     then uses the name only when it uses the parent too. Parents come before their children in the result.
     """
     seen = [t.params for t in trials if t.params]
-    rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
+    rules: dict[str, tuple[str, Callable[[Any], Any]]] = {}
     pending = [name for name in names if any(name in p for p in seen) and not all(name in p for p in seen)]
     while pending:
         found = False
@@ -308,8 +310,8 @@ def _rule(
     names: Sequence[str],
     seen: list[Mapping[str, Any]],
     name: str,
-    rules: Mapping[str, tuple[str, Callable[[Any], bool]]],
-) -> tuple[str, Callable[[Any], bool]] | None:
+    rules: Mapping[str, tuple[str, Callable[[Any], Any]]],
+) -> tuple[str, Callable[[Any], Any]] | None:
     """The hyperparameter deciding whether `name` is used and the test of its value, or None when the trials show
     none: first among those every trial used, then among those with a rule of their own that every trial using
     `name` used."""
@@ -330,6 +332,6 @@ def _rule(
             if on & off or not off:
                 continue
             if isinstance(dim, Int) and min(on) > max(off):
-                return parent, functools.partial(operator.le, min(on))  # min(on) <= value
-            return parent, frozenset(on).__contains__
+                return parent, functools.partial(operator.le, min(on))  # min(on) <= value(s)
+            return parent, functools.partial(np.isin, test_elements=sorted(on))
     return None
