@@ -325,6 +325,26 @@ def test_a_method_with_only_plan_and_ask_runs_in_a_study_and_on_several_workers(
         type("NoAsk", (Sampler,), {"plan": Halves.plan})()
 
 
+def test_the_engine_reads_and_writes_its_input_as_scikit_optimize_does():
+    """Candidates are made valid and snapped in the model's own columns: the values scikit-optimize's space gives."""
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings, dimension
+
+    dims = [
+        Real(1e-4, 1e-1, log=True),
+        Real(-1, 1),
+        Int(8, 128, log=True),
+        Int(1, 3),
+        Choice(["a", "b"]),
+        Choice(list("wxyz")),
+    ]
+    engine = Engine([dimension(d) for d in dims], GPSettings(), n_initial_points=3, random_state=0)
+    bounds = np.asarray(engine.space.transformed_bounds, dtype=float)
+    Z = np.random.default_rng(0).uniform(bounds[:, 0], bounds[:, 1], size=(200, len(bounds)))
+    assert np.array_equal(engine.decode(Z), np.asarray(engine.space.inverse_transform(Z), dtype=float))
+    rows = engine.space.rvs(200, random_state=1)
+    assert np.array_equal(engine.encode(np.asarray(rows, dtype=float)), engine.space.transform(rows))
+
+
 def fitted_engine(**settings):
     """The bayes engine after 12 trials in the corner [0, 0.3]² of the unit square, its model fitted."""
     from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings
