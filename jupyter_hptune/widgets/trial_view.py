@@ -79,8 +79,9 @@ def curve_png(snapshot: StudySnapshot, trial: Trial) -> bytes:
     fig = plots.plot_curves(alone, Figure(figsize=CURVE_SIZE))
     ax = fig.axes[0]
     ax.set_title(f"Trial #{trial.number}: reported values", fontsize=plots.TITLE)
-    if ax.get_legend() is not None:  # one line, named by the title
-        ax.get_legend().remove()
+    legend = ax.get_legend()
+    if legend is not None:  # one line, named by the title
+        legend.remove()
     return plots.figure_png(fig)
 
 
