@@ -130,6 +130,7 @@ time.sleep(random.uniform(0.0, 0.2))
 """
 
 
+@pytest.mark.slow
 def test_tune_jobs_sync_in_a_real_kernel_repeats_its_trials(kernel) -> None:
     from kernels import evaluate, execute
 
