@@ -299,11 +299,6 @@ class TuneMagics(Magics):
                 f"{' and '.join(stopping)} cannot be used with --jobs or --cluster yet: trials on workers do not "
                 "report their steps to the kernel; drop one or the other"
             )
-        if args.sync and args.jobs is None and args.cluster is None:
-            raise UsageError(
-                "--sync applies to trials on workers (--jobs or --cluster): in the kernel the trials run one at a "
-                "time, and the same --seed already repeats the search; drop --sync or add --jobs"
-            )
         if args.method == "manual" and args.n_trials is not None:
             raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:
@@ -319,6 +314,11 @@ class TuneMagics(Magics):
             raise UsageError(error.render(flag_of)) from None
         if not args.name.isidentifier():
             raise UsageError(f"--name must be a valid Python variable name, got {args.name!r}")
+        if args.sync and args.jobs is None and args.cluster is None:
+            raise UsageError(
+                "--sync applies to trials on workers (--jobs or --cluster): in the kernel the trials run one at a "
+                "time, and the same --seed already repeats the search; drop --sync or add --jobs"
+            )
         if not cell.strip():
             raise UsageError(
                 "the cell is empty: declare hyperparameters with hp.real/hp.int/hp.choice and end with the score"

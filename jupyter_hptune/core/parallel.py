@@ -495,8 +495,8 @@ class _ParallelSearch:
         return futures
 
     def _collect_in_order(self, wait: float) -> list[Outcome]:
-        """Sync mode: the trials finished within `wait` seconds that no earlier trial still runs before, in the
-        order of their numbers; the others are held until the earlier ones finish."""
+        """Sync mode: the trials to record now, in the order of their numbers: those finished (within `wait` seconds)
+        that no earlier trial is still running before; the others are held until the earlier ones have finished."""
         futures = self._done_futures(wait)
         now = time.time()
         for future in futures:
@@ -507,7 +507,7 @@ class _ParallelSearch:
         return self._release()
 
     def _in_order(self, outcomes: list[Outcome]) -> list[Outcome]:
-        """Sync mode: trials that ended (their workers gone) held as finished ones are, then what can be released."""
+        """Sync mode: trials failed as their workers went away, held with the finished ones; those to record now."""
         for outcome in outcomes:
             self.held[outcome[0].number] = functools.partial(_same, outcome)
         return self._release()

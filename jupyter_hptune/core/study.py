@@ -314,6 +314,11 @@ class Study:
                 ("max_steps", max_steps),
             )
         )
+        if option_named("sync").check(sync) and n_jobs is None and client is None:
+            raise StudyError(
+                "sync=True applies to trials on workers (n_jobs or client): in-process trials run one at a time, "
+                "and the same seed already repeats the search; drop sync or give n_jobs"
+            )
         try:
             pruner = make_pruner(prune, max_steps)
         except ValueError as error:
@@ -321,11 +326,6 @@ class Study:
         max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
         run_space = self.space if space is None or Space(space) == self.space else self._check_narrowed(Space(space))
         stopping = Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
-        if option_named("sync").check(sync) and n_jobs is None and client is None:
-            raise StudyError(
-                "sync=True applies to trials on workers (n_jobs or client): in-process trials run one at a time, "
-                "and the same seed already repeats the search; drop sync or give n_jobs"
-            )
         if n_jobs is not None or client is not None:
             if pruner.name != "none" or patience is not None or max_steps is not None:
                 raise StudyError(
