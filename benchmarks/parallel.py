@@ -1,17 +1,22 @@
-"""Trials on Dask workers: the speedup of 2 workers over 1, and what 2 workers cost the Bayesian search in quality.
+"""Trials on Dask workers: the speedup of 2 workers over 1, what 2 workers cost the Bayesian search in quality, and
+what reproducible batches (sync) cost in time.
 
 1. Speedup: a random search of 40 trials whose objective sleeps 0.5 s, run with n_jobs=1 and n_jobs=2 in the same
    run, each timed from the call to tune() to its return (starting and closing its local cluster included).
 2. Quality: bayes on Branin (minimum 0.397887), 40 trials, seeds 0-4, one trial at a time against 2 workers; each
    trial sleeps 0.2 s so that, as with real trials, one trial is still running whenever the next is proposed.
    With 2 workers the proposals depend on the order in which results arrive, so this half varies between runs.
+3. Sync: the wall time of a random search of 40 trials on 4 workers of one local cluster, each trial sleeping
+   0.1-0.5 s (uniform, set by its point, so both modes run the same trials for the same times), with sync=True
+   (batches of 4, each after the last has finished) against without; the modes alternate, the median of 3 rounds.
 
-Run: python benchmarks/parallel.py [--trials 40] [--sleep 0.5] [--seeds 5] [--skip-quality]
+Run: python benchmarks/parallel.py [--trials 40] [--sleep 0.5] [--seeds 5] [--skip-quality] [--skip-sync]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -83,6 +88,51 @@ def quality(trials: int, seeds: int) -> None:
     print(f"median regret with 2 workers / one at a time: {two / one:.2f} ({two - one:+.4f} in value)")
 
 
+def uneven(params: dict) -> float:
+    """A trial that sleeps 0.1-0.5 s, uniformly over the trials of a random search (its x sets how long)."""
+    time.sleep(0.1 + 0.4 * (params["x"] + 5.0) / 10.0)
+    return (params["x"] - 1.0) ** 2 + (params["kind"] == "b")
+
+
+def sync_cost(trials: int, workers: int, rounds: int) -> None:
+    """The wall time of the same random search on workers with and without sync, on one cluster started once."""
+    import distributed
+
+    print(
+        f"\nRandom search, {trials} trials of 0.1-0.5 s on {workers} workers of one local cluster; median of {rounds}"
+    )
+    cluster = distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port, loopback
+        silence_logs=logging.ERROR,
+    )
+    client = distributed.Client(cluster, set_as_default=False)
+    took: dict[bool, list[float]] = {False: [], True: []}
+    try:
+        for _ in range(rounds):
+            for sync in (False, True):
+                began = time.perf_counter()
+                study = tune(uneven, SPACE, method="random", n_trials=trials, seed=0, client=client, sync=sync)
+                took[sync].append(time.perf_counter() - began)
+                assert len(study.trials) == trials and study.best_trial is not None
+    finally:
+        client.close()
+        cluster.close()
+    ideal = sum(0.1 + 0.4 * (t.params["x"] + 5.0) / 10.0 for t in study.trials) / workers
+    print(f"{'mode':<6} {'seconds':>8} {'rounds':>22}")
+    for sync in (False, True):
+        rounds_text = " ".join(f"{t:.2f}" for t in took[sync])
+        print(f"{'sync' if sync else 'async':<6} {statistics.median(took[sync]):>8.2f} {rounds_text:>22}")
+    ratio = statistics.median(took[True]) / statistics.median(took[False])
+    print(
+        f"sync takes {ratio:.2f} times as long ({(ratio - 1) * 100:+.0f}%); the trials' own time / {workers}: {ideal:.2f} s"
+    )
+
+
 def main() -> None:
     """Print the speedup, then the quality figures."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,10 +140,15 @@ def main() -> None:
     parser.add_argument("--sleep", type=float, default=0.5)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-sync", action="store_true")
+    parser.add_argument("--sync-only", action="store_true", help="run the sync comparison only")
     args = parser.parse_args()
-    speedup(args.trials, args.sleep)
-    if not args.skip_quality:
-        quality(args.trials, args.seeds)
+    if not args.sync_only:
+        speedup(args.trials, args.sleep)
+        if not args.skip_quality:
+            quality(args.trials, args.seeds)
+    if not args.skip_sync:
+        sync_cost(args.trials, workers=4, rounds=3)
 
 
 if __name__ == "__main__":  # worker processes are spawned and import this file: run only in the main process

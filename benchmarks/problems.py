@@ -234,23 +234,30 @@ def jenatton(ask: Asker) -> float:
     return ask.real(-1.0, 1.0, name="x7") ** 2 + 0.4 + r9
 
 
-def mlp_digits_layers(ask: Asker) -> float:
-    """1 - 3-fold CV accuracy of an MLPClassifier of 1-3 layers with SGD (momentum) or Adam (beta_1), as MLP-digits."""
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import cross_val_score
-    from sklearn.neural_network import MLPClassifier
-
+def _mlp_layers(ask: Asker) -> tuple[tuple[int, ...], dict[str, Any], float, float]:
+    """The conditional MLP's hyperparameters, asked in order: widths, solver and its setting, lr, alpha."""
     n_layers = ask.int(1, 3, name="n_layers")
     widths = tuple(int(ask.int(8, 128, log=True, name=f"units_{i}")) for i in range(n_layers))
     if ask.choice(["sgd", "adam"], name="solver") == "sgd":
         solver = {"solver": "sgd", "momentum": float(ask.real(0.0, 0.99, name="momentum"))}
     else:
         solver = {"solver": "adam", "beta_1": float(ask.real(0.5, 0.999, name="beta_1"))}
+    lr = float(ask.real(1e-4, 1e-1, log=True, name="lr"))
+    return widths, solver, lr, float(ask.real(1e-6, 1e-1, log=True, name="alpha"))
+
+
+def mlp_digits_layers(ask: Asker) -> float:
+    """1 - 3-fold CV accuracy of an MLPClassifier of 1-3 layers with SGD (momentum) or Adam (beta_1), as MLP-digits."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neural_network import MLPClassifier
+
+    widths, solver, lr, alpha = _mlp_layers(ask)
     x, y = _digits()
     model = MLPClassifier(
         hidden_layer_sizes=widths,
-        learning_rate_init=float(ask.real(1e-4, 1e-1, log=True, name="lr")),
-        alpha=float(ask.real(1e-6, 1e-1, log=True, name="alpha")),
+        learning_rate_init=lr,
+        alpha=alpha,
         max_iter=MLP_MAX_ITER,
         random_state=0,
         **solver,
@@ -259,6 +266,14 @@ def mlp_digits_layers(ask: Asker) -> float:
         warnings.simplefilter("ignore", ConvergenceWarning)
         accuracy = cross_val_score(model, x, y, cv=3).mean()
     return float(1.0 - accuracy)
+
+
+def mlp_layers_standin(ask: Asker) -> float:
+    """The conditional MLP's space with a cheap smooth score instead of training, for timing a search's overhead."""
+    widths, solver, lr, alpha = _mlp_layers(ask)
+    setting = 1 - solver["momentum"] if "momentum" in solver else abs(solver["beta_1"] - 0.9)
+    size = sum((math.log2(w) - 6) ** 2 for w in widths) / len(widths)
+    return size / 10 + setting + (math.log10(lr) + 2.5) ** 2 / 4 + (math.log10(alpha) + 4) ** 2 / 25
 
 
 _BINARY = Choice([0, 1])
@@ -275,20 +290,18 @@ JENATTON = conditional(
     },
     0.1,
 )
-MLP_DIGITS_LAYERS = conditional(
-    "MLP-digits-layers",
-    mlp_digits_layers,
-    {
-        "n_layers": Int(1, 3),
-        **{f"units_{i}": Int(8, 128, log=True) for i in range(3)},
-        "solver": Choice(["sgd", "adam"]),
-        "momentum": Real(0.0, 0.99),
-        "beta_1": Real(0.5, 0.999),
-        "lr": Real(1e-4, 1e-1, log=True),
-        "alpha": Real(1e-6, 1e-1, log=True),
-    },
-    None,
-)
+_MLP_LAYERS_SPACE: dict[str, Dimension] = {
+    "n_layers": Int(1, 3),
+    **{f"units_{i}": Int(8, 128, log=True) for i in range(3)},
+    "solver": Choice(["sgd", "adam"]),
+    "momentum": Real(0.0, 0.99),
+    "beta_1": Real(0.5, 0.999),
+    "lr": Real(1e-4, 1e-1, log=True),
+    "alpha": Real(1e-6, 1e-1, log=True),
+}
+MLP_DIGITS_LAYERS = conditional("MLP-digits-layers", mlp_digits_layers, _MLP_LAYERS_SPACE, None)
+# for timing runs only (compare.py --timing-problem), not among the problems benchmarked by default
+STANDINS = {p.name: p for p in (conditional("MLP-layers-standin", mlp_layers_standin, _MLP_LAYERS_SPACE, None),)}
 
 PROBLEMS = {
     p.name: p for p in (BRANIN, HARTMANN6, ROSENBROCK4, ACKLEY5, MLP_DIGITS, SVC_CANCER, JENATTON, MLP_DIGITS_LAYERS)

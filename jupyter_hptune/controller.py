@@ -48,7 +48,8 @@ class PanelController:
 
     def __init__(self, name: str, panel: Any, tuner: CellTuner, settings: SearchSettings, kernel: Any) -> None:
         self.name, self.panel, self.tuner, self.kernel = name, panel, tuner, kernel
-        self.workers = {"jobs": settings.jobs, "cluster": settings.cluster}  # the cell's, kept by the panel's runs
+        # the cell's workers, kept by the panel's runs
+        self.workers = {"jobs": settings.jobs, "cluster": settings.cluster, "sync": settings.sync}
         panel.on_run, panel.on_continue, panel.on_trial = self.run, self.more, self.trial
         panel.on_stop, panel.on_save, panel.on_use_best = self.stop, self.save, self.use_best
 

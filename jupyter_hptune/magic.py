@@ -68,6 +68,8 @@ def _argument(option: Option, methods: Sequence[str] = ()) -> Callable[[Any], An
         help = f"{' and '.join(methods)}: {help}"
     if option.choices:
         return argument(option.flag, dest=option.name, choices=list(option.choices), help=help)
+    if option.type is bool:
+        return argument(option.flag, dest=option.name, action="store_true", help=help)
     return argument(option.flag, dest=option.name, type=option.type, metavar=option.metavar, help=help)
 
 
@@ -133,6 +135,7 @@ def tune_arguments() -> list[Callable[[Any], Any]]:
             metavar="ADDRESS",
             help="run the trials on the Dask cluster at ADDRESS (tcp://host:8786); no address: the current Dask client's",
         ),
+        _search("sync"),
         argument_group("method options"),
         *_method_arguments(),
         argument(
@@ -311,6 +314,11 @@ class TuneMagics(Magics):
             raise UsageError(error.render(flag_of)) from None
         if not args.name.isidentifier():
             raise UsageError(f"--name must be a valid Python variable name, got {args.name!r}")
+        if args.sync and args.jobs is None and args.cluster is None:
+            raise UsageError(
+                "--sync applies to trials on workers (--jobs or --cluster): in the kernel the trials run one at a "
+                "time, and the same --seed already repeats the search; drop --sync or add --jobs"
+            )
         if not cell.strip():
             raise UsageError(
                 "the cell is empty: declare hyperparameters with hp.real/hp.int/hp.choice and end with the score"

@@ -14,7 +14,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator, PercentFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullLocator, PercentFormatter
 
 from .core.events import StudySnapshot
 from .core.posterior import Slice, Surface
@@ -401,8 +401,11 @@ def plot_importance(importance: Importance, fig: FigureLike | None = None) -> Fi
         ax.text(value, row, f" {value:.0%}", va="center", ha="left", fontsize=TICK, color="0.2")
     ax.set_yticks(rows, labels)
     ax.set_ylim(-0.6, max(len(shares), 1) - 0.4)
-    ax.set_xlim(0, min(1.0, max(values, default=1.0) * 1.25) or 1.0)  # room for the percentages after the bars
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    # Room for the percentages after the bars (a share of 100% too), ticks only where shares can be.
+    ax.set_xlim(0, max(values, default=1.0) * 1.25 or 1.0)
+    ax.xaxis.set_major_locator(
+        FixedLocator([t for t in MaxNLocator(nbins=4).tick_values(0, min(ax.get_xlim()[1], 1.0)) if 0 <= t <= 1])
+    )
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_xlabel("share of the score's variance", fontsize=LABEL)
     ax.tick_params(labelsize=TICK)
@@ -450,7 +453,10 @@ def plot_parallel(snapshot: StudySnapshot, space: Space, fig: FigureLike | None 
     bottom = 0.6 + (0.06 * max(len(n) for n in names) if slanted else 0.0)
     left = 0.35 + (0.065 * len(names[0]) if slanted and names else 0.0)  # a slanted first name reaches left
     fig = _figure(fig, (max(SIZE[0], left + 1.45 + PARALLEL_GAP * count), SIZE[1] + bottom - _bottom(None)))
-    layout: dict[str, Any] = _margins(fig, left=left, right=0.75, top=_title_height(2), bottom=bottom)
+    # A narrow figure (few axes) gives the title's best score a line of its own: centred on the axes, a long
+    # first line would run off the figure's left edge.
+    narrow = _size(fig)[0] * 72 / (TITLE * 0.6) < 58  # characters of the longest first line
+    layout: dict[str, Any] = _margins(fig, left=left, right=0.75, top=_title_height(3 if narrow else 2), bottom=bottom)
     if layout:  # the colour bar a fixed width, after a gap for the score axis's tick labels
         width = _size(fig)[0] * (layout["right"] - layout["left"])
         gap, bar = 0.5, 0.12
@@ -542,7 +548,7 @@ def plot_parallel(snapshot: StudySnapshot, space: Space, fig: FigureLike | None 
     if not done:  # said under the title: across the axes, a note would hide their labels
         shown = "no completed trial yet" + shown.removeprefix("0 trials")
         cax.set_visible(False)  # no scores to colour by
-    ax.set_title(f"{title}\n{shown}", fontsize=TITLE)
+    ax.set_title(f"{title.replace(': ', chr(10), 1) if narrow else title}\n{shown}", fontsize=TITLE)
     return fig
 
 

@@ -46,6 +46,17 @@ def test_block_must_not_be_negative(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--block must be 0 or more, got -1" in capsys.readouterr().err
 
 
+def test_timing_runs_on_a_chosen_problem_report_the_whole_runs_mean(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--methods", "hptune-bayes", "--problems", "--timing-trials", "6", "--timing-problem"]
+    compare.main([*argv, "MLP-layers-standin", "--jobs", "1"])
+    printed = capsys.readouterr().out
+    assert "one 6-trial run on MLP-layers-standin, seed 0" in printed
+    header = next(line for line in printed.splitlines() if line.startswith("| method |"))
+    assert "| trials 2-6 | trials 1-6 |" in header, "the last 5 trials and the whole run"
+    row = next(line for line in printed.splitlines() if line.startswith("| hptune-bayes |"))
+    assert row.count(" ms |") == 3
+
+
 def test_liveness_delays_are_from_each_finish_to_the_first_image_that_shows_it() -> None:
     log = [
         (10.2, "plot_history", 1),

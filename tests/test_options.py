@@ -120,3 +120,18 @@ def test_the_checks_and_save_to_cell_know_a_new_method_option(exploring: Any, tm
     # The extension's tests rewrite a cell with this message: the new option reaches the line with no change there.
     check_fixture("write_cell_added_option", dict(message), tmp_path)
     assert option_named("n_trials").flag == "--trials" and XI.flag == "--xi"
+
+
+def test_a_flag_option_takes_true_or_false_and_stays_out_of_the_panel_and_the_saved_line() -> None:
+    sync = option_named("sync")
+    assert (sync.check(True), sync.check(False), sync.check(None)) == (True, False, None)
+    assert (sync.parse("true"), sync.parse("False"), sync.parse(" ")) == (True, False, None)
+    for wrong in (1, "yes"):
+        with pytest.raises(OptionError, match=f"sync must be True or False, got {wrong!r}"):
+            sync.check(wrong)
+    assert SearchSettings(jobs=2, sync=True).search_arguments()["sync"] is True
+    assert SearchSettings(sync=None).sync is False
+    with pytest.raises(OptionError, match="sync must be True or False"):
+        SearchSettings(jobs=2, sync="on")
+    line = write_cell("s", None, Space({"x": Real(0.0, 1.0)}), SearchSettings(jobs=2, sync=True))["line"]
+    assert "--sync" not in line["options"] and "--jobs" not in line["options"], "kept as the cell wrote them"

@@ -442,3 +442,24 @@ def test_the_redraw_pace_keeps_trials_fresh_and_the_panel_cheap(trial, history_c
         assert panel_time <= 0.12 * (search_time + panel_time), "a zero-cost search spends little on plots"
         first_estimate = 0.1  # of a score plot's cost, before one is drawn
         assert max(delays(history_shows)) <= max(first_estimate, history_cost) / SHARE + 0.1, "as SHARE allows"
+
+
+def test_the_panel_runs_keep_the_cells_workers_and_sync():
+    from jupyter_hptune.controller import PanelController
+
+    class Tuner:
+        running = False
+        begun: list = []
+
+        def begin(self, settings, *, new_study=False):
+            self.begun.append((settings, new_study))
+            raise ValueError("stop here: no search runs in this test")
+
+    cell = SearchSettings(method="bayes", n_trials=12, direction="maximize", seed=7, jobs=4, sync=True)
+    p = TunePanel(SPACE, name="study", settings=cell)
+    tuner = Tuner()
+    PanelController("study", p, tuner, cell, kernel=None)
+    p.controls.trials.widget.value = "6"
+    p.run.click()
+    p.more.click()
+    assert [(s.jobs, s.sync, s.n_trials, new) for s, new in tuner.begun] == [(4, True, 6, True), (4, True, 6, False)]

@@ -357,3 +357,38 @@ def test_each_new_plot_draws_into_a_subfigure(searched):
     for subfig, draw in zip(root.subfigures(1, 3), all_new_plots(searched).values()):
         assert draw(subfig) is subfig and subfig.axes
     assert figure_png(root).startswith(b"\x89PNG")
+
+
+def inside_figure(fig, artist):
+    renderer = drawn(fig)
+    box, page = artist.get_window_extent(renderer), fig.bbox
+    return box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1
+
+
+def test_importance_of_one_whole_share_keeps_its_percentage_on_the_figure_and_ticks_within_100_percent():
+    result = Importance(shares={"lr": 1.0, "units": 0.0}, method="fANOVA", n_trials=20, used={"lr": 20, "units": 20})
+    fig = plot_importance(result)
+    ax = fig.axes[0]
+    [label] = [t for t in ax.texts if t.get_text().strip() == "100%"]
+    renderer = drawn(fig)
+    assert label.get_window_extent(renderer).x1 <= ax.get_window_extent(renderer).x1, "the label is cut off"
+    assert max(ax.get_xticks()) == pytest.approx(1.0), "no share is above 100%: no tick there"
+
+
+def test_parallel_of_two_hyperparameters_keeps_its_whole_title_on_the_figure():
+    space = Space({"lr": Real(1e-4, 1e-1, log=True), "n": Int(1, 5)})
+    trials = [
+        Trial(
+            number=1000 + i,
+            params={"lr": 10 ** -(1 + i % 3), "n": 1 + i % 5},
+            state=TrialState.COMPLETE,
+            value=-0.000123456 * (1 + i),
+            started=0.0,
+            finished=1.0,
+        )
+        for i in range(12)
+    ]
+    fig = plot_parallel(snapshot_of(trials, "maximize", space=space), space)
+    title = fig.axes[0].title
+    assert "at trial 1000" in title.get_text()
+    assert inside_figure(fig, title)

@@ -40,7 +40,7 @@ class Option:
 
     name: str  # the keyword, as tune() and the study take it
     help: str
-    type: type = int  # int and float: a positive number (a seed: from 0); str: one of the choices
+    type: type = int  # int and float: a positive number (a seed: from 0); str: one of the choices; bool: a flag
     choices: tuple[str, ...] = ()
     default: Any = None  # what the option is when left out (None: the method decides, as the help says)
     flag_name: str = ""  # the magic's name when it differs from the keyword (--trials for n_trials)
@@ -69,6 +69,10 @@ class Option:
         """The value as a plain Python value, or OptionError saying what is wrong; None (left out) stays None."""
         if value is None:
             return None
+        if self.type is bool:
+            if not isinstance(value, bool | np.bool_):
+                self._refuse(f"must be True or False, got {value!r}")
+            return bool(value)
         if self.choices:
             if not isinstance(value, str) or value not in self.choices:
                 self._refuse(f"must be one of {', '.join(self.choices)}, got {value!r}")
@@ -92,6 +96,11 @@ class Option:
             return None
         if self.choices:
             return self.check(text)
+        if self.type is bool:
+            words = {"true": True, "false": False}
+            if text.lower() not in words:
+                self._refuse(f"must be true or false, got {text!r}")
+            return words[text.lower()]
         try:
             value = self.type(text)
         except ValueError:
@@ -140,6 +149,13 @@ SEARCH_OPTIONS: tuple[Option, ...] = (
     Option(
         "jobs",
         "run up to N trials at once in worker processes on this machine (a local Dask cluster)",
+        panel=False,
+    ),
+    Option(
+        "sync",
+        "with --jobs/--cluster: propose the trials in fixed batches, each once the last one has finished, so that "
+        "the same seed and number of workers repeat the search exactly (workers wait for each batch's slowest trial)",
+        bool,
         panel=False,
     ),
 )

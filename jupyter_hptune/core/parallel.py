@@ -9,6 +9,7 @@ and returns its score, so workers need no shared disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import logging
 import math
@@ -310,18 +311,32 @@ class _Running:
 
 
 def parallel_loop(
-    run: Search, objective: Objective, plan: SearchPlan, *, n_jobs: int | None, client: Any
+    run: Search, objective: Objective, plan: SearchPlan, *, n_jobs: int | None, client: Any, sync: bool = False
 ) -> Iterator[Trial | None]:
-    """The trial loop of a search whose trials run on Dask workers (see Study.search); checks what it can at once."""
+    """The trial loop of a search whose trials run on Dask workers (see Study.search); checks what it can at once.
+
+    sync=True proposes the trials in fixed batches (see _ParallelSearch), so that a seed repeats the search.
+    """
     n_jobs = check_jobs(n_jobs)
     payload = pack(objective)  # an unsendable variable is named now, before anything starts
     search = _ParallelSearch(run, payload, plan, n_jobs, client)
+    search.sync = sync
     search.asks_its_params = getattr(objective, "asks_its_params", False)
     return search.loop()
 
 
+Outcome = tuple[Trial, ScoreError | None]  # a trial's final record, and the ScoreError that ends the search, if any
+
+
 class _ParallelSearch:
-    """One search on workers: proposes points for free workers, records what comes back, ends as asked."""
+    """One search on workers: proposes points for free workers, records what comes back, ends as asked.
+
+    In sync mode the points come in fixed batches instead, so that nothing depends on which trial finishes first:
+    a batch (as many trials as run at once, the last one cut to the trials left) is asked for once every earlier
+    trial has been recorded, its trials are started as workers are free, and finished trials are recorded in the
+    order of their numbers (a trial that finishes early waits for the earlier ones), so the study's space grows and
+    the method learns in the same order in every run.
+    """
 
     def __init__(self, run: Search, payload: bytes, plan: SearchPlan, n_jobs: int | None, client: Any) -> None:
         self.run = run
@@ -337,6 +352,10 @@ class _ParallelSearch:
         self.pool: WorkerPool | None = None
         self.last_activity = 0.0
         self.gone: set[str] = set()  # addresses of workers that went away during the search
+        self.sync = False  # whether the points come in fixed batches (see the class)
+        self.batch_size = 1  # sync: the trials of a batch, fixed when the search opens
+        self.batch: list[tuple[dict[str, Any], str]] = []  # sync: the points of the batch not started yet
+        self.held: dict[int, Callable[[], Outcome]] = {}  # sync: finished trials waiting for earlier ones, by number
 
     def loop(self) -> Iterator[Trial | None]:
         run = self.run
@@ -347,15 +366,17 @@ class _ParallelSearch:
         try:
             while True:
                 if not run.should_stop():
-                    self._launch(run.left)
+                    self._launch_batch() if self.sync else self._launch(run.left)
                 if run.ending is not None and run.cancel_requested and self.running:
                     self._abandon("cancelled when the search was stopped")
                 if not self.running and (run.ending is not None or not run.left):
                     break
-                finished = self._collect(max(0.0, min(TICK, last_poll + POLL - time.monotonic())))
+                wait = max(0.0, min(TICK, last_poll + POLL - time.monotonic()))
+                finished = self._collect_in_order(wait) if self.sync else self._collect(wait)
                 if time.monotonic() - last_poll >= POLL:
                     last_poll = time.monotonic()
-                    finished += self._lost_workers(self._refresh())
+                    lost = self._lost_workers(self._refresh())
+                    finished += self._in_order(lost) if self.sync else lost
                 for trial, error in finished:
                     run.finish(trial, error)
                 if run.judge_failures() is StopReason.ERROR:
@@ -384,7 +405,11 @@ class _ParallelSearch:
     def _open(self) -> str:
         """Open the search's workers; where its trials run, for the note that opens the search."""
         self.pool = WorkerPool.open(self.n_jobs, self.client)
-        return self.pool.describe()
+        if not self.sync:
+            return self.pool.describe()
+        # --jobs N: batches of N; on a cluster without it, of the threads its workers have now (printed, to repeat)
+        self.batch_size = max(1, self.pool.limit or sum(self.pool.threads.values()))
+        return f"{self.pool.describe()}; points proposed in fixed batches of {self.batch_size} (sync)"
 
     # -- starting trials ------------------------------------------------------------------------------------------
     def _launch(self, left: int) -> int:
@@ -397,26 +422,49 @@ class _ParallelSearch:
         workers = pool.free(busy, len(self.running))[:left]
         if not workers:
             return 0
-        payload = self._payload()
         points = run.next_points(len(workers))
         for worker, (params, source) in zip(workers, points):
-            trial = run.start(params, source)
-            future = pool.client.submit(
-                run_trial,
-                self.token,
-                payload,
-                dict(trial.params),
-                self.plan.sampler.seed,
-                trial.number,
-                key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
-                workers=[worker],
-                allow_other_workers=False,
-                pure=False,
-            )
-            self.running[future.key] = _Running(trial, future, worker, time.time())
-            future.add_done_callback(self.done.put)
+            self._submit(worker, params, source)
         self._activity(force=True)
         return len(points)
+
+    def _launch_batch(self) -> int:
+        """Sync mode: ask for the next batch once every trial so far is recorded, and start its trials on the free
+        workers (the rest as workers free up); the number started."""
+        run, pool = self.run, self.pool
+        assert pool is not None
+        if not self.batch and not self.running and not self.held and run.left:
+            self.batch = run.next_points(min(self.batch_size, run.left))
+        busy: dict[str, int] = {}
+        for running in self.running.values():
+            busy[running.worker] = busy.get(running.worker, 0) + 1
+        workers = pool.free(busy, len(self.running))[: len(self.batch)]
+        for worker in workers:
+            self._submit(worker, *self.batch.pop(0))
+        if workers:
+            self._activity(force=True)
+        return len(workers)
+
+    def _submit(self, worker: str, params: dict[str, Any], source: str) -> None:
+        """Start a trial with these params on that worker: recorded as running, its future watched."""
+        run, pool = self.run, self.pool
+        assert pool is not None
+        payload = self._payload()
+        trial = run.start(params, source)
+        future = pool.client.submit(
+            run_trial,
+            self.token,
+            payload,
+            dict(trial.params),
+            self.plan.sampler.seed,
+            trial.number,
+            key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
+            workers=[worker],
+            allow_other_workers=False,
+            pure=False,
+        )
+        self.running[future.key] = _Running(trial, future, worker, time.time())
+        future.add_done_callback(self.done.put)
 
     def _payload(self) -> Any:
         """The objective's future on the workers: sent once to every worker, again only if the cluster lost it."""
@@ -428,6 +476,15 @@ class _ParallelSearch:
     # -- collecting results ---------------------------------------------------------------------------------------
     def _collect(self, wait: float) -> list[tuple[Trial, ScoreError | None]]:
         """The trials whose futures finished within `wait` seconds (all those finished, once one has)."""
+        finished = []
+        for future in self._done_futures(wait):
+            running = self.running.pop(future.key, None)
+            if running is not None:  # else abandoned already
+                finished.append(self._outcome(running, future))
+        return finished
+
+    def _done_futures(self, wait: float) -> list[Any]:
+        """The futures that finished within `wait` seconds (all those finished, once one has)."""
         futures = []
         try:
             futures.append(self.done.get(timeout=wait) if wait > 0 else self.done.get_nowait())
@@ -435,16 +492,35 @@ class _ParallelSearch:
                 futures.append(self.done.get_nowait())
         except queue.Empty:
             pass
-        finished = []
+        return futures
+
+    def _collect_in_order(self, wait: float) -> list[Outcome]:
+        """Sync mode: the trials to record now, in the order of their numbers: those finished (within `wait` seconds)
+        that no earlier trial is still running before; the others are held until the earlier ones have finished."""
+        futures = self._done_futures(wait)
+        now = time.time()
         for future in futures:
             running = self.running.pop(future.key, None)
             if running is not None:  # else abandoned already
-                finished.append(self._outcome(running, future))
-        return finished
+                # read when released, as what a trial declared joins the study's space then, in the trials' order
+                self.held[running.trial.number] = functools.partial(self._outcome, running, future, now)
+        return self._release()
 
-    def _outcome(self, running: _Running, future: Any) -> tuple[Trial, ScoreError | None]:
-        """A finished future as the trial's final record (and the ScoreError that ends the search, if any)."""
-        trial, now = running.trial, time.time()
+    def _in_order(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Sync mode: trials failed as their workers went away, held with the finished ones; those to record now."""
+        for outcome in outcomes:
+            self.held[outcome[0].number] = functools.partial(_same, outcome)
+        return self._release()
+
+    def _release(self, every: bool = False) -> list[Outcome]:
+        """Sync mode: the held trials numbered below every running one (every=True: all of them), in their order."""
+        below = math.inf if every else min((r.trial.number for r in self.running.values()), default=math.inf)
+        return [self.held.pop(number)() for number in sorted(n for n in self.held if n < below)]
+
+    def _outcome(self, running: _Running, future: Any, now: float | None = None) -> tuple[Trial, ScoreError | None]:
+        """A finished future as the trial's final record (and the ScoreError that ends the search, if any); `now`:
+        when it was seen to finish, if not now."""
+        trial, now = running.trial, time.time() if now is None else now
         if future.status != "finished":
             error = future.exception() if future.status == "error" else None
             if type(error).__name__ == "KilledWorker" or running.worker in self._refresh():
@@ -492,7 +568,9 @@ class _ParallelSearch:
         return failed
 
     def _abandon(self, reason: str) -> None:
-        """Cancel every running trial and record it as interrupted, with the reason."""
+        """Cancel every running trial and record it as interrupted, with the reason (held ones finished: recorded)."""
+        for trial, error in self._release(every=True):
+            self.run.finish(trial, error)
         futures = [running.future for running in self.running.values()]
         self.running.clear()
         if futures and self.pool is not None:
@@ -518,6 +596,11 @@ class _ParallelSearch:
             trials = by_worker.get(address, [])
             states += [WorkerState(name, r.trial.number, r.since) for r in trials] or [WorkerState(name)]
         self.run.emit(WorkersUpdated(self.run.snapshot(), tuple(states)))
+
+
+def _same(outcome: Outcome) -> Outcome:
+    """The outcome it is given (a held trial whose record is made already)."""
+    return outcome
 
 
 def _echo(result: Mapping[str, Any]) -> None:

@@ -33,6 +33,7 @@ class SearchSettings:
     max_steps: int | None = None
     jobs: int | None = None  # trials at once on Dask workers (None: one at a time, in the kernel)
     cluster: Any = None  # a distributed.Client or a scheduler address to run the trials on
+    sync: bool = False  # on workers: propose the trials in fixed batches, so that a seed repeats the search
 
     def __post_init__(self) -> None:
         METHOD.check(self.method)
@@ -41,6 +42,8 @@ class SearchSettings:
             object.__setattr__(self, option.name, option.check(getattr(self, option.name)))
         if self.prune is None:
             object.__setattr__(self, "prune", "none")
+        if self.sync is None:
+            object.__setattr__(self, "sync", False)
         options = check_method_options(self.method, self.options)
         object.__setattr__(self, "options", MappingProxyType(options))
         if self.prune == "hyperband" and self.max_steps is None:
@@ -74,6 +77,7 @@ class SearchSettings:
             **self.stopping,
             "n_jobs": self.jobs,
             "client": self.cluster,
+            "sync": self.sync,
         }
 
     def line_values(self) -> dict[str, Any]:

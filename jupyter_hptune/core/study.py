@@ -52,6 +52,7 @@ class SearchOptions(TypedDict, total=False):
     max_steps: int | None
     n_jobs: int | None
     client: Any
+    sync: bool
 
 
 class Study:
@@ -291,6 +292,7 @@ class Study:
         max_steps: int | None = None,
         n_jobs: int | None = None,
         client: Any = None,
+        sync: bool = False,
     ) -> Iterator[Trial | None]:
         """optimize() one trial at a time: yields each finished trial, so the caller can pause between trials.
 
@@ -300,6 +302,8 @@ class Study:
         With `n_jobs` or `client`, up to n_jobs trials run at once on Dask workers (core/parallel.py): a local
         cluster of n_jobs worker processes, or the cluster of `client` (a distributed.Client or a scheduler
         address). Such a search also yields None whenever no trial finished for a quarter of a second.
+        `sync=True` (with workers only) proposes the trials in fixed batches, each once the last has finished and
+        been learned in trial-number order, so that the same seed and n_jobs repeat the search whatever the timing.
         """
         n_trials, timeout, patience, max_steps = (
             option_named(name).check(value)
@@ -310,6 +314,11 @@ class Study:
                 ("max_steps", max_steps),
             )
         )
+        if option_named("sync").check(sync) and n_jobs is None and client is None:
+            raise StudyError(
+                "sync=True applies to trials on workers (n_jobs or client): in-process trials run one at a time, "
+                "and the same seed already repeats the search; drop sync or give n_jobs"
+            )
         try:
             pruner = make_pruner(prune, max_steps)
         except ValueError as error:
@@ -326,7 +335,7 @@ class Study:
             from .parallel import parallel_loop  # imports Dask when it runs, never before
 
             plan = SearchPlan(sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures)
-            return parallel_loop(self._search, objective, plan, n_jobs=n_jobs, client=client)
+            return parallel_loop(self._search, objective, plan, n_jobs=n_jobs, client=client, sync=bool(sync))
         plan = SearchPlan(
             sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures, stopping
         )
@@ -544,6 +553,7 @@ def tune(
     max_steps: int | None = None,
     n_jobs: int | None = None,
     client: Any = None,
+    sync: bool = False,
     **method_options: Any,
 ) -> Study:
     """Search the space for the params that minimize (or maximize) objective(params) and return the study.
@@ -554,7 +564,8 @@ def tune(
     An objective(params, trial) may report its progress with trial.report(step, value) and ask trial.should_stop();
     `prune` ("none", "median", "halving", "hyperband"), `patience` and `max_steps` stop trials early from it.
     n_jobs runs up to that many trials at once in worker processes (a local Dask cluster); client runs them on
-    an existing Dask cluster (a distributed.Client or a scheduler address).
+    an existing Dask cluster (a distributed.Client or a scheduler address); with either, sync=True proposes the
+    trials in fixed batches so that the same seed and number of workers give the same trials.
     """
     sampler = make_sampler(method, seed=seed, **method_options)
     study = Study(space or {}, name=name, direction=direction, storage=storage, resume=resume)
@@ -572,6 +583,7 @@ def tune(
         max_steps=max_steps,
         n_jobs=n_jobs,
         client=client,
+        sync=sync,
     )
     snapshot = study.snapshot()
     if snapshot.all_failed:

@@ -3,7 +3,7 @@
 The panel observes a study's events and turns clicks into requests (run, continue, one manual trial, stop) that
 its owner (controller.PanelController) carries out; it never runs the search itself. Its parts live beside it:
 controls.py (the settings of the next search), rows.py (a row per hyperparameter), progress.py, plots_view.py
-(and when to redraw) and table.py.
+(and when to redraw), table.py and trial_view.py (one trial in detail, chosen beside the table).
 """
 
 from __future__ import annotations
@@ -30,16 +30,31 @@ from ..core.events import (
 from ..core.options import in_panel_words
 from ..core.settings import SearchSettings
 from ..core.space import Space, SpaceError
+from ..core.trial import Trial
 from .controls import OptionControl, SearchControls
-from .plots_view import CURVES_TAB, LATENCY, SHARE, PlotsView, RedrawPace, png_image, show_png
+from .plots_view import (
+    CURVES_TAB,
+    IMPORTANCE_TAB,
+    LATENCY,
+    PARALLEL_TAB,
+    SHARE,
+    PlotsView,
+    RedrawPace,
+    png_image,
+    show_png,
+)
 from .progress import ProgressView, progress_text, workers_html
 from .rows import ChoiceRow, RangeRow, log_values, make_row, row_box, value_label
 from .table import TrialsTable, trials_table_html
+from .trial_view import TrialView, trial_detail_html, trial_label
 
 __all__ = [
     "CURVES_TAB",
+    "IMPORTANCE_TAB",
     "LATENCY",
+    "PARALLEL_TAB",
     "SHARE",
+    "TAB_TITLES",
     "TRIALS_TAB",
     "ChoiceRow",
     "OptionControl",
@@ -47,12 +62,15 @@ __all__ = [
     "RangeRow",
     "RedrawPace",
     "SearchControls",
+    "TrialView",
     "TunePanel",
     "log_values",
     "make_row",
     "png_image",
     "progress_text",
     "show_png",
+    "trial_detail_html",
+    "trial_label",
     "trials_table_html",
     "value_label",
     "workers_html",
@@ -61,6 +79,13 @@ __all__ = [
 Handler = Callable[..., None]  # what a button of the panel calls (PanelController sets them)
 
 TRIALS_TAB = 2  # the tab of the trials table
+# Seven tabs do not fit a laptop's panel at ipywidgets' fixed tab width: each tab as wide as its title, the tab bar
+# wrapping onto a second line rather than cutting titles off (in the panel itself, so that every frontend has it).
+TAB_CSS = (
+    "<style>.hptune-panel .jupyter-widgets.jupyter-widget-tab > .lm-TabBar > .lm-TabBar-content {flex-wrap: wrap}"
+    ".hptune-panel .jupyter-widgets.jupyter-widget-tab > .lm-TabBar .lm-TabBar-tab {flex: 0 0 auto}</style>"
+)
+TAB_TITLES = ("Surface", "Parameters", "Trials", "Log", "Curves", "Importance", "Parallel coordinates")
 
 
 class TunePanel:
@@ -100,9 +125,11 @@ class TunePanel:
                 self.table.widget,
                 w.VBox([self.log_note, self.log]),
                 plots.curves,
+                plots.importance_tab,
+                plots.parallel,
             ]
         )
-        for i, title in enumerate(["Surface", "Parameters", "Trials", "Log", "Curves"]):
+        for i, title in enumerate(TAB_TITLES):
             self.tabs.set_title(i, title)
         self.tabs.selected_index = TRIALS_TAB
         if self.controls.stops_early:
@@ -132,6 +159,7 @@ class TunePanel:
                 self.progress.workers_row,
                 plots.widget,
                 self.tabs,
+                w.HTML(TAB_CSS, layout=w.Layout(display="none")),
             ],
             layout=w.Layout(border="1px solid #ddd", padding="6px"),
         )
@@ -159,6 +187,7 @@ class TunePanel:
         for control in (plots.surface_x, plots.surface_y):
             control.observe(lambda _: self._draw_tab(), names="value")
         self.table.sort.observe(lambda _: self._draw_table(), names="value")
+        self.table.trial.on_use = self.use_in_manual
         self.tabs.observe(lambda _: self._draw_tab(), names="selected_index")
         self.show_settings.observe(lambda _: self._fold_settings(), names="value")
         self._show_buttons()
@@ -209,6 +238,18 @@ class TunePanel:
         if change["new"] == "manual" and self._snapshot is not None and self._snapshot.best_trial is not None:
             self.controls.set_point(self._snapshot.best_trial.params)
         self._show_buttons()
+
+    def use_in_manual(self, trial: Trial) -> None:
+        """Put a trial's params into the manual controls (the method switched to manual), for Run trial."""
+        controls = self.controls
+        controls.method.value = "manual"  # first: switching sets the best trial's params
+        try:
+            controls.set_point({name: value for name, value in trial.params.items() if name in controls.rows})
+        except (ValueError, TypeError) as error:  # e.g. an option no longer declared
+            self.show_message(f"Trial #{trial.number}'s params do not fit the controls: {error}", error=True)
+            return
+        self.show_settings.value = True  # the controls it set, in view
+        self.show_message(f"Trial #{trial.number}'s params are in the manual controls: Run trial runs them.")
 
     def _show_buttons(self) -> None:
         manual = self.controls.method.value == "manual"

@@ -1,8 +1,9 @@
-"""The panel's plots: the score plot and the model's slice side by side, the Surface, Parameters and Curves tabs,
-and when to redraw them so that a person can follow a search at a small cost to it."""
+"""The panel's plots: the score plot and the model's slice side by side, the Surface, Parameters, Curves, Importance
+and Parallel coordinates tabs, and when to redraw them so that a person can follow a search at a small cost to it."""
 
 from __future__ import annotations
 
+import html
 import time
 from collections import deque
 from collections.abc import Callable
@@ -13,9 +14,20 @@ import ipywidgets as w
 from ..core.events import StudySnapshot
 from ..core.space import Space
 
-__all__ = ["CURVES_TAB", "PARAMS_TAB", "SURFACE_TAB", "PlotsView", "RedrawPace", "png_image", "show_png"]
+__all__ = [
+    "CURVES_TAB",
+    "IMPORTANCE_TAB",
+    "PARALLEL_TAB",
+    "PARAMS_TAB",
+    "SURFACE_TAB",
+    "PlotsView",
+    "RedrawPace",
+    "png_image",
+    "show_png",
+]
 
-SURFACE_TAB, PARAMS_TAB, CURVES_TAB = 0, 1, 4  # the tabs whose plots this view draws (2 and 3: trials and log)
+# The tabs whose plots this view draws (2 and 3: trials and log).
+SURFACE_TAB, PARAMS_TAB, CURVES_TAB, IMPORTANCE_TAB, PARALLEL_TAB = 0, 1, 4, 5, 6
 
 LATENCY = 1.0  # seconds: how old a finished trial may get before the score plot shows it
 SHARE = 0.05  # of the time since its last draw, that a redraw may take whenever it likes
@@ -147,8 +159,9 @@ def show_png(image: w.Image, png: bytes) -> None:
 
 
 class PlotsView:
-    """The score plot, the model's slice along one hyperparameter, and the plots of the Surface, Parameters and
-    Curves tabs; the model is fitted (or read) once per redraw and shared by the views."""
+    """The score plot, the model's slice along one hyperparameter, and the plots of the Surface, Parameters,
+    Curves, Importance and Parallel coordinates tabs; the model is fitted (or read) once per redraw and shared by
+    the views."""
 
     def __init__(self, space: Space) -> None:
         self.space = space
@@ -165,6 +178,14 @@ class PlotsView:
         self.surface = png_image()
         self.params_plot = png_image()
         self.curves = png_image()
+        self.importance = png_image()
+        self.importance_note = w.HTML()  # why there is no importance yet (too few trials)
+        self.importance_note.add_class("hptune-importance-note")
+        self.importance_tab = w.VBox([self.importance_note, self.importance])
+        self.importance_tab.add_class("hptune-importance")
+        self.parallel = png_image()
+        self.parallel.add_class("hptune-parallel")
+        self._insights: dict[int, Any] = {}  # the finished trials each of those two tabs last drew
         self.surface_tab = w.VBox([w.HBox([self.surface_x, self.surface_y]), self.surface])
         # Side by side where two plots of at least 420 px fit (their text then shows at 12 px or more), else one
         # above the other; their bottoms aligned, the posterior's dropdown above it.
@@ -228,6 +249,39 @@ class PlotsView:
             show_png(self.params_plot, plots.figure_png(plots.plot_params(snapshot, self.space)))
         elif tab == CURVES_TAB:
             self.draw_curves(snapshot)
+        elif tab in (IMPORTANCE_TAB, PARALLEL_TAB):
+            # Opened again with nothing new, a tab is not redrawn: the importance refits a forest.
+            drawn = self._drawn_from(snapshot)
+            if self._insights.get(tab) == drawn:
+                return
+            if tab == IMPORTANCE_TAB:
+                self.draw_importance(snapshot)
+            else:
+                show_png(self.parallel, plots.figure_png(plots.plot_parallel(snapshot, self._space(snapshot))))
+            self._insights[tab] = drawn
+
+    def draw_importance(self, snapshot: StudySnapshot) -> None:
+        """Redraw the importance bars, or say why there are none yet (e.g. too few completed trials)."""
+        from .. import plots
+        from ..core.importance import ImportanceError, importance
+
+        try:
+            found = importance(snapshot.trials, self._space(snapshot), snapshot.direction, seed=snapshot.seed)
+        except ImportanceError as error:
+            self.importance_note.value = f"<span style='color:#777'>{html.escape(str(error), quote=False)}</span>"
+            self.importance.layout.display = "none"
+            return
+        self.importance_note.value = ""
+        show_png(self.importance, plots.figure_png(plots.plot_importance(found)))
+
+    def _space(self, snapshot: StudySnapshot) -> Space:
+        """The study's hyperparameters: those declared up front and those its trials declared as they ran."""
+        return snapshot.space if snapshot.space is not None else self.space
+
+    def _drawn_from(self, snapshot: StudySnapshot) -> Any:
+        """What the Importance and Parallel coordinates tabs are drawn from: the finished trials and the space."""
+        finished = tuple((t.number, t.state, t.value) for t in snapshot.trials if t.finished is not None)
+        return finished, tuple(self._space(snapshot).items()), snapshot.seed, snapshot.direction
 
     def draw_curves(self, snapshot: StudySnapshot) -> None:
         """Redraw the learning curves."""

@@ -8,12 +8,25 @@ from collections.abc import Sequence
 import ipywidgets as w
 
 from ..core.events import StudySnapshot
-from ..core.trial import TrialState
+from ..core.trial import Trial, TrialState
 from ..report import format_value
+from .rows import row_box
 
-__all__ = ["TrialsTable", "trials_table_html"]
+__all__ = ["TrialsTable", "sorted_trials", "trials_table_html"]
 
+LIMIT = 500  # trials the table (and the chooser) lists
 _STATE_COLOURS = {"failed": "#c0392b", "interrupted": "#b9770e", "running": "#2471a3", "pruned": "#7f8c8d"}
+
+
+def sorted_trials(snapshot: StudySnapshot, sort: str = "trial") -> list[Trial]:
+    """The trials in the table's order: the latest first, or by score (best first, trials without one last)."""
+    trials = list(snapshot.trials)
+    if sort == "score":
+        sign = 1 if snapshot.direction == "minimize" else -1
+        trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0), t.number))
+    else:
+        trials.reverse()
+    return trials
 
 
 def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int = 500, order: Sequence[str] = ()) -> str:
@@ -23,12 +36,7 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
     as first used), blank where a trial did not.
     When trials report values, the step each reached and its best step have columns of their own.
     """
-    trials = list(snapshot.trials)
-    if sort == "score":
-        sign = 1 if snapshot.direction == "minimize" else -1
-        trials.sort(key=lambda t: (t.value is None, sign * (t.value or 0.0), t.number))
-    else:
-        trials.reverse()
+    trials = sorted_trials(snapshot, sort)
     best = snapshot.best_trial.number if snapshot.best_trial is not None else None
     used = dict.fromkeys(name for t in snapshot.trials for name in t.params)  # in the order first used
     names = [name for name in order if name in used] + [name for name in used if name not in order]
@@ -61,14 +69,19 @@ def trials_table_html(snapshot: StudySnapshot, sort: str = "trial", limit: int =
 
 
 class TrialsTable:
-    """The trials table of a panel's Trials tab, with its sort order."""
+    """The trials table of a panel's Trials tab, with its sort order, and beside it a chooser of one trial to see in
+    detail (an HTML table sends no clicks to the kernel: the chooser lists the trials in the table's order)."""
 
     def __init__(self, order: Sequence[str] = ()) -> None:
+        from .trial_view import TrialView
+
         self.order = list(order)  # the hyperparameters' column order: the study's space
         self.sort = w.ToggleButtons(options=[("by trial", "trial"), ("by score", "score")], value="trial")
         self.table = w.HTML()
-        self.widget = w.VBox([self.sort, self.table])
+        self.trial = TrialView(self.order, LIMIT)
+        self.widget = w.VBox([row_box([self.sort, self.trial.chooser, self.trial.use]), self.table, self.trial.widget])
 
     def draw(self, snapshot: StudySnapshot) -> None:
-        """Rewrite the table from a snapshot."""
-        self.table.value = trials_table_html(snapshot, self.sort.value, order=self.order)
+        """Rewrite the table from a snapshot, and the chosen trial's detail if it changed."""
+        self.table.value = trials_table_html(snapshot, self.sort.value, LIMIT, self.order)
+        self.trial.draw(snapshot, self.sort.value)

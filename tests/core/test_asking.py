@@ -156,3 +156,37 @@ def test_the_model_learns_which_hyperparameter_decides_whether_another_is_used()
     assert [rules["units_1"][1](n) for n in (1, 2, 3)] == [False, True, True]
     unrelated = [Trial(number=0, params={"a": 1, "b": 0.5}), Trial(number=1, params={"a": 1})]
     assert activity_rules(Space({"a": Int(1, 3), "b": Real(0, 1)}), ["a", "b"], unrelated) == {}, "no rule seen"
+
+
+def tree(params: dict[str, Any]) -> float:
+    """Jenatton et al.'s tree: x4 is used when x2 is 0, and x2 itself only when x1 is 0."""
+    if hp.choice([0, 1], name="x1") == 0:
+        if hp.choice([0, 1], name="x2") == 0:
+            return hp.real(-1.0, 1.0, name="x4") ** 2 + 0.1
+        return hp.real(-1.0, 1.0, name="x5") ** 2 + 0.2
+    if hp.choice([0, 1], name="x3") == 0:
+        return hp.real(-1.0, 1.0, name="x6") ** 2 + 0.3
+    return hp.real(-1.0, 1.0, name="x7") ** 2 + 0.4
+
+
+def test_the_model_learns_a_rule_under_a_hyperparameter_that_is_itself_conditional() -> None:
+    from jupyter_hptune.core.samplers.bayes import activity_rules
+
+    study = tune(tree, method="random", n_trials=30, seed=0)
+    rules = activity_rules(study.space, list(study.space), study.trials)
+    assert {name: parent for name, (parent, _) in rules.items()} == {
+        "x2": "x1",
+        "x3": "x1",
+        "x4": "x2",
+        "x5": "x2",
+        "x6": "x3",
+        "x7": "x3",
+    }
+    assert list(rules).index("x2") < list(rules).index("x4"), "a parent's rule before its children's"
+    assert rules["x4"][1](0) and not rules["x4"][1](1) and rules["x5"][1](1)
+
+
+def test_bayes_finds_the_best_leaf_of_a_tree() -> None:
+    study = tune(tree, method="bayes", n_trials=20, seed=0)
+    assert study.best_params["x1"] == 0 and study.best_params["x2"] == 0, "the leaf of the optimum, 0.1"
+    assert study.best_value < 0.101

@@ -268,6 +268,38 @@ def test_bayes_batches_spread_around_running_trials():
     assert len({tuple(p.values()) for p in batch}) == 3
 
 
+BRANCHES = {"opt": Choice(["sgd", "adam"]), "momentum": Real(0.0, 0.99), "beta1": Real(0.5, 0.999), "lr": Real(0, 1)}
+
+
+def branches(params):
+    """What a trial of a conditional objective uses of a point: momentum under SGD, beta1 under Adam."""
+    unused = "beta1" if params["opt"] == "sgd" else "momentum"
+    return {name: value for name, value in params.items() if name != unused}
+
+
+def test_a_conditional_search_on_workers_draws_the_same_random_trials_as_in_the_kernel():
+    space, n_trials = Space(BRANCHES), 12
+
+    def run(workers):
+        sampler = make_sampler("bayes", seed=1)
+        sampler.plan(space, [], n_trials, 0, "minimize")
+        trials: list[Trial] = []
+        while len(trials) < n_trials:
+            free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
+            numbers = list(range(len(trials), len(trials) + free))
+            points = ask_batch(sampler, space, trials, numbers)
+            trials += [Trial(number=n, params=branches(p)) for n, p in zip(numbers, points)]
+            oldest = next(t for t in trials if t.state is TrialState.RUNNING)
+            value = (oldest.params["lr"] - 0.3) ** 2 + (oldest.params["opt"] == "sgd")
+            trials[oldest.number] = oldest.finish(TrialState.COMPLETE, finished=0.0, value=value)
+        return [t.params for t in trials]
+
+    kernel, workers = run(1), run(2)
+    explored = [n for n in range(3, n_trials) if n % 3 == 2]  # after the 3 initial points, every 3rd trial
+    assert [workers[n] for n in explored] == [kernel[n] for n in explored], "the same seeded random configurations"
+    assert len({tuple(p.values()) for p in workers}) == n_trials
+
+
 class Halves(Sampler):
     """A method of one's own: only plan and ask, the first of 0, 1, 1/2, 1/4, ... not tried yet."""
 
@@ -291,6 +323,26 @@ def test_a_method_with_only_plan_and_ask_runs_in_a_study_and_on_several_workers(
     assert [p["x"] for p in batch] == [0.25, 0.125], "each point of a batch counts as running for the next"
     with pytest.raises(TypeError, match="abstract"):
         type("NoAsk", (Sampler,), {"plan": Halves.plan})()
+
+
+def test_the_engine_reads_and_writes_its_input_as_scikit_optimize_does():
+    """Candidates are made valid and snapped in the model's own columns: the values scikit-optimize's space gives."""
+    from jupyter_hptune.core.samplers.gp_model import Engine, GPSettings, dimension
+
+    dims = [
+        Real(1e-4, 1e-1, log=True),
+        Real(-1, 1),
+        Int(8, 128, log=True),
+        Int(1, 3),
+        Choice(["a", "b"]),
+        Choice(list("wxyz")),
+    ]
+    engine = Engine([dimension(d) for d in dims], GPSettings(), n_initial_points=3, random_state=0)
+    bounds = np.asarray(engine.space.transformed_bounds, dtype=float)
+    Z = np.random.default_rng(0).uniform(bounds[:, 0], bounds[:, 1], size=(200, len(bounds)))
+    assert np.array_equal(engine.decode(Z), np.asarray(engine.space.inverse_transform(Z), dtype=float))
+    rows = engine.space.rvs(200, random_state=1)
+    assert np.array_equal(engine.encode(np.asarray(rows, dtype=float)), engine.space.transform(rows))
 
 
 def fitted_engine(**settings):

@@ -116,13 +116,7 @@ class BayesSampler(Sampler):
         budget = self.budget_aware and len(trials) >= self._initial and prunes(trials)
         self._sync(space, trials, fit=not budget)  # a pruned search's points come from the budget model
         self.optimizer.valid = self._validity(space, trials)
-        if (
-            self.optimizer.valid is not None
-            and len(trials) >= self._initial
-            and number % EXPLORE_EVERY == EXPLORE_EVERY - 1
-        ):
-            # In a conditional space a model that believes in one branch may never try another: every few
-            # trials, a configuration drawn at random (with the seed), as SMAC interleaves random ones.
+        if self._explores(len(trials), number):
             return sample_point(space, trial_rng(self.seed, number))
         if budget:
             return self._params(space, self._budget_ask(space, trials))
@@ -153,7 +147,7 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
-        self.optimizer.valid = self._validity(space, trials)
+        self.optimizer.valid = valid = self._validity(space, trials)
         running = [
             row
             for trial in trials
@@ -167,12 +161,31 @@ class BayesSampler(Sampler):
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
-            for i in range(len(numbers)):
-                x = liar.ask()
-                points.append(x)
+            for i, number in enumerate(numbers):
+                if self._explores(len(trials) + i, number):  # as ask() would: the liar still hears of it
+                    params = sample_point(space, trial_rng(self.seed, number))
+                    row = self._inputs(space, params)
+                    assert row is not None and valid is not None  # a random point lies in the space
+                    rested = valid(np.asarray([row], dtype=float))[0]  # its unused names where trials have them
+                    x = [v if isinstance(space[name], Real) else int(v) for name, v in zip(self._free, rested)]
+                else:
+                    x = liar.ask()
+                    params = self._params(space, x)
+                points.append(params)
                 if i < len(numbers) - 1:
                     liar.tell(x, lie)
-        return [self._params(space, x) for x in points]
+        return points
+
+    def _explores(self, before: int, number: int) -> bool:
+        """Whether trial `number`, asked with `before` trials ahead of it, is drawn at random rather than by the model.
+
+        In a conditional space a model that believes in one branch may never try another: after the initial design,
+        every few trials is a configuration drawn at random (with the seed), as SMAC interleaves random ones.
+        """
+        assert self.optimizer is not None
+        return (
+            self.optimizer.valid is not None and before >= self._initial and number % EXPLORE_EVERY == EXPLORE_EVERY - 1
+        )
 
     def _liar(self, running: list[list[Any]], random_state: int) -> tuple[Engine, float]:
         """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
@@ -211,7 +224,7 @@ class BayesSampler(Sampler):
                 return None
         return row
 
-    def _validity(self, space: Space, trials: Sequence[Trial]) -> Callable[[list[list[Any]]], list[list[Any]]] | None:
+    def _validity(self, space: Space, trials: Sequence[Trial]) -> Callable[[np.ndarray], np.ndarray] | None:
         """How to make a candidate a configuration the code can produce, from what the trials show, or None when
         every trial used every hyperparameter.
 
@@ -226,11 +239,14 @@ class BayesSampler(Sampler):
         column = {name: i for i, name in enumerate(self._free)}
         resting = {name: encode(space[name], _resting(space[name])) for name in rules}
 
-        def valid(rows: list[list[Any]]) -> list[list[Any]]:
-            for row in rows:
-                for name, (parent, uses) in rules.items():
-                    if not uses(row[column[parent]]):
-                        row[column[name]] = resting[name]
+        def valid(rows: np.ndarray) -> np.ndarray:
+            idle: dict[str, np.ndarray] = {}
+            for name, (parent, uses) in rules.items():  # a parent's rule comes before its children's
+                off = ~uses(rows[:, column[parent]])
+                if parent in idle:
+                    off |= idle[parent]
+                idle[name] = off
+                rows[off, column[name]] = resting[name]
             return rows
 
         return valid
@@ -286,30 +302,57 @@ def _resting(dim: Any) -> Any:
 
 def activity_rules(
     space: Space, names: Sequence[str], trials: Sequence[Trial]
-) -> dict[str, tuple[str, Callable[[Any], bool]]]:
+) -> dict[str, tuple[str, Callable[[Any], Any]]]:
     """For each of `names` that only some trials used: the hyperparameter deciding it and a test of that one's
     model value (a choice's index, an integer) saying whether a configuration uses it. Names with no such rule in
-    the trials are left out (treated as always used)."""
+    the trials are left out (treated as always used).
+
+    A deciding hyperparameter may itself be conditional (x4 used when x2 is 0, x2 when x1 is 0): a configuration
+    then uses the name only when it uses the parent too. Parents come before their children in the result.
+    """
     seen = [t.params for t in trials if t.params]
-    rules: dict[str, tuple[str, Callable[[Any], bool]]] = {}
-    for name in names:
-        using = [p for p in seen if name in p]
-        idle = [p for p in seen if name not in p]
-        if not using or not idle:
-            continue
-        for parent in names:
-            dim = space[parent]
-            if parent == name or isinstance(dim, Real) or not all(parent in p for p in seen):
-                continue
-            on = {encode(dim, p[parent]) for p in using}
-            off = {encode(dim, p[parent]) for p in idle}
-            if on & off:
-                continue
-            uses: Callable[[Any], bool]
-            if isinstance(dim, Int) and min(on) > max(off):
-                uses = functools.partial(operator.le, min(on))  # min(on) <= value
-            else:
-                uses = frozenset(on).__contains__
-            rules[name] = (parent, uses)
+    rules: dict[str, tuple[str, Callable[[Any], Any]]] = {}
+    pending = [name for name in names if any(name in p for p in seen) and not all(name in p for p in seen)]
+    while pending:
+        found = False
+        for name in list(pending):
+            rule = _rule(space, names, seen, name, rules)
+            if rule is not None:
+                rules[name] = rule
+                pending.remove(name)
+                found = True
+        if not found:
             break
     return rules
+
+
+def _rule(
+    space: Space,
+    names: Sequence[str],
+    seen: list[Mapping[str, Any]],
+    name: str,
+    rules: Mapping[str, tuple[str, Callable[[Any], Any]]],
+) -> tuple[str, Callable[[Any], Any]] | None:
+    """The hyperparameter deciding whether `name` is used and the test of its value, or None when the trials show
+    none: first among those every trial used, then among those with a rule of their own that every trial using
+    `name` used."""
+    using = [p for p in seen if name in p]
+    idle = [p for p in seen if name not in p]
+    for nested in (False, True):
+        for parent in names:
+            dim = space[parent]
+            if parent == name or isinstance(dim, Real):
+                continue
+            if nested:
+                if parent not in rules or not all(parent in p for p in using):
+                    continue
+            elif not all(parent in p for p in seen):
+                continue
+            on = {encode(dim, p[parent]) for p in using}
+            off = {encode(dim, p[parent]) for p in idle if parent in p}
+            if on & off or not off:
+                continue
+            if isinstance(dim, Int) and min(on) > max(off):
+                return parent, functools.partial(operator.le, min(on))  # min(on) <= value(s)
+            return parent, functools.partial(np.isin, test_elements=sorted(on))
+    return None

@@ -144,9 +144,10 @@ class Engine(Optimizer):
             [np.full(d.transformed_size, isinstance(d, SkReal)) for d in self.space.dimensions]
         )
         self._only_reals = bool(self._continuous.all())
-        # makes candidate points valid configurations (rows of the model's values): a conditional hyperparameter a
-        # configuration would not use set where trials that did not use it stand; None: every point is valid
-        self.valid: Callable[[list[list[Any]]], list[list[Any]]] | None = None
+        # makes candidate points valid configurations (in place, a row of the model's values each, a choice as its
+        # index): a conditional hyperparameter a configuration would not use set where trials that did not use it
+        # stand; None: every point is valid
+        self.valid: Callable[[np.ndarray], np.ndarray] | None = None
 
     def copy(self, random_state: Any = None) -> Engine:
         """A copy that has been told the same trials (and fits its own model on them).
@@ -167,6 +168,32 @@ class Engine(Optimizer):
         if self.Xi:
             twin._tell(self.Xi, self.yi)
         return twin
+
+    def decode(self, Z: np.ndarray) -> np.ndarray:
+        """Rows of the model's input as rows of the model's values (a choice as its index): as the space's
+        inverse_transform, without its per-value Python and scikit-learn's label checks."""
+        values = np.empty((len(Z), self.space.n_dims))
+        start = 0
+        for j, dim in enumerate(self.space.dimensions):
+            size = dim.transformed_size
+            if isinstance(dim, SkCategorical):  # one-hot, or one 0/1 column for two options
+                values[:, j] = Z[:, start] > 0.5 if size == 1 else np.argmax(Z[:, start : start + size], axis=1)
+            else:
+                values[:, j] = dim.inverse_transform(Z[:, start])
+            start += size
+        return values
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Rows of the model's values as rows of its input: as the space's transform, a column at a time."""
+        columns = []
+        for j, dim in enumerate(self.space.dimensions):
+            if isinstance(dim, SkCategorical):
+                index = values[:, j].astype(int)
+                count = len(dim.categories)
+                columns.append(index[:, None].astype(float) if count == 2 else np.eye(count)[index])
+            else:
+                columns.append(np.asarray(dim.transform(values[:, j]), dtype=float).reshape(len(values), -1))
+        return np.hstack(columns)
 
     def fitted_model(self, dimensions: Sequence[Any]) -> FittedModel | None:
         """The latest fitted model, or None before the first or when the engine models other dimensions than these."""
@@ -214,7 +241,7 @@ class Engine(Optimizer):
 
     def _propose(self) -> None:
         """Fit the model to every trial told and choose the next point."""
-        X = np.asarray(self.space.transform(self.Xi), dtype=float)
+        X = self.encode(np.asarray(self.Xi, dtype=float))
         scores = np.asarray(self.yi, dtype=float)
         failed = np.isnan(scores)
         if failed.all():
@@ -305,13 +332,12 @@ class Engine(Optimizer):
             Z = np.clip(Z, low, high)
             if self._only_reals:
                 return Z
-            return np.asarray(self.space.transform(self.space.inverse_transform(Z)), dtype=float)
+            return self.encode(self.decode(Z))
 
         def valid(Z: np.ndarray) -> np.ndarray:
             if self.valid is None or not len(Z):
                 return Z
-            rows = self.valid([list(row) for row in self.space.inverse_transform(Z)])
-            return np.asarray(self.space.transform(rows), dtype=float)
+            return self.encode(self.valid(self.decode(Z)))
 
         def near(centres: np.ndarray, count: int, scale: float) -> np.ndarray:
             picks = centres[rng.randint(len(centres), size=count)]
@@ -320,9 +346,7 @@ class Engine(Optimizer):
         top = int(s.top)
         candidates = np.vstack(
             [
-                valid(
-                    np.asarray(self.space.transform(self.space.rvs(int(s.candidates), random_state=rng)), dtype=float)
-                ),
+                valid(self.encode(np.asarray(self.space.rvs(int(s.candidates), random_state=rng), dtype=float))),
                 near(X[np.argsort(y, kind="stable")[:top]], int(s.local), 0.1),
             ]
         )
