@@ -66,24 +66,23 @@ class BudgetEngine(Engine):
 
     def __init__(self, dimensions: list[Any], full: int, settings: GPSettings, **options: Any) -> None:
         self.full = math.log(full)
-        self._rule: Callable[[list[list[Any]]], list[list[Any]]] | None = None
+        self._rule: Callable[[np.ndarray], np.ndarray] | None = None
         super().__init__([*dimensions, SkReal(0.0, self.full)], settings, n_initial_points=0, **options)
         self._continuous = self._continuous.copy()
         self._continuous[-1] = False  # gradient steps never move the budget
 
     @property
-    def valid(self) -> Callable[[list[list[Any]]], list[list[Any]]]:  # type: ignore[override]
-        """Makes candidates valid configurations (the conditional rule, when any) at the full budget."""
+    def valid(self) -> Callable[[np.ndarray], np.ndarray]:
+        """Makes candidates (rows of the model's values) valid configurations at the full budget, in place."""
         return self._at_full
 
     @valid.setter
-    def valid(self, rule: Callable[[list[list[Any]]], list[list[Any]]] | None) -> None:
+    def valid(self, rule: Callable[[np.ndarray], np.ndarray] | None) -> None:
         self._rule = rule
 
-    def _at_full(self, rows: list[list[Any]]) -> list[list[Any]]:
+    def _at_full(self, rows: np.ndarray) -> np.ndarray:
         rows = self._rule(rows) if self._rule is not None else rows
-        for row in rows:
-            row[-1] = self.full
+        rows[:, -1] = self.full
         return rows
 
     def _maximise(self, model: Any, acq: str, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -108,7 +107,7 @@ class BudgetModel:
         trials: Sequence[Trial],
         inputs: Callable[[Trial], list[Any] | None],
         sign: float,
-        valid: Callable[[list[list[Any]]], list[list[Any]]] | None,
+        valid: Callable[[np.ndarray], np.ndarray] | None,
     ) -> list[Any]:
         """The next point (the model's inputs without the budget), taught every finished trial first.
 
