@@ -148,6 +148,7 @@ def optuna_tpe(seed: int, data: Digits) -> list[tuple[int, float]]:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dims = space()
     study = optuna.create_study(
+        study_name=f"budget-{seed}",  # its hyperband pruner draws brackets from a hash of the name: fixed
         direction="maximize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=EPOCHS, reduction_factor=3),
