@@ -17,16 +17,16 @@ import queue
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .asking import Asking, DeclarationError, param_rng
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
-from .pruners import RunningTrial
+from .pruners import RunningTrial, StopTrial, TrialPruned
 from .samplers import sample_point
-from .search import Search, SearchPlan, StopReason
+from .search import Search, SearchPlan, Stopping, StopReason
 from .space import Dimension, Space
 from .trial import Trial, TrialState
 
@@ -40,7 +40,7 @@ KEEP_LOADED = 2  # objectives a worker keeps unpickled (of searches sharing a cl
 
 NEEDS_DASK = "running trials on workers needs Dask: pip install 'jupyter-hptune[dask]' (or 'dask[distributed]')"
 
-Objective = Callable[..., Any]  # called with a trial's params (pruning, which passes the trial too, runs in the kernel)
+Objective = Callable[..., Any]  # called with a trial's params (and the running trial, when it takes one)
 
 
 def _distributed() -> Any:
@@ -133,11 +133,20 @@ def _function_variables(function: Any) -> dict[str, Any]:
 _LOADED: dict[str, Any] = {}  # on a worker: the objectives it unpickled, by search, so each is unpickled once
 
 
-def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0, number: int = 0) -> dict[str, Any]:
+def run_trial(
+    token: str,
+    payload: bytes,
+    params: dict[str, Any],
+    seed: int = 0,
+    number: int = 0,
+    reporting: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run one trial on a worker: its score or its error, how long it took, what it printed, and the params it used.
 
     A hyperparameter its code declares that params do not hold is drawn here from the seed, the trial number and
     its name; `asked` lists each declaration (name, value, dimension, where), for the kernel to check and record.
+    With `reporting` (see _ParallelSearch.reporting), each value the trial reports goes to the kernel as it runs,
+    the kernel's pruner stops it at its next report, and `intermediate`, `best_step` and `stopped` say how it went.
     """
     out, err = io.StringIO(), io.StringIO()
     began = time.perf_counter()
@@ -147,7 +156,8 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
         return sample_point(Space({name: dim}), param_rng(seed, number, name))[name]
 
     asking = Asking(params, draw)
-    running = RunningTrial(Trial(number=number, params=params), asking=asking)
+    running = _reporting_trial(token, number, params, asking, reporting)
+    takes_trial = bool(reporting and reporting.get("takes_trial"))
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             objective = _LOADED.get(token)
@@ -158,8 +168,12 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
                 _LOADED[token] = objective
             began = time.perf_counter()  # a trial's duration is the objective's time, as in the kernel
             with running.current():
-                raw = objective(params)
+                raw = objective(params, running) if takes_trial else objective(params)
         result["value"] = score_value(raw)
+    except StopTrial as stop:  # report() ended the trial, or the objective raised it itself
+        pruned = running.pruned or isinstance(stop, TrialPruned)
+        why = str(running.stopped if running.pruned else stop)
+        result["stopped"] = {"pruned": pruned, "reason": why if pruned else f"{type(stop).__name__}: {stop}"}
     except ScoreError as error:
         result["score_error"] = str(error)
     except Exception as error:
@@ -169,7 +183,64 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
     result["asked"] = [
         (n, v, asking.declarations[n].dim, asking.declarations[n].where) for n, v in asking.asked.items()
     ]
+    result.update(intermediate=dict(running.values), best_step=running.best_step)
+    _VERDICTS.pop(_verdict_key(token, number), None)
     return result
+
+
+# -- reports from a worker, and the kernel's verdicts -------------------------------------------------------------
+_VERDICTS: dict[str, str] = {}  # on a worker: why the kernel pruned a trial running there, by _verdict_key
+
+
+def _verdict_key(token: str, number: int) -> str:
+    return f"{token}-{number}"
+
+
+class _KernelVerdict:
+    """On a worker, the pruner of a trial: the kernel's verdict, which reached the worker since the last report."""
+
+    name = "kernel"
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def plan(self, direction: Any, seed: int) -> None:
+        """Nothing to prepare: the kernel plans its own pruner."""
+
+    def prune(self, number: int, values: Mapping[int, float], others: Any) -> str | None:
+        """Why the kernel pruned the trial, once it did; None to go on."""
+        return _VERDICTS.get(self.key)
+
+
+def _reporting_trial(
+    token: str, number: int, params: dict[str, Any], asking: Asking, reporting: Mapping[str, Any] | None
+) -> RunningTrial:
+    """The running trial on a worker: it sends each report to the kernel and stops on the kernel's verdict, or on
+    its own patience and max_steps (which need no other trial)."""
+    trial = Trial(number=number, params=params)
+    if not reporting:
+        return RunningTrial(trial, asking=asking)
+    distributed = _distributed()
+    worker = distributed.get_worker()
+    topic = str(reporting["topic"])
+
+    def send(running: RunningTrial, step: int, value: float) -> None:
+        worker.log_event(topic, {"number": number, "step": step, "value": value})
+
+    return RunningTrial(
+        trial,
+        direction=reporting["direction"],
+        pruner=_KernelVerdict(_verdict_key(token, number)),
+        patience=reporting.get("patience"),
+        max_steps=reporting.get("max_steps"),
+        on_report=send,
+        asking=asking,
+    )
+
+
+def _give_verdicts(verdicts: Mapping[str, str]) -> None:
+    """Run on a worker by the kernel: stop these trials at their next report, for these reasons."""
+    _VERDICTS.update(verdicts)
 
 
 def _importable() -> bool:
@@ -309,6 +380,13 @@ class _Running:
     since: float
 
 
+@dataclass(frozen=True)
+class _Report:
+    """A value a trial on a worker reported: the message its worker logged under the search's topic."""
+
+    message: Mapping[str, Any]
+
+
 def parallel_loop(
     run: Search, objective: Objective, plan: SearchPlan, *, n_jobs: int | None, client: Any
 ) -> Iterator[Trial | None]:
@@ -327,7 +405,7 @@ class _ParallelSearch:
         self.run = run
         self.payload = payload
         self.token = uuid.uuid4().hex
-        self.plan = plan  # no early stopping on workers yet: its stopping is None
+        self.plan = plan
         self.asks_its_params = False  # whether a trial's params are only what its code asked for (a cell's)
         self.n_jobs = n_jobs
         self.client = client
@@ -337,6 +415,9 @@ class _ParallelSearch:
         self.pool: WorkerPool | None = None
         self.last_activity = 0.0
         self.gone: set[str] = set()  # addresses of workers that went away during the search
+        self.topic = f"hptune-reports-{self.token}"  # the Dask event topic the search's trials report under
+        self.reports: dict[int, RunningTrial] = {}  # the kernel's view of each running trial that reported
+        self.direction: Any = "minimize"
 
     def loop(self) -> Iterator[Trial | None]:
         run = self.run
@@ -376,6 +457,7 @@ class _ParallelSearch:
             if self.sent is not None:  # the workers may let the objective and its data go
                 with contextlib.suppress(Exception):
                     self.sent.release()
+            self._unlisten()
             pool.close()  # a cluster started for the search ends with it, and any trial still running there
             run.end()
         if run.score_error is not None:
@@ -384,6 +466,7 @@ class _ParallelSearch:
     def _open(self) -> str:
         """Open the search's workers; where its trials run, for the note that opens the search."""
         self.pool = WorkerPool.open(self.n_jobs, self.client)
+        self._listen()
         return self.pool.describe()
 
     # -- starting trials ------------------------------------------------------------------------------------------
@@ -408,6 +491,7 @@ class _ParallelSearch:
                 dict(trial.params),
                 self.plan.sampler.seed,
                 trial.number,
+                self.reporting(),
                 key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
                 workers=[worker],
                 allow_other_workers=False,
@@ -428,13 +512,7 @@ class _ParallelSearch:
     # -- collecting results ---------------------------------------------------------------------------------------
     def _collect(self, wait: float) -> list[tuple[Trial, ScoreError | None]]:
         """The trials whose futures finished within `wait` seconds (all those finished, once one has)."""
-        futures = []
-        try:
-            futures.append(self.done.get(timeout=wait) if wait > 0 else self.done.get_nowait())
-            while True:
-                futures.append(self.done.get_nowait())
-        except queue.Empty:
-            pass
+        futures = self._next_done(wait)
         finished = []
         for future in futures:
             running = self.running.pop(future.key, None)
@@ -456,7 +534,10 @@ class _ParallelSearch:
             return trial.finish(TrialState.FAILED, finished=now, error=message), None
         result = future.result()
         _echo(result)
+        self._catch_up(running, result.get("intermediate") or {})
         trial = replace(trial, started=now - result["duration"])  # the objective's time, on the kernel's clock
+        if result.get("intermediate"):  # every value it reported, those still on their way to the kernel included
+            trial = replace(trial, intermediate=result["intermediate"], best_step=result["best_step"])
         try:
             trial = replace(trial, params=self.run.replay(trial, result.get("asked", []), self.asks_its_params))
         except DeclarationError as conflict:
@@ -464,6 +545,9 @@ class _ParallelSearch:
         if "error" in result:
             failed = trial.finish(TrialState.FAILED, finished=now, error=result["error"], traceback=result["traceback"])
             return failed, None
+        stopped = _stopped_early(trial, result, now, self.plan.stopping)
+        if stopped is not None:
+            return stopped, None
         if "score_error" in result:
             error = ScoreError(result["score_error"])
             return trial.finish(TrialState.FAILED, finished=now, error=str(error)), error
@@ -494,6 +578,8 @@ class _ParallelSearch:
     def _abandon(self, reason: str) -> None:
         """Cancel every running trial and record it as interrupted, with the reason."""
         futures = [running.future for running in self.running.values()]
+        if self.pool is not None and self.pool.cluster is None:  # a cluster of the user's runs on: stop them there
+            self._prune_on_workers({r.trial.number: r for r in self.running.values()}, reason)
         self.running.clear()
         if futures and self.pool is not None:
             with contextlib.suppress(Exception):
@@ -518,6 +604,138 @@ class _ParallelSearch:
             trials = by_worker.get(address, [])
             states += [WorkerState(name, r.trial.number, r.since) for r in trials] or [WorkerState(name)]
         self.run.emit(WorkersUpdated(self.run.snapshot(), tuple(states)))
+
+    # -- reports from the trials, and the pruner's verdicts --------------------------------------------------------
+    def reporting(self) -> dict[str, Any]:
+        """What a trial on a worker needs to report to this search: its topic, and how it stops early by itself."""
+        stopping = self.plan.stopping
+        return {
+            "topic": self.topic,
+            "direction": self.direction,
+            "patience": None if stopping is None else stopping.patience,
+            "max_steps": None if stopping is None else stopping.max_steps,
+            "takes_trial": stopping is not None and stopping.takes_trial,
+        }
+
+    def _listen(self) -> None:
+        """Receive the values the search's trials report, through the scheduler, as their workers log them."""
+        assert self.pool is not None
+        self.direction = self.run.snapshot().direction
+        self.pool.client.subscribe_topic(self.topic, lambda event: self.done.put(_Report(event[1])))
+
+    def _unlisten(self) -> None:
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                self.pool.client.unsubscribe_topic(self.topic)
+        self.reports.clear()
+
+    def _next_done(self, wait: float) -> list[Any]:
+        """The futures that finished within `wait` seconds (all those finished, once one has); the reports that
+        arrive meanwhile are recorded and judged at once."""
+        deadline = time.monotonic() + wait
+        futures: list[Any] = []
+        while True:
+            try:
+                left = deadline - time.monotonic()
+                item = self.done.get(timeout=left) if left > 0 and not futures else self.done.get_nowait()
+            except queue.Empty:
+                return futures
+            if isinstance(item, _Report):
+                self._take_report(item.message)
+            else:
+                futures.append(item)
+
+    def _take_report(self, message: Mapping[str, Any]) -> None:
+        """Record a value a running trial reported (its curve, the study file, TrialReported), and prune the trial
+        on its worker if the pruner says so, with every trial's values in view."""
+        number = int(message["number"])
+        running = next((r for r in self.running.values() if r.trial.number == number), None)
+        if running is None:  # it finished, or the search let it go
+            return
+        seen = self.reports.get(number)
+        if seen is None:
+            stopping = self.plan.stopping
+            seen = self.reports[number] = RunningTrial(
+                running.trial,
+                direction=self.direction,
+                pruner=None if stopping is None else stopping.pruner,
+                others=_OtherTrials(self.run, number),
+                on_report=self.run.reported,
+            )
+        try:
+            seen.report(int(message["step"]), float(message["value"]))
+        except TrialPruned as pruned:
+            self._prune_on_workers({number: running}, str(pruned))
+        except (StopTrial, TypeError, ValueError):  # already pruned: the trial learns it at this report
+            pass
+        running.trial = replace(running.trial, intermediate=seen.values, best_step=seen.best_step)
+
+    def _catch_up(self, running: _Running, values: Mapping[int, float]) -> None:
+        """Record the values a finished trial reported that had not reached the kernel before its result."""
+        seen = running.trial.intermediate
+        if all(step in seen for step in values):
+            return
+
+        def forward(replay: RunningTrial, step: int, value: float) -> None:
+            if step not in seen:
+                self.run.reported(replay, step, value)
+
+        replay = RunningTrial(running.trial, direction=self.direction, on_report=forward)
+        for step, value in values.items():
+            replay.report(step, value)
+
+    def _prune_on_workers(self, trials: Mapping[int, _Running], reason: str) -> None:
+        """Tell the workers running these trials to stop them at their next report, for this reason."""
+        if self.pool is None or not trials:
+            return
+        by_worker: dict[str, dict[str, str]] = {}
+        for number, running in trials.items():
+            by_worker.setdefault(running.worker, {})[_verdict_key(self.token, number)] = reason
+        for worker, verdicts in by_worker.items():
+            with contextlib.suppress(Exception):  # a worker gone takes its trial with it
+                self.pool.client.run(_give_verdicts, verdicts, workers=[worker], on_error="ignore")
+
+
+class _OtherTrials(Sequence[Trial]):
+    """The study's trials other than one, as they are when a pruner looks (running ones with their values so far)."""
+
+    def __init__(self, run: Search, number: int) -> None:
+        self.run, self.number = run, number
+
+    def _trials(self) -> list[Trial]:
+        return [t for t in self.run.trials if t.number != self.number]
+
+    def __len__(self) -> int:
+        return len(self._trials())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._trials()[index]
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self._trials())
+
+
+def _stopped_early(trial: Trial, result: Mapping[str, Any], now: float, stopping: Stopping | None) -> Trial | None:
+    """A trial that stopped early on its worker (pruned, patience, max_steps), as the kernel records one; None if
+    it ran to its end without patience (its score is its own)."""
+    if "error" in result or stopping is None:
+        return None
+    stopped = result.get("stopped")
+    last = next(reversed(trial.intermediate.values()), None)
+    if stopped is not None and stopped["pruned"]:
+        reason = stopped["reason"] or "pruned by the objective"
+        return trial.finish(TrialState.PRUNED, finished=now, value=last, error=reason)
+    if stopping.patience is not None and trial.best_step is not None:
+        value = trial.intermediate[trial.best_step]  # early stopping: the score of the best step
+    elif stopped is not None:
+        if last is None:
+            return trial.finish(TrialState.FAILED, finished=now, error=stopped["reason"])
+        value = last
+    else:
+        return None
+    if not math.isfinite(value):
+        return trial.finish(TrialState.FAILED, finished=now, error=f"the score is {value}")
+    return trial.finish(TrialState.COMPLETE, finished=now, value=value)
 
 
 def _echo(result: Mapping[str, Any]) -> None:
