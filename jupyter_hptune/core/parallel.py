@@ -8,6 +8,7 @@ and returns its score, so workers need no shared disk.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import logging
@@ -15,6 +16,7 @@ import math
 import pickle
 import queue
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,7 +26,14 @@ from typing import Any
 from .asking import Asking, DeclarationError, param_rng
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
-from .pruners import RunningTrial, StopTrial, TrialPruned
+from .pruners import (
+    HyperbandPruner,
+    RunningTrial,
+    StopTrial,
+    SuccessiveHalvingPruner,
+    TrialPruned,
+    _rung_crossed,
+)
 from .samplers import sample_point
 from .search import Search, SearchPlan, Stopping, StopReason
 from .space import Dimension, Space
@@ -37,6 +46,7 @@ POLL = 0.5  # seconds between two looks at the cluster's workers (which joined, 
 ACTIVITY_EVERY = 1.0  # seconds between two WorkersUpdated events while trials run
 MAX_OUTPUT = 100_000  # characters of a trial's printed output sent back from its worker
 KEEP_LOADED = 2  # objectives a worker keeps unpickled (of searches sharing a cluster)
+VERDICT_WAIT = 2.0  # seconds a trial at a rung waits for the pruner's verdict before it goes on (and learns it later)
 
 NEEDS_DASK = "running trials on workers needs Dask: pip install 'jupyter-hptune[dask]' (or 'dask[distributed]')"
 
@@ -184,12 +194,16 @@ def run_trial(
         (n, v, asking.declarations[n].dim, asking.declarations[n].where) for n, v in asking.asked.items()
     ]
     result.update(intermediate=dict(running.values), best_step=running.best_step)
-    _VERDICTS.pop(_verdict_key(token, number), None)
+    with _ARRIVED:
+        _VERDICTS.pop(_verdict_key(token, number), None)
     return result
 
 
 # -- reports from a worker, and the kernel's verdicts -------------------------------------------------------------
-_VERDICTS: dict[str, str] = {}  # on a worker: why the kernel pruned a trial running there, by _verdict_key
+# On a worker: the kernel's latest verdict on each trial running there, by _verdict_key: the step it judged and
+# why it pruned the trial (None: go on).
+_VERDICTS: dict[str, tuple[int, str | None]] = {}
+_ARRIVED = threading.Condition()  # notified when verdicts arrive
 
 
 def _verdict_key(token: str, number: int) -> str:
@@ -197,19 +211,49 @@ def _verdict_key(token: str, number: int) -> str:
 
 
 class _KernelVerdict:
-    """On a worker, the pruner of a trial: the kernel's verdict, which reached the worker since the last report."""
+    """On a worker, the pruner of a trial: the kernel's verdict. At a rung of successive halving (where it is
+    decided) the trial waits for it; elsewhere it learns at its next report a verdict that arrived meanwhile."""
 
     name = "kernel"
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, rungs: tuple[int, int, int | None] | None) -> None:
         self.key = key
+        self.rungs = rungs
 
     def plan(self, direction: Any, seed: int) -> None:
         """Nothing to prepare: the kernel plans its own pruner."""
 
     def prune(self, number: int, values: Mapping[int, float], others: Any) -> str | None:
         """Why the kernel pruned the trial, once it did; None to go on."""
-        return _VERDICTS.get(self.key)
+        step = next(reversed(values))
+        with _ARRIVED:
+            if _at_rung(self.rungs, values):
+                _ARRIVED.wait_for(lambda: self._judged(step), VERDICT_WAIT)
+            return _VERDICTS.get(self.key, (-1, None))[1]
+
+    def _judged(self, step: int) -> bool:
+        judged, reason = _VERDICTS.get(self.key, (-1, None))
+        return judged >= step or reason is not None
+
+
+def _rungs(pruner: Any, number: int) -> tuple[int, int, int | None] | None:
+    """Where the pruner judges trial `number` (first rung, eta, max_steps): the rungs of successive halving; None
+    for a pruner that may judge at any step."""
+    if isinstance(pruner, HyperbandPruner):
+        return pruner.first_rung(pruner.bracket(number)), pruner.eta, pruner.max_steps
+    if isinstance(pruner, SuccessiveHalvingPruner):
+        return pruner.min_steps, pruner.eta, pruner.max_steps
+    return None
+
+
+def _at_rung(rungs: tuple[int, int, int | None] | None, values: Mapping[int, float]) -> bool:
+    """Whether the latest step reported crossed a rung at which the pruner judges the trial."""
+    if rungs is None or not values:
+        return False
+    first, eta, end = rungs
+    steps = list(values)
+    rung = _rung_crossed(steps[-2] if len(steps) > 1 else 0, steps[-1], first, eta)
+    return rung is not None and (end is None or rung < end)
 
 
 def _reporting_trial(
@@ -230,7 +274,7 @@ def _reporting_trial(
     return RunningTrial(
         trial,
         direction=reporting["direction"],
-        pruner=_KernelVerdict(_verdict_key(token, number)),
+        pruner=_KernelVerdict(_verdict_key(token, number), reporting.get("rungs")),
         patience=reporting.get("patience"),
         max_steps=reporting.get("max_steps"),
         on_report=send,
@@ -238,9 +282,13 @@ def _reporting_trial(
     )
 
 
-def _give_verdicts(verdicts: Mapping[str, str]) -> None:
-    """Run on a worker by the kernel: stop these trials at their next report, for these reasons."""
-    _VERDICTS.update(verdicts)
+def _give_verdicts(verdicts: Mapping[str, tuple[int, str | None]]) -> None:
+    """Run on a worker by the kernel: its verdicts on trials running there (the step judged, and why it pruned)."""
+    with _ARRIVED:
+        for key, (step, reason) in verdicts.items():
+            if _VERDICTS.get(key, (-1, None))[1] is None:  # a trial once pruned stays pruned
+                _VERDICTS[key] = (step, reason)
+        _ARRIVED.notify_all()
 
 
 def _importable() -> bool:
@@ -418,6 +466,7 @@ class _ParallelSearch:
         self.topic = f"hptune-reports-{self.token}"  # the Dask event topic the search's trials report under
         self.reports: dict[int, RunningTrial] = {}  # the kernel's view of each running trial that reported
         self.direction: Any = "minimize"
+        self.sender: concurrent.futures.ThreadPoolExecutor | None = None  # sends the pruner's verdicts to workers
 
     def loop(self) -> Iterator[Trial | None]:
         run = self.run
@@ -491,7 +540,7 @@ class _ParallelSearch:
                 dict(trial.params),
                 self.plan.sampler.seed,
                 trial.number,
-                self.reporting(),
+                self.reporting(trial.number),
                 key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
                 workers=[worker],
                 allow_other_workers=False,
@@ -606,10 +655,12 @@ class _ParallelSearch:
         self.run.emit(WorkersUpdated(self.run.snapshot(), tuple(states)))
 
     # -- reports from the trials, and the pruner's verdicts --------------------------------------------------------
-    def reporting(self) -> dict[str, Any]:
-        """What a trial on a worker needs to report to this search: its topic, and how it stops early by itself."""
+    def reporting(self, number: int) -> dict[str, Any]:
+        """What trial `number` needs on its worker to report to this search: its topic, where it waits for the
+        pruner's verdict, and how it stops early by itself."""
         stopping = self.plan.stopping
         return {
+            "rungs": None if stopping is None else _rungs(stopping.pruner, number),
             "topic": self.topic,
             "direction": self.direction,
             "patience": None if stopping is None else stopping.patience,
@@ -624,6 +675,9 @@ class _ParallelSearch:
         self.pool.client.subscribe_topic(self.topic, lambda event: self.done.put(_Report(event[1])))
 
     def _unlisten(self) -> None:
+        if self.sender is not None:
+            self.sender.shutdown(wait=True)  # the verdicts sent before the cluster closes
+            self.sender = None
         if self.pool is not None:
             with contextlib.suppress(Exception):
                 self.pool.client.unsubscribe_topic(self.topic)
@@ -662,12 +716,19 @@ class _ParallelSearch:
                 others=_OtherTrials(self.run, number),
                 on_report=self.run.reported,
             )
+        if seen.pruned:  # the trial learns it at this report
+            return
+        step = int(message["step"])
         try:
-            seen.report(int(message["step"]), float(message["value"]))
+            seen.report(step, float(message["value"]))
         except TrialPruned as pruned:
-            self._prune_on_workers({number: running}, str(pruned))
-        except (StopTrial, TypeError, ValueError):  # already pruned: the trial learns it at this report
+            self._prune_on_workers({number: running}, str(pruned), step)
+        except (StopTrial, TypeError, ValueError):
             pass
+        else:
+            stopping = self.plan.stopping
+            if stopping is not None and _at_rung(_rungs(stopping.pruner, number), seen.values):
+                self._prune_on_workers({number: running}, None, step)  # it waits for the verdict: go on
         running.trial = replace(running.trial, intermediate=seen.values, best_step=seen.best_step)
 
     def _catch_up(self, running: _Running, values: Mapping[int, float]) -> None:
@@ -684,16 +745,23 @@ class _ParallelSearch:
         for step, value in values.items():
             replay.report(step, value)
 
-    def _prune_on_workers(self, trials: Mapping[int, _Running], reason: str) -> None:
-        """Tell the workers running these trials to stop them at their next report, for this reason."""
+    def _prune_on_workers(self, trials: Mapping[int, _Running], reason: str | None, step: int = -1) -> None:
+        """Tell the workers running these trials to stop them at their next report, for this reason (None: the
+        trials go on from this step)."""
         if self.pool is None or not trials:
             return
-        by_worker: dict[str, dict[str, str]] = {}
+        by_worker: dict[str, dict[str, tuple[int, str | None]]] = {}
         for number, running in trials.items():
-            by_worker.setdefault(running.worker, {})[_verdict_key(self.token, number)] = reason
+            by_worker.setdefault(running.worker, {})[_verdict_key(self.token, number)] = (step, reason)
+        if self.sender is None:  # a thread of its own, so that the search goes on while a verdict travels
+            self.sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hptune-verdicts")
         for worker, verdicts in by_worker.items():
-            with contextlib.suppress(Exception):  # a worker gone takes its trial with it
-                self.pool.client.run(_give_verdicts, verdicts, workers=[worker], on_error="ignore")
+            self.sender.submit(_send_verdicts, self.pool.client, worker, verdicts)
+
+
+def _send_verdicts(client: Any, worker: str, verdicts: Mapping[str, tuple[int, str | None]]) -> None:
+    with contextlib.suppress(Exception):  # a worker gone takes its trials with it
+        client.run(_give_verdicts, verdicts, workers=[worker], on_error="ignore")
 
 
 class _OtherTrials(Sequence[Trial]):
