@@ -4,8 +4,8 @@
 The objective sleeps 0.05 s per step for 27 steps and reports a learning curve after each, whose final value
 depends on its params. Every search is random (the same trials for a seed whichever way it runs), with
 hyperband (max_steps 27) for the pruned ones. The 4 workers are a LocalCluster started once, before the
-timed searches (each search is timed from the call to tune() to its return); the kernel's search runs in this
-process.
+timed searches, and warmed by a short untimed search (their first trial imports the package); each search is
+timed from the call to tune() to its return; the kernel's search runs in this process.
 
 Targets: pruned / unpruned on workers at most 1/3; pruned on workers / (pruned in the kernel / 4) at most 1.15.
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     client = distributed.Client(cluster, set_as_default=False)
     n = args.workers
+    timed(0.0, 2 * n, 0, prune="hyperband", max_steps=STEPS, client=client)  # the workers import the package
     print(
         f"random search, {args.trials} trials of {STEPS} steps of {args.step} s, hyperband (max_steps {STEPS}); "
         f"{n} local workers; seeds 0-{args.seeds - 1}"
