@@ -193,6 +193,8 @@ def run_trial(
     result["asked"] = [
         (n, v, asking.declarations[n].dim, asking.declarations[n].where) for n, v in asking.asked.items()
     ]
+    if running.pruned and "error" not in result and "stopped" not in result:  # it caught TrialPruned itself
+        result["stopped"] = {"pruned": True, "reason": str(running.stopped)}
     result.update(intermediate=dict(running.values), best_step=running.best_step)
     with _ARRIVED:
         _VERDICTS.pop(_verdict_key(token, number), None)
@@ -225,7 +227,7 @@ class _KernelVerdict:
 
     def prune(self, number: int, values: Mapping[int, float], others: Any) -> str | None:
         """Why the kernel pruned the trial, once it did; None to go on."""
-        step = next(reversed(values))
+        step = list(values)[-1]
         with _ARRIVED:
             if _at_rung(self.rungs, values):
                 _ARRIVED.wait_for(lambda: self._judged(step), VERDICT_WAIT)
@@ -789,7 +791,7 @@ def _stopped_early(trial: Trial, result: Mapping[str, Any], now: float, stopping
     if "error" in result or stopping is None:
         return None
     stopped = result.get("stopped")
-    last = next(reversed(trial.intermediate.values()), None)
+    last = trial.intermediate[trial.last_step] if trial.last_step is not None else None
     if stopped is not None and stopped["pruned"]:
         reason = stopped["reason"] or "pruned by the objective"
         return trial.finish(TrialState.PRUNED, finished=now, value=last, error=reason)
