@@ -117,6 +117,21 @@ def test_patience_and_max_steps_stop_trials_on_their_workers(client) -> None:
     assert [(t.state, t.last_step) for t in study.trials] == [(TrialState.COMPLETE, 3)] * 2
 
 
+def test_stop_cancelling_the_running_trials_keeps_what_they_reported(client) -> None:
+    study = Study(SPACE, direction="maximize")
+
+    def stop_at_step_3(event) -> None:
+        if isinstance(event, TrialReported) and event.step == 3:
+            study.stop(cancel=True)
+
+    study.subscribe(stop_at_step_3)
+    study.optimize(reporting, 6, sampler=make_sampler("random", seed=0), prune="median", client=client)
+    assert study.snapshot().stop_reason == "stopped"
+    assert [t.state for t in study.trials] == [TrialState.INTERRUPTED] * 2, study.trials
+    assert all(t.error == "cancelled when the search was stopped" for t in study.trials)
+    assert max(t.last_step for t in study.trials) >= 3, "the values reported before the stop are kept"
+
+
 def test_a_worker_killed_mid_trial_fails_only_that_trial(client, tmp_path: Path) -> None:
     flag = str(tmp_path / "killed-once")
 
