@@ -292,13 +292,6 @@ class TuneMagics(Magics):
 
     def _prepare(self, args: Any, cell: str) -> tuple[Study, CellObjective, SearchSettings]:
         """Check the options and the cell, and create or resume the study; nothing runs yet."""
-        stopping = [f"--{o.replace('_', '-')}" for o in ("patience", "max_steps") if getattr(args, o) is not None]
-        stopping = ([f"--prune {args.prune}"] if args.prune not in (None, "none") else []) + stopping
-        if stopping and (args.jobs is not None or args.cluster is not None):
-            raise UsageError(
-                f"{' and '.join(stopping)} cannot be used with --jobs or --cluster yet: trials on workers do not "
-                "report their steps to the kernel; drop one or the other"
-            )
         if args.method == "manual" and args.n_trials is not None:
             raise UsageError("--trials does not apply to --method manual: it runs one trial per --point")
         if args.minimize and args.maximize:

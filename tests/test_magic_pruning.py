@@ -150,26 +150,3 @@ def test_help_shows_the_pruning_options_and_an_example(shell):
     doc = shell.find_cell_magic("tune").__doc__
     for option in ("--prune", "--patience", "--max-steps", "hp.report(epoch, score)", "hp.should_stop()"):
         assert option in doc
-
-
-@pytest.mark.parametrize(
-    ("options", "named"),
-    [
-        ("--prune median --jobs 2", "--prune median"),
-        ("--patience 3 --cluster", "--patience"),
-        ("--prune hyperband --max-steps 20 --jobs 2", "--prune hyperband and --max-steps"),
-    ],
-)
-def test_pruning_on_workers_is_refused_before_any_trial(shell, capsys, options, named):
-    run(shell, CURVES, capsys)
-    result, out, _ = tune(shell, f"--method random --trials 4 {options}", POLLING_CELL, capsys)
-    message = usage_error(result)
-    assert message.startswith(f"{named} cannot be used with --jobs or --cluster") and "trial" not in out
-
-
-def test_tune_refuses_pruning_on_workers():
-    from jupyter_hptune import Real, tune
-    from jupyter_hptune.core.errors import StudyError
-
-    with pytest.raises(StudyError, match="do not run on workers yet"):
-        tune(lambda p: p["x"], {"x": Real(0, 1)}, method="random", n_trials=2, prune="median", n_jobs=2)

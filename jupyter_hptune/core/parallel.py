@@ -8,6 +8,7 @@ and returns its score, so workers need no shared disk.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import io
@@ -16,18 +17,26 @@ import math
 import pickle
 import queue
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .asking import Asking, DeclarationError, param_rng
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
-from .pruners import RunningTrial
+from .pruners import (
+    HyperbandPruner,
+    RunningTrial,
+    StopTrial,
+    SuccessiveHalvingPruner,
+    TrialPruned,
+    _rung_crossed,
+)
 from .samplers import sample_point
-from .search import Search, SearchPlan, StopReason
+from .search import Search, SearchPlan, Stopping, StopReason
 from .space import Dimension, Space
 from .trial import Trial, TrialState
 
@@ -38,10 +47,11 @@ POLL = 0.5  # seconds between two looks at the cluster's workers (which joined, 
 ACTIVITY_EVERY = 1.0  # seconds between two WorkersUpdated events while trials run
 MAX_OUTPUT = 100_000  # characters of a trial's printed output sent back from its worker
 KEEP_LOADED = 2  # objectives a worker keeps unpickled (of searches sharing a cluster)
+VERDICT_WAIT = 2.0  # seconds a trial at a rung waits for the pruner's verdict before it goes on (and learns it later)
 
 NEEDS_DASK = "running trials on workers needs Dask: pip install 'jupyter-hptune[dask]' (or 'dask[distributed]')"
 
-Objective = Callable[..., Any]  # called with a trial's params (pruning, which passes the trial too, runs in the kernel)
+Objective = Callable[..., Any]  # called with a trial's params (and the running trial, when it takes one)
 
 
 def _distributed() -> Any:
@@ -134,11 +144,20 @@ def _function_variables(function: Any) -> dict[str, Any]:
 _LOADED: dict[str, Any] = {}  # on a worker: the objectives it unpickled, by search, so each is unpickled once
 
 
-def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0, number: int = 0) -> dict[str, Any]:
+def run_trial(
+    token: str,
+    payload: bytes,
+    params: dict[str, Any],
+    seed: int = 0,
+    number: int = 0,
+    reporting: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run one trial on a worker: its score or its error, how long it took, what it printed, and the params it used.
 
     A hyperparameter its code declares that params do not hold is drawn here from the seed, the trial number and
     its name; `asked` lists each declaration (name, value, dimension, where), for the kernel to check and record.
+    With `reporting` (see _ParallelSearch.reporting), each value the trial reports goes to the kernel as it runs,
+    the kernel's pruner stops it at its next report, and `intermediate`, `best_step` and `stopped` say how it went.
     """
     out, err = io.StringIO(), io.StringIO()
     began = time.perf_counter()
@@ -148,7 +167,8 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
         return sample_point(Space({name: dim}), param_rng(seed, number, name))[name]
 
     asking = Asking(params, draw)
-    running = RunningTrial(Trial(number=number, params=params), asking=asking)
+    running = _reporting_trial(token, number, params, asking, reporting)
+    takes_trial = bool(reporting and reporting.get("takes_trial"))
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             objective = _LOADED.get(token)
@@ -159,8 +179,12 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
                 _LOADED[token] = objective
             began = time.perf_counter()  # a trial's duration is the objective's time, as in the kernel
             with running.current():
-                raw = objective(params)
+                raw = objective(params, running) if takes_trial else objective(params)
         result["value"] = score_value(raw)
+    except StopTrial as stop:  # report() ended the trial, or the objective raised it itself
+        pruned = running.pruned or isinstance(stop, TrialPruned)
+        why = str(running.stopped if running.pruned else stop)
+        result["stopped"] = {"pruned": pruned, "reason": why if pruned else f"{type(stop).__name__}: {stop}"}
     except ScoreError as error:
         result["score_error"] = str(error)
     except Exception as error:
@@ -170,7 +194,104 @@ def run_trial(token: str, payload: bytes, params: dict[str, Any], seed: int = 0,
     result["asked"] = [
         (n, v, asking.declarations[n].dim, asking.declarations[n].where) for n, v in asking.asked.items()
     ]
+    if running.pruned and "error" not in result and "stopped" not in result:  # it caught TrialPruned itself
+        result["stopped"] = {"pruned": True, "reason": str(running.stopped)}
+    result.update(intermediate=dict(running.values), best_step=running.best_step)
+    with _ARRIVED:
+        _VERDICTS.pop(_verdict_key(token, number), None)
     return result
+
+
+# -- reports from a worker, and the kernel's verdicts -------------------------------------------------------------
+# On a worker: the kernel's latest verdict on each trial running there, by _verdict_key: the step it judged and
+# why it pruned the trial (None: go on).
+_VERDICTS: dict[str, tuple[int, str | None]] = {}
+_ARRIVED = threading.Condition()  # notified when verdicts arrive
+
+
+def _verdict_key(token: str, number: int) -> str:
+    return f"{token}-{number}"
+
+
+class _KernelVerdict:
+    """On a worker, the pruner of a trial: the kernel's verdict. At a rung of successive halving (where it is
+    decided) the trial waits for it; elsewhere it learns at its next report a verdict that arrived meanwhile."""
+
+    name = "kernel"
+
+    def __init__(self, key: str, rungs: tuple[int, int, int | None] | None) -> None:
+        self.key = key
+        self.rungs = rungs
+
+    def plan(self, direction: Any, seed: int) -> None:
+        """Nothing to prepare: the kernel plans its own pruner."""
+
+    def prune(self, number: int, values: Mapping[int, float], others: Any) -> str | None:
+        """Why the kernel pruned the trial, once it did; None to go on."""
+        step = list(values)[-1]
+        with _ARRIVED:
+            if _at_rung(self.rungs, values):
+                _ARRIVED.wait_for(lambda: self._judged(step), VERDICT_WAIT)
+            return _VERDICTS.get(self.key, (-1, None))[1]
+
+    def _judged(self, step: int) -> bool:
+        judged, reason = _VERDICTS.get(self.key, (-1, None))
+        return judged >= step or reason is not None
+
+
+def _rungs(pruner: Any, number: int) -> tuple[int, int, int | None] | None:
+    """Where the pruner judges trial `number` (first rung, eta, max_steps): the rungs of successive halving; None
+    for a pruner that may judge at any step."""
+    if isinstance(pruner, HyperbandPruner):
+        return pruner.first_rung(pruner.bracket(number)), pruner.eta, pruner.max_steps
+    if isinstance(pruner, SuccessiveHalvingPruner):
+        return pruner.min_steps, pruner.eta, pruner.max_steps
+    return None
+
+
+def _at_rung(rungs: tuple[int, int, int | None] | None, values: Mapping[int, float]) -> bool:
+    """Whether the latest step reported crossed a rung at which the pruner judges the trial."""
+    if rungs is None or not values:
+        return False
+    first, eta, end = rungs
+    steps = list(values)
+    rung = _rung_crossed(steps[-2] if len(steps) > 1 else 0, steps[-1], first, eta)
+    return rung is not None and (end is None or rung < end)
+
+
+def _reporting_trial(
+    token: str, number: int, params: dict[str, Any], asking: Asking, reporting: Mapping[str, Any] | None
+) -> RunningTrial:
+    """The running trial on a worker: it sends each report to the kernel and stops on the kernel's verdict, or on
+    its own patience and max_steps (which need no other trial)."""
+    trial = Trial(number=number, params=params)
+    if not reporting:
+        return RunningTrial(trial, asking=asking)
+    distributed = _distributed()
+    worker = distributed.get_worker()
+    topic = str(reporting["topic"])
+
+    def send(running: RunningTrial, step: int, value: float) -> None:
+        worker.log_event(topic, {"number": number, "step": step, "value": value})
+
+    return RunningTrial(
+        trial,
+        direction=reporting["direction"],
+        pruner=_KernelVerdict(_verdict_key(token, number), reporting.get("rungs")),
+        patience=reporting.get("patience"),
+        max_steps=reporting.get("max_steps"),
+        on_report=send,
+        asking=asking,
+    )
+
+
+def _give_verdicts(verdicts: Mapping[str, tuple[int, str | None]]) -> None:
+    """Run on a worker by the kernel: its verdicts on trials running there (the step judged, and why it pruned)."""
+    with _ARRIVED:
+        for key, (step, reason) in verdicts.items():
+            if _VERDICTS.get(key, (-1, None))[1] is None:  # a trial once pruned stays pruned
+                _VERDICTS[key] = (step, reason)
+        _ARRIVED.notify_all()
 
 
 def _importable() -> bool:
@@ -310,6 +431,13 @@ class _Running:
     since: float
 
 
+@dataclass(frozen=True)
+class _Report:
+    """A value a trial on a worker reported: the message its worker logged under the search's topic."""
+
+    message: Mapping[str, Any]
+
+
 def parallel_loop(
     run: Search, objective: Objective, plan: SearchPlan, *, n_jobs: int | None, client: Any, sync: bool = False
 ) -> Iterator[Trial | None]:
@@ -342,7 +470,7 @@ class _ParallelSearch:
         self.run = run
         self.payload = payload
         self.token = uuid.uuid4().hex
-        self.plan = plan  # no early stopping on workers yet: its stopping is None
+        self.plan = plan
         self.asks_its_params = False  # whether a trial's params are only what its code asked for (a cell's)
         self.n_jobs = n_jobs
         self.client = client
@@ -356,6 +484,10 @@ class _ParallelSearch:
         self.batch_size = 1  # sync: the trials of a batch, fixed when the search opens
         self.batch: list[tuple[dict[str, Any], str]] = []  # sync: the points of the batch not started yet
         self.held: dict[int, Callable[[], Outcome]] = {}  # sync: finished trials waiting for earlier ones, by number
+        self.topic = f"hptune-reports-{self.token}"  # the Dask event topic the search's trials report under
+        self.reports: dict[int, RunningTrial] = {}  # the kernel's view of each running trial that reported
+        self.direction: Any = "minimize"
+        self.sender: concurrent.futures.ThreadPoolExecutor | None = None  # sends the pruner's verdicts to workers
 
     def loop(self) -> Iterator[Trial | None]:
         run = self.run
@@ -397,6 +529,7 @@ class _ParallelSearch:
             if self.sent is not None:  # the workers may let the objective and its data go
                 with contextlib.suppress(Exception):
                     self.sent.release()
+            self._unlisten()
             pool.close()  # a cluster started for the search ends with it, and any trial still running there
             run.end()
         if run.score_error is not None:
@@ -405,6 +538,7 @@ class _ParallelSearch:
     def _open(self) -> str:
         """Open the search's workers; where its trials run, for the note that opens the search."""
         self.pool = WorkerPool.open(self.n_jobs, self.client)
+        self._listen()
         if not self.sync:
             return self.pool.describe()
         # --jobs N: batches of N; on a cluster without it, of the threads its workers have now (printed, to repeat)
@@ -458,6 +592,7 @@ class _ParallelSearch:
             dict(trial.params),
             self.plan.sampler.seed,
             trial.number,
+            self.reporting(trial.number),
             key=f"hptune-trial-{trial.number}-{uuid.uuid4().hex}",
             workers=[worker],
             allow_other_workers=False,
@@ -477,27 +612,16 @@ class _ParallelSearch:
     def _collect(self, wait: float) -> list[tuple[Trial, ScoreError | None]]:
         """The trials whose futures finished within `wait` seconds (all those finished, once one has)."""
         finished = []
-        for future in self._done_futures(wait):
+        for future in self._next_done(wait):
             running = self.running.pop(future.key, None)
             if running is not None:  # else abandoned already
                 finished.append(self._outcome(running, future))
         return finished
 
-    def _done_futures(self, wait: float) -> list[Any]:
-        """The futures that finished within `wait` seconds (all those finished, once one has)."""
-        futures = []
-        try:
-            futures.append(self.done.get(timeout=wait) if wait > 0 else self.done.get_nowait())
-            while True:
-                futures.append(self.done.get_nowait())
-        except queue.Empty:
-            pass
-        return futures
-
     def _collect_in_order(self, wait: float) -> list[Outcome]:
         """Sync mode: the trials to record now, in the order of their numbers: those finished (within `wait` seconds)
         that no earlier trial is still running before; the others are held until the earlier ones have finished."""
-        futures = self._done_futures(wait)
+        futures = self._next_done(wait)
         now = time.time()
         for future in futures:
             running = self.running.pop(future.key, None)
@@ -532,7 +656,10 @@ class _ParallelSearch:
             return trial.finish(TrialState.FAILED, finished=now, error=message), None
         result = future.result()
         _echo(result)
+        self._catch_up(running, result.get("intermediate") or {})
         trial = replace(trial, started=now - result["duration"])  # the objective's time, on the kernel's clock
+        if result.get("intermediate"):  # every value it reported, those still on their way to the kernel included
+            trial = replace(trial, intermediate=result["intermediate"], best_step=result["best_step"])
         try:
             trial = replace(trial, params=self.run.replay(trial, result.get("asked", []), self.asks_its_params))
         except DeclarationError as conflict:
@@ -540,6 +667,9 @@ class _ParallelSearch:
         if "error" in result:
             failed = trial.finish(TrialState.FAILED, finished=now, error=result["error"], traceback=result["traceback"])
             return failed, None
+        stopped = _stopped_early(trial, result, now, self.plan.stopping)
+        if stopped is not None:
+            return stopped, None
         if "score_error" in result:
             error = ScoreError(result["score_error"])
             return trial.finish(TrialState.FAILED, finished=now, error=str(error)), error
@@ -572,6 +702,8 @@ class _ParallelSearch:
         for trial, error in self._release(every=True):
             self.run.finish(trial, error)
         futures = [running.future for running in self.running.values()]
+        if self.pool is not None and self.pool.cluster is None:  # a cluster of the user's runs on: stop them there
+            self._prune_on_workers({r.trial.number: r for r in self.running.values()}, reason)
         self.running.clear()
         if futures and self.pool is not None:
             with contextlib.suppress(Exception):
@@ -596,6 +728,157 @@ class _ParallelSearch:
             trials = by_worker.get(address, [])
             states += [WorkerState(name, r.trial.number, r.since) for r in trials] or [WorkerState(name)]
         self.run.emit(WorkersUpdated(self.run.snapshot(), tuple(states)))
+
+    # -- reports from the trials, and the pruner's verdicts --------------------------------------------------------
+    def reporting(self, number: int) -> dict[str, Any]:
+        """What trial `number` needs on its worker to report to this search: its topic, where it waits for the
+        pruner's verdict, and how it stops early by itself."""
+        stopping = self.plan.stopping
+        return {
+            "rungs": None if stopping is None else _rungs(stopping.pruner, number),
+            "topic": self.topic,
+            "direction": self.direction,
+            "patience": None if stopping is None else stopping.patience,
+            "max_steps": None if stopping is None else stopping.max_steps,
+            "takes_trial": stopping is not None and stopping.takes_trial,
+        }
+
+    def _listen(self) -> None:
+        """Receive the values the search's trials report, through the scheduler, as their workers log them."""
+        assert self.pool is not None
+        self.direction = self.run.snapshot().direction
+        self.pool.client.subscribe_topic(self.topic, lambda event: self.done.put(_Report(event[1])))
+
+    def _unlisten(self) -> None:
+        if self.sender is not None:
+            self.sender.shutdown(wait=True)  # the verdicts sent before the cluster closes
+            self.sender = None
+        if self.pool is not None:
+            with contextlib.suppress(Exception):
+                self.pool.client.unsubscribe_topic(self.topic)
+        self.reports.clear()
+
+    def _next_done(self, wait: float) -> list[Any]:
+        """The futures that finished within `wait` seconds (all those finished, once one has); the reports that
+        arrive meanwhile are recorded and judged at once."""
+        deadline = time.monotonic() + wait
+        futures: list[Any] = []
+        while True:
+            try:
+                left = deadline - time.monotonic()
+                item = self.done.get(timeout=left) if left > 0 and not futures else self.done.get_nowait()
+            except queue.Empty:
+                return futures
+            if isinstance(item, _Report):
+                self._take_report(item.message)
+            else:
+                futures.append(item)
+
+    def _take_report(self, message: Mapping[str, Any]) -> None:
+        """Record a value a running trial reported (its curve, the study file, TrialReported), and prune the trial
+        on its worker if the pruner says so, with every trial's values in view."""
+        number = int(message["number"])
+        running = next((r for r in self.running.values() if r.trial.number == number), None)
+        if running is None:  # it finished, or the search let it go
+            return
+        seen = self.reports.get(number)
+        if seen is None:
+            stopping = self.plan.stopping
+            seen = self.reports[number] = RunningTrial(
+                running.trial,
+                direction=self.direction,
+                pruner=None if stopping is None else stopping.pruner,
+                others=_OtherTrials(self.run, number),
+                on_report=self.run.reported,
+            )
+        if seen.pruned:  # the trial learns it at this report
+            return
+        step = int(message["step"])
+        try:
+            seen.report(step, float(message["value"]))
+        except TrialPruned as pruned:
+            self._prune_on_workers({number: running}, str(pruned), step)
+        except (StopTrial, TypeError, ValueError):
+            pass
+        else:
+            stopping = self.plan.stopping
+            if stopping is not None and _at_rung(_rungs(stopping.pruner, number), seen.values):
+                self._prune_on_workers({number: running}, None, step)  # it waits for the verdict: go on
+        running.trial = replace(running.trial, intermediate=seen.values, best_step=seen.best_step)
+
+    def _catch_up(self, running: _Running, values: Mapping[int, float]) -> None:
+        """Record the values a finished trial reported that had not reached the kernel before its result."""
+        seen = running.trial.intermediate
+        if all(step in seen for step in values):
+            return
+
+        def forward(replay: RunningTrial, step: int, value: float) -> None:
+            if step not in seen:
+                self.run.reported(replay, step, value)
+
+        replay = RunningTrial(running.trial, direction=self.direction, on_report=forward)
+        for step, value in values.items():
+            replay.report(step, value)
+
+    def _prune_on_workers(self, trials: Mapping[int, _Running], reason: str | None, step: int = -1) -> None:
+        """Tell the workers running these trials to stop them at their next report, for this reason (None: the
+        trials go on from this step)."""
+        if self.pool is None or not trials:
+            return
+        by_worker: dict[str, dict[str, tuple[int, str | None]]] = {}
+        for number, running in trials.items():
+            by_worker.setdefault(running.worker, {})[_verdict_key(self.token, number)] = (step, reason)
+        if self.sender is None:  # a thread of its own, so that the search goes on while a verdict travels
+            self.sender = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="hptune-verdicts")
+        for worker, verdicts in by_worker.items():
+            self.sender.submit(_send_verdicts, self.pool.client, worker, verdicts)
+
+
+def _send_verdicts(client: Any, worker: str, verdicts: Mapping[str, tuple[int, str | None]]) -> None:
+    with contextlib.suppress(Exception):  # a worker gone takes its trials with it
+        client.run(_give_verdicts, verdicts, workers=[worker], on_error="ignore")
+
+
+class _OtherTrials(Sequence[Trial]):
+    """The study's trials other than one, as they are when a pruner looks (running ones with their values so far)."""
+
+    def __init__(self, run: Search, number: int) -> None:
+        self.run, self.number = run, number
+
+    def _trials(self) -> list[Trial]:
+        return [t for t in self.run.trials if t.number != self.number]
+
+    def __len__(self) -> int:
+        return len(self._trials())
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._trials()[index]
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self._trials())
+
+
+def _stopped_early(trial: Trial, result: Mapping[str, Any], now: float, stopping: Stopping | None) -> Trial | None:
+    """A trial that stopped early on its worker (pruned, patience, max_steps), as the kernel records one; None if
+    it ran to its end without patience (its score is its own)."""
+    if "error" in result or stopping is None:
+        return None
+    stopped = result.get("stopped")
+    last = trial.intermediate[trial.last_step] if trial.last_step is not None else None
+    if stopped is not None and stopped["pruned"]:
+        reason = stopped["reason"] or "pruned by the objective"
+        return trial.finish(TrialState.PRUNED, finished=now, value=last, error=reason)
+    if stopping.patience is not None and trial.best_step is not None:
+        value = trial.intermediate[trial.best_step]  # early stopping: the score of the best step
+    elif stopped is not None:
+        if last is None:
+            return trial.finish(TrialState.FAILED, finished=now, error=stopped["reason"])
+        value = last
+    else:
+        return None
+    if not math.isfinite(value):
+        return trial.finish(TrialState.FAILED, finished=now, error=f"the score is {value}")
+    return trial.finish(TrialState.COMPLETE, finished=now, value=value)
 
 
 def _same(outcome: Outcome) -> Outcome:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ScoreError
 from .events import Event, SearchFinished, SearchStarted, StudySnapshot, TrialFinished, TrialStarted
-from .pruners import Pruner
+from .pruners import Pruner, RunningTrial
 from .samplers import Sampler, ask_batch
 from .space import Dimension, Space
 from .storage import StoredSearch
@@ -315,3 +315,12 @@ class Search:
     def emit(self, event: Event) -> None:
         """Send an event to the study's observers."""
         self._emit(event)
+
+    @property
+    def trials(self) -> list[Trial]:
+        """The study's trials now, running ones with the values they reported so far."""
+        return self._study.trials
+
+    def reported(self, running: RunningTrial, step: int, value: float) -> None:
+        """Record a value a trial running elsewhere reported, as the study records one of its own (TrialReported)."""
+        self._study._reported(running, step, value)

@@ -326,19 +326,13 @@ class Study:
         max_steps = max_steps if max_steps is not None else getattr(pruner, "max_steps", None)
         run_space = self.space if space is None or Space(space) == self.space else self._check_narrowed(Space(space))
         stopping = Stopping(pruner, None if patience is None else int(patience), max_steps, _takes_trial(objective))
-        if n_jobs is not None or client is not None:
-            if pruner.name != "none" or patience is not None or max_steps is not None:
-                raise StudyError(
-                    "pruning and early stopping (prune, patience, max_steps) do not run on workers yet: "
-                    "drop them, or run the trials in the kernel (no n_jobs or client)"
-                )
-            from .parallel import parallel_loop  # imports Dask when it runs, never before
-
-            plan = SearchPlan(sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures)
-            return parallel_loop(self._search, objective, plan, n_jobs=n_jobs, client=client, sync=bool(sync))
         plan = SearchPlan(
             sampler or make_sampler("bayes"), run_space, n_trials, timeout, max_initial_failures, stopping
         )
+        if n_jobs is not None or client is not None:
+            from .parallel import parallel_loop  # imports Dask when it runs, never before
+
+            return parallel_loop(self._search, objective, plan, n_jobs=n_jobs, client=client, sync=bool(sync))
         return self._loop(objective, plan)
 
     def _check_narrowed(self, space: Space) -> Space:

@@ -300,6 +300,24 @@ def test_a_conditional_search_on_workers_draws_the_same_random_trials_as_in_the_
     assert len({tuple(p.values()) for p in workers}) == n_trials
 
 
+def test_bayes_on_workers_models_the_names_trials_declared_as_the_kernel_does():
+    """A batch asked after the trials declared a new name proposes it too, as ask() does in the kernel."""
+    first, grown = Space({"lr": Real(0.0, 1.0)}), Space({"lr": Real(0.0, 1.0), "wd": Real(0.0, 1.0)})
+    sampler = make_sampler("bayes", seed=0, initial_points=3)
+    sampler.plan(first, [], 12, 0, "minimize")
+    rng = np.random.default_rng(0)
+    trials = [
+        Trial(number=i, params={"lr": float(lr), "wd": float(wd)}).finish(
+            TrialState.COMPLETE, finished=0.0, value=float((lr - 0.3) ** 2 + (wd - 0.6) ** 2)
+        )
+        for i, (lr, wd) in enumerate(rng.random((6, 2)))
+    ]
+    batch = ask_batch(sampler, grown, trials, [6, 7])
+    assert all(grown.includes(point) for point in batch)
+    default = grown.defaults()["wd"]
+    assert all(point["wd"] != default for point in batch), f"wd held at its default {default}: not modelled"
+
+
 class Halves(Sampler):
     """A method of one's own: only plan and ask, the first of 0, 1, 1/2, 1/4, ... not tried yet."""
 

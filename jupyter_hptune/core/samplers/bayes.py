@@ -144,6 +144,8 @@ class BayesSampler(Sampler):
         trial's point and at each point it proposes, so the points of a batch spread out instead of piling up.
         The copy's random state depends on the seed and the first trial's number only.
         """
+        if list(space) != self._names:  # as in ask(): names the trials declared are modelled from now on
+            self._build(space, trials)
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
