@@ -210,16 +210,20 @@ class HyperbandPruner:
         self.weights = weights / weights.sum()
         self.seed = 0
         self._halving = SuccessiveHalvingPruner(self.min_steps, self.eta, self.max_steps)
+        self._drawn: dict[int, int] = {}  # each trial's bracket, drawn once: every report compares with all trials
 
     def plan(self, direction: Direction, seed: int) -> None:
         """Compare in this direction; draw brackets with this seed."""
         self._halving.plan(direction, seed)
         self.seed = int(seed)
+        self._drawn = {}
 
     def bracket(self, number: int) -> int:
         """The bracket of trial `number` (0: the most aggressive), a function of the seed and the number only."""
-        rng = np.random.default_rng([self.seed, number, 0x68627264])
-        return int(rng.choice(self.brackets, p=self.weights))
+        if number not in self._drawn:
+            rng = np.random.default_rng([self.seed, number, 0x68627264])
+            self._drawn[number] = int(rng.choice(self.brackets, p=self.weights))
+        return self._drawn[number]
 
     def first_rung(self, bracket: int) -> int:
         """The first step at which trials of that bracket are compared."""
