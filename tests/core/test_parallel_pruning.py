@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from clusters import local_client
 
 from jupyter_hptune import Real, Study, TrialState
 from jupyter_hptune.core.events import TrialFinished, TrialReported
@@ -25,19 +25,8 @@ STEPS = 20
 @pytest.fixture(scope="module")
 def client():
     """A local Dask cluster of 2 worker processes and a client to it (not the default client)."""
-    sys.modules["__main__"].__dict__.setdefault("__spec__", None)  # spawn reads it; the shell fixture's reset drops it
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-    )
-    client = distributed.Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
+    with local_client(2) as client:
+        yield client
 
 
 def curve(x: float, step: int) -> float:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-import sys
 import time
 
 import pytest
+from clusters import local_client
 from IPython.core.error import UsageError
 
 from jupyter_hptune import Choice, Real, TrialState, tune
@@ -40,19 +40,8 @@ def jittery_conditional(params) -> float:
 @pytest.fixture(scope="module")
 def client():
     """A local Dask cluster of 4 worker processes and a client to it (not the default client)."""
-    sys.modules["__main__"].__dict__.setdefault("__spec__", None)  # spawn reads it; the shell fixture's reset drops it
-    cluster = distributed.LocalCluster(
-        n_workers=WORKERS,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server on a free port
-    )
-    client = distributed.Client(cluster, set_as_default=False)
-    yield client
-    client.close()
-    cluster.close()
+    with local_client(WORKERS) as client:
+        yield client
 
 
 def record(study) -> list[tuple]:
