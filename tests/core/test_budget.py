@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from jupyter_hptune import Choice, Int, Real, Study, TrialState
+from jupyter_hptune import Choice, Int, Real, Space, Study, TrialState
+from jupyter_hptune.core.pruners import HyperbandPruner
+from jupyter_hptune.core.samplers import ask_batch
 from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.samplers.budget import measurements
 from jupyter_hptune.core.trial import Trial
@@ -94,3 +96,38 @@ def test_a_pruned_search_gives_plain_python_params_inside_the_space():
         assert type(t.params["lr"]) is float and 1e-4 <= t.params["lr"] <= 1.0
         assert type(t.params["units"]) is int and 8 <= t.params["units"] <= 256
         assert t.params["act"] in ("relu", "tanh")
+
+
+def best_final_on_workers(budget_aware: bool, seed: int, workers: int = 2, n_trials: int = 30) -> float:
+    """A pruned search on simulated workers: batches from ask_batch, the oldest running trial finishing first, each
+    judged at every step by Hyperband with the finished trials in view."""
+    sampler = BayesSampler(seed=seed)
+    sampler.budget_aware = budget_aware
+    space = Space(SPACE)
+    sampler.plan(space, [], n_trials, 0, "minimize")
+    pruner = HyperbandPruner(STEPS)
+    pruner.plan("minimize", seed)
+    trials: list[Trial] = []
+    while len(trials) < n_trials:
+        free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
+        numbers = list(range(len(trials), len(trials) + free))
+        trials += [Trial(number=n, params=p) for n, p in zip(numbers, ask_batch(sampler, space, trials, numbers))]
+        oldest = next(t for t in trials if t.state is TrialState.RUNNING)
+        finished = [t for t in trials if t.state is not TrialState.RUNNING]
+        values: dict[int, float] = {}
+        state = TrialState.COMPLETE
+        for step in range(1, STEPS + 1):
+            values[step] = final(oldest.params) + oldest.params["x"] * math.exp(-step / 6)
+            if pruner.prune(oldest.number, values, finished):
+                state = TrialState.PRUNED
+                break
+        trials[oldest.number] = oldest.finish(state, finished=0.0, value=values[step], intermediate=values)
+    assert any(t.state is TrialState.PRUNED for t in trials)
+    return min(final(t.params) for t in trials)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_pruned_bayes_search_on_workers_uses_the_budget_model_too(seed):
+    aware, last_value = best_final_on_workers(True, seed), best_final_on_workers(False, seed)
+    assert aware < last_value, f"on workers {aware:.4f} against {last_value:.4f} with stopped trials at last values"
+    assert aware < 0.005, f"the budget-aware batches got no closer than {aware:.4f} to the best final loss"

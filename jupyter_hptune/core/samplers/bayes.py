@@ -159,10 +159,31 @@ class BayesSampler(Sampler):
         ]
         if not running and len(numbers) == 1:
             return [self.ask(space, trials, numbers[0])]
+        random_state = int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31))
+        if self.budget_aware and len(trials) >= self._initial and prunes(trials):  # as ask(): the budget model
+            modelled = [n for i, n in enumerate(numbers) if not self._explores(len(trials) + i, n)]
+            if self._budget is None:
+                self._budget = BudgetModel(self.settings, self.acq, self.seed)
+            rows = iter(
+                self._budget.ask_batch(
+                    [dimension(space[name]) for name in self._free],
+                    trials,
+                    lambda trial: self._inputs(space, trial.params),
+                    self._sign,
+                    valid,
+                    running,
+                    len(modelled),
+                    random_state,
+                )
+            )
+            return [
+                self._params(space, next(rows)) if n in modelled else sample_point(space, trial_rng(self.seed, n))
+                for n in numbers
+            ]
         points = []
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            liar, lie = self._liar(running, int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31)))
+            liar, lie = self._liar(running, random_state)
             for i, number in enumerate(numbers):
                 if self._explores(len(trials) + i, number):  # as ask() would: the liar still hears of it
                     params = sample_point(space, trial_rng(self.seed, number))

@@ -114,6 +114,55 @@ class BudgetModel:
         `inputs` gives a trial's point as the model's inputs (None: outside the space); `sign` turns scores into
         the minimised quantity; `valid` is the conditional rule of the point's inputs.
         """
+        engine = self._learn(dimensions, trials, inputs, sign, valid)
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            x = engine.ask()
+        return list(x[:-1])
+
+    def ask_batch(
+        self,
+        dimensions: list[Any],
+        trials: Sequence[Trial],
+        inputs: Callable[[Trial], list[Any] | None],
+        sign: float,
+        valid: Callable[[np.ndarray], np.ndarray] | None,
+        running: Sequence[list[Any]],
+        count: int,
+        random_state: int,
+    ) -> list[list[Any]]:
+        """`count` points at once for trials on workers, taught every finished trial first: a copy of the model
+        believes each running point (the model's inputs) and each point it proposes scored, at the full budget, the
+        best of the scores it learned, so the points spread out (constant liar)."""
+        engine = self._learn(dimensions, trials, inputs, sign, valid)
+        scores = [y for y in engine.yi if not math.isnan(y)]
+        lie = min(scores) if scores else 0.0
+        told_x, told_y = engine.Xi, engine.yi
+        engine.Xi = told_x + [[*row, engine.full] for row in running]
+        engine.yi = told_y + [lie] * len(running)
+        points = []
+        with warnings.catch_warnings(), THREADS.limit(limits=1):
+            warnings.simplefilter("ignore")
+            try:
+                liar = engine.copy(random_state=random_state)  # fits on the lies at once
+            finally:
+                engine.Xi, engine.yi = told_x, told_y
+            for i in range(count):
+                x = list(liar.ask())
+                points.append(x[:-1])
+                if i < count - 1:
+                    liar.tell(x, lie)
+        return points
+
+    def _learn(
+        self,
+        dimensions: list[Any],
+        trials: Sequence[Trial],
+        inputs: Callable[[Trial], list[Any] | None],
+        sign: float,
+        valid: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> BudgetEngine:
+        """The model, taught every finished trial not taught yet (rebuilt when the space or full budget changed)."""
         full = full_budget(trials)
         key = (tuple(repr(d) for d in dimensions), full)
         if key != self._key or self.engine is None:
@@ -135,9 +184,8 @@ class BudgetModel:
                 ys.append(value if math.isnan(value) else sign * value)
         engine = self.engine
         engine.valid = valid
-        with warnings.catch_warnings(), THREADS.limit(limits=1):
-            warnings.simplefilter("ignore")
-            if xs:
+        if xs:
+            with warnings.catch_warnings(), THREADS.limit(limits=1):
+                warnings.simplefilter("ignore")
                 engine.tell(xs, ys)
-            x = engine.ask()
-        return list(x[:-1])
+        return engine
