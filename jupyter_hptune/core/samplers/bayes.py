@@ -119,23 +119,24 @@ class BayesSampler(Sampler):
         if self._explores(len(trials), number):
             return sample_point(space, trial_rng(self.seed, number))
         if budget:
-            return self._params(space, self._budget_ask(space, trials))
+            return self._params(space, self._budget_model(space, trials).ask())
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
             x = self.optimizer.ask()
         return self._params(space, x)
 
-    def _budget_ask(self, space: Space, trials: Sequence[Trial]) -> list[Any]:
-        """The point the budget-aware model proposes, its inputs as the plain model's."""
+    def _budget_model(self, space: Space, trials: Sequence[Trial]) -> BudgetModel:
+        """The budget-aware model, taught the trials, its inputs as the plain model's."""
         if self._budget is None:
             self._budget = BudgetModel(self.settings, self.acq, self.seed)
-        return self._budget.ask(
+        self._budget.learn(
             [dimension(space[name]) for name in self._free],
             trials,
             lambda trial: self._inputs(space, trial.params),
             self._sign,
             self.optimizer.valid if self.optimizer is not None else None,
         )
+        return self._budget
 
     def ask_batch(self, space: Space, trials: Sequence[Trial], numbers: Sequence[int]) -> list[dict[str, Any]]:
         """Points for several trials at once, the running ones counted as well as the finished (constant liar).
@@ -162,20 +163,7 @@ class BayesSampler(Sampler):
         random_state = int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31))
         if self.budget_aware and len(trials) >= self._initial and prunes(trials):  # as ask(): the budget model
             modelled = [n for i, n in enumerate(numbers) if not self._explores(len(trials) + i, n)]
-            if self._budget is None:
-                self._budget = BudgetModel(self.settings, self.acq, self.seed)
-            rows = iter(
-                self._budget.ask_batch(
-                    [dimension(space[name]) for name in self._free],
-                    trials,
-                    lambda trial: self._inputs(space, trial.params),
-                    self._sign,
-                    valid,
-                    running,
-                    len(modelled),
-                    random_state,
-                )
-            )
+            rows = iter(self._budget_model(space, trials).ask_batch(running, len(modelled), random_state))
             return [
                 self._params(space, next(rows)) if n in modelled else sample_point(space, trial_rng(self.seed, n))
                 for n in numbers

@@ -101,40 +101,20 @@ class BudgetModel:
         self._key: tuple[Any, ...] | None = None  # what the engine was built for: its dimensions and full budget
         self._told: set[int] = set()
 
-    def ask(
-        self,
-        dimensions: list[Any],
-        trials: Sequence[Trial],
-        inputs: Callable[[Trial], list[Any] | None],
-        sign: float,
-        valid: Callable[[np.ndarray], np.ndarray] | None,
-    ) -> list[Any]:
-        """The next point (the model's inputs without the budget), taught every finished trial first.
-
-        `inputs` gives a trial's point as the model's inputs (None: outside the space); `sign` turns scores into
-        the minimised quantity; `valid` is the conditional rule of the point's inputs.
-        """
-        engine = self._learn(dimensions, trials, inputs, sign, valid)
+    def ask(self) -> list[Any]:
+        """The next point (the model's inputs without the budget), from what it learned last."""
+        assert self.engine is not None, "learn() first"
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            x = engine.ask()
+            x = self.engine.ask()
         return list(x[:-1])
 
-    def ask_batch(
-        self,
-        dimensions: list[Any],
-        trials: Sequence[Trial],
-        inputs: Callable[[Trial], list[Any] | None],
-        sign: float,
-        valid: Callable[[np.ndarray], np.ndarray] | None,
-        running: Sequence[list[Any]],
-        count: int,
-        random_state: int,
-    ) -> list[list[Any]]:
-        """`count` points at once for trials on workers, taught every finished trial first: a copy of the model
-        believes each running point (the model's inputs) and each point it proposes scored, at the full budget, the
-        best of the scores it learned, so the points spread out (constant liar)."""
-        engine = self._learn(dimensions, trials, inputs, sign, valid)
+    def ask_batch(self, running: Sequence[list[Any]], count: int, random_state: int) -> list[list[Any]]:
+        """`count` points at once for trials on workers, from what it learned last: a copy of the model believes
+        each running point (the model's inputs) and each point it proposes scored, at the full budget, the best of
+        the scores it learned, so the points spread out (constant liar)."""
+        engine = self.engine
+        assert engine is not None, "learn() first"
         scores = [y for y in engine.yi if not math.isnan(y)]
         lie = min(scores) if scores else 0.0
         told_x, told_y = engine.Xi, engine.yi
@@ -154,15 +134,19 @@ class BudgetModel:
                     liar.tell(x, lie)
         return points
 
-    def _learn(
+    def learn(
         self,
         dimensions: list[Any],
         trials: Sequence[Trial],
         inputs: Callable[[Trial], list[Any] | None],
         sign: float,
         valid: Callable[[np.ndarray], np.ndarray] | None,
-    ) -> BudgetEngine:
-        """The model, taught every finished trial not taught yet (rebuilt when the space or full budget changed)."""
+    ) -> None:
+        """Teach the model every finished trial not taught yet (rebuilt when the space or full budget changed).
+
+        `inputs` gives a trial's point as the model's inputs (None: outside the space); `sign` turns scores into
+        the minimised quantity; `valid` is the conditional rule of the point's inputs.
+        """
         full = full_budget(trials)
         key = (tuple(repr(d) for d in dimensions), full)
         if key != self._key or self.engine is None:
@@ -188,4 +172,3 @@ class BudgetModel:
             with warnings.catch_warnings(), THREADS.limit(limits=1):
                 warnings.simplefilter("ignore")
                 engine.tell(xs, ys)
-        return engine
