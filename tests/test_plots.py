@@ -58,7 +58,7 @@ def display_posterior(bayes):
     return posterior(study.space, study.trials, study.direction)
 
 
-def snapshot_of(trials, direction="minimize"):
+def snapshot_of(trials, direction="minimize", space=None):
     done = [t for t in trials if t.state is TrialState.COMPLETE]
     pick = max if direction == "maximize" else min
     return StudySnapshot(
@@ -72,6 +72,7 @@ def snapshot_of(trials, direction="minimize"):
         best_trial=pick(done, key=lambda t: t.value) if done else None,
         started=0.0,
         elapsed=1.0,
+        space=space,
     )
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
+from test_plots import snapshot_of as plain_snapshot
 
 from jupyter_hptune import Choice, Importance, Int, Real, Space, Study, compare, hp, tune
 from jupyter_hptune import plots as plotting
-from jupyter_hptune.core.events import StudySnapshot
 from jupyter_hptune.core.samplers import RandomSampler
 from jupyter_hptune.core.trial import Trial, TrialState
 from jupyter_hptune.plots import figure_png, plot_compare, plot_importance, plot_parallel
@@ -28,19 +28,7 @@ SPACE = Space(
 
 
 def snapshot_of(trials, direction="minimize", space=SPACE):
-    return StudySnapshot(
-        name="study",
-        direction=direction,
-        method="random",
-        seed=0,
-        n_planned=len(trials),
-        first_number=0,
-        trials=tuple(trials),
-        best_trial=None,
-        started=0.0,
-        elapsed=1.0,
-        space=space,
-    )
+    return plain_snapshot(trials, direction, space)
 
 
 def trial(number, value, state=TrialState.COMPLETE, **params):
