@@ -482,16 +482,17 @@ def plot_parallel(snapshot: StudySnapshot, space: Space, fig: FigureLike | None 
     ranked = sorted(done, key=lambda t: _score(t), reverse=snapshot.direction == "maximize")
     top = {t.number for t in ranked[: max(best, 0)]}
     alpha = float(np.clip(25 / max(len(done), 1), 0.3, 0.85))
-    for trial in sorted(done, key=lambda t: t.number in top):  # the best on top, the very best last
+
+    def heights(trial: Trial) -> list[float]:  # where its line meets each axis
         ys = [_unit(space[name], trial.params[name]) if name in trial.params else UNUSED for name in names]
-        ys.append(float(norm(_score(trial))))
-        if trial.number in top:
-            continue
-        ax.plot(range(count), ys, color=cmap(norm(_score(trial))), lw=1.0, alpha=alpha, gid=f"trial {trial.number}")
-    for trial in reversed(ranked[: max(best, 0)]):
-        ys = [_unit(space[name], trial.params[name]) if name in trial.params else UNUSED for name in names]
-        ys.append(float(norm(_score(trial))))
-        ax.plot(range(count), ys, color=BEST, lw=2.2, zorder=3, gid=f"trial {trial.number}", label="best")
+        return [*ys, float(norm(_score(trial)))]
+
+    for trial in done:
+        if trial.number not in top:
+            colour = cmap(norm(_score(trial)))
+            ax.plot(range(count), heights(trial), color=colour, lw=1.0, alpha=alpha, gid=f"trial {trial.number}")
+    for trial in reversed(ranked[: max(best, 0)]):  # the best on top, the very best last
+        ax.plot(range(count), heights(trial), color=BEST, lw=2.2, zorder=3, gid=f"trial {trial.number}", label="best")
     for i, (name, (forward, inverse, ticks, labels)) in enumerate(axes):
         axis = ax.secondary_yaxis((i + margin) / (count - 1 + 2 * margin), functions=(forward, inverse))
         axis.set_yticks(ticks, labels)
