@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .space import Choice, Dimension, Int, Space, fits
+from .space import Choice, Dimension, Int, Space
 from .trial import Trial, TrialState
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def _usable(trial: Trial, space: Space) -> bool:
     """A completed trial with a finite score whose params are hyperparameters of the space, each inside its range."""
     if trial.state is not TrialState.COMPLETE or trial.value is None or not math.isfinite(trial.value):
         return False
-    return all(name in space and fits(space[name], value) for name, value in trial.params.items())
+    return space.includes(trial.params, partial=True)
 
 
 def _encode(dim: Dimension, value: Any) -> float:
