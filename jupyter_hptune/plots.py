@@ -21,7 +21,7 @@ from .core.posterior import Slice, Surface
 from .core.pruners import step_count
 from .core.space import Choice, Int, Space
 from .core.study import Direction
-from .core.trial import Trial, TrialState
+from .core.trial import Trial, TrialState, best_trial
 from .report import format_value
 
 if TYPE_CHECKING:
@@ -338,7 +338,7 @@ def plot_params(snapshot: StudySnapshot, space: Space, fig: FigureLike | None = 
         if i % cols:
             axes[-1].tick_params(labelleft=False)
     done = [t for t in snapshot.trials if t.state is TrialState.COMPLETE and space.includes(t.params, partial=True)]
-    best = _best_trial(done, snapshot.direction)
+    best = best_trial(done, snapshot.direction)
     for i, (name, ax) in enumerate(zip(names, axes)):
         dim = space[name]
         choice = isinstance(dim, Choice)
@@ -910,10 +910,3 @@ def _best_index(scores: Sequence[float], direction: Direction) -> int | None:
         return None
     pick = np.argmax if direction == "maximize" else np.argmin
     return int(pick(np.asarray(scores, dtype=float)))
-
-
-def _best_trial(trials: Sequence[Trial], direction: Direction) -> Trial | None:
-    if not trials:
-        return None
-    pick = max if direction == "maximize" else min
-    return pick(trials, key=lambda t: t.value)  # type: ignore[arg-type, return-value]

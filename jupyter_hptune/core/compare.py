@@ -11,7 +11,7 @@ import numpy as np
 
 from .events import StudySnapshot
 from .study import Direction, Study
-from .trial import Trial, TrialState
+from .trial import Trial, TrialState, best_trial
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure, SubFigure
@@ -187,10 +187,7 @@ def _run(name: str, study: Study | StudySnapshot) -> StudyRun:
     times = [(t.finished or 0.0) - (first or 0.0) for t in timed]
     best_by_time: np.ndarray = better.accumulate(np.array([t.value for t in timed], dtype=float))
     ends = [t.finished for t in trials if t.finished is not None]
-    best = None
-    if done:
-        pick = min if direction == "minimize" else max
-        best = pick(done, key=lambda t: float(t.value or 0.0))  # the earliest among equals
+    best = best_trial(done, direction)
     return StudyRun(
         name=name,
         direction=direction,

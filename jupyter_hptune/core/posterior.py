@@ -6,7 +6,7 @@ import itertools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from skopt.utils import cook_estimator, normalize_dimensions
@@ -15,7 +15,7 @@ from .samplers.bayes import BayesSampler
 from .samplers.gp_model import THREADS, FittedModel, decode, dimension, encode
 from .space import Choice, Int, Real, Space, to_python
 from .study import Direction, is_direction
-from .trial import Trial, TrialState
+from .trial import Trial, TrialState, best_trial
 
 __all__ = ["BAYES_SOURCE", "DISPLAY_SOURCE", "Posterior", "Slice", "Surface", "posterior", "sliceable"]
 
@@ -100,7 +100,7 @@ class Posterior:
         self._model = model
         self._sign = -1.0 if direction == "maximize" else 1.0
         self._warp = model.warp  # the map from scores to the model's units, when the model was fitted on warped scores
-        self.best: Trial | None = _best(self.trials, direction)
+        self.best: Trial | None = best_trial(self.trials, direction)
         self.fixed = _held(space, self.trials, direction)  # where the model is held along each hyperparameter
         self.limits = _limits([float(t.value) for t in self.trials])  # type: ignore[arg-type]
 
@@ -268,8 +268,7 @@ def _fit_subset(done: list[Trial], direction: Direction, seed: int) -> list[Tria
     """At most DISPLAY_FIT_LIMIT trials for the display GP: the best one and a seeded random sample of the rest."""
     if len(done) <= DISPLAY_FIT_LIMIT:
         return done
-    pick = min if direction == "minimize" else max
-    best = pick(done, key=lambda t: t.value)  # type: ignore[arg-type, return-value]
+    best = best_trial(done, direction)
     rest = [t for t in done if t is not best]
     chosen = np.random.default_rng(seed).choice(len(rest), DISPLAY_FIT_LIMIT - 1, replace=False)
     return [best, *(rest[i] for i in sorted(chosen))]
@@ -310,18 +309,12 @@ def sliceable(space: Space, trials: Sequence[Trial]) -> list[str]:
     return [name for name in space if sum(name in t.params for t in done) >= 2]
 
 
-def _best(trials: Sequence[Trial], direction: Direction) -> Trial | None:
-    """The trial with the best score (the earliest among equals), or None."""
-    pick = max if direction == "maximize" else min
-    return pick(trials, key=lambda t: cast(float, t.value)) if trials else None
-
-
 def _held(space: Space, trials: Sequence[Trial], direction: Direction, *, defaults: bool = True) -> dict[str, Any]:
     """Each hyperparameter at its value in the best of the trials that used it; at its default when none did
     (or, with defaults=False, left out)."""
     held: dict[str, Any] = {}
     for name, dim in space.items():
-        best = _best([t for t in trials if name in t.params], direction)
+        best = best_trial([t for t in trials if name in t.params], direction)
         if best is not None:
             held[name] = to_python(best.params[name])
         elif defaults:

@@ -10,7 +10,7 @@ import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Literal, TypedDict, TypeGuard, Unpack, cast, get_args
+from typing import Any, Literal, TypedDict, TypeGuard, Unpack, get_args
 
 from .asking import Asking, Declaration
 from .errors import ScoreError, StudyError, format_traceback, score_value
@@ -23,7 +23,7 @@ from .samplers import Sampler, make_sampler
 from .search import MAX_INITIAL_FAILURES, Search, SearchPlan, Stopping
 from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
-from .trial import Trial, TrialState
+from .trial import Trial, TrialState, best_trial
 
 __all__ = ["DIRECTIONS", "Direction", "Study", "is_direction", "tune"]
 
@@ -192,11 +192,7 @@ class Study:
         return value
 
     def _best(self) -> Trial | None:
-        done = [t for t in self._trials if t.state is TrialState.COMPLETE]
-        if not done:
-            return None
-        pick = min if self.direction == "minimize" else max
-        return pick(done, key=lambda t: cast(float, t.value))  # a complete trial has a value
+        return best_trial([t for t in self._trials if t.state is TrialState.COMPLETE], self.direction)
 
     def snapshot(self) -> StudySnapshot:
         """An immutable view of the study now."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
-__all__ = ["Params", "Steps", "Trial", "TrialState"]
+__all__ = ["Params", "Steps", "Trial", "TrialState", "best_trial"]
 
 
 class TrialState(enum.StrEnum):
@@ -110,3 +110,11 @@ class Trial:
 _RECORD_FIELDS = frozenset(
     {"number", "value", "state", "duration", "started", "finished", "error", "last_step", "best_step"}
 )
+
+
+def best_trial(trials: Sequence[Trial], direction: str) -> Trial | None:
+    """The trial with the best value in this direction (the earliest among equals), or None; each has a value."""
+    if not trials:
+        return None
+    pick = max if direction == "maximize" else min
+    return pick(trials, key=lambda t: cast(float, t.value))
