@@ -312,7 +312,7 @@ class RunningTrial:
         self.best_step: int | None = None
         self.stopped: StopTrial | None = None  # why the trial should stop, once it should
         self._pruner = pruner or NoPruner()
-        self._others = list(others)
+        self._others = others  # read at each report: a live view (trials on workers) shows those finished since
         self._on_report = on_report
         self._better = _better(direction)
 

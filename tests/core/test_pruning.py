@@ -22,9 +22,10 @@ from jupyter_hptune import (
 )
 from jupyter_hptune.core.errors import StudyError
 from jupyter_hptune.core.events import TrialFinished, TrialReported
-from jupyter_hptune.core.pruners import step_count
+from jupyter_hptune.core.pruners import RunningTrial, step_count
 from jupyter_hptune.core.samplers import make_sampler
 from jupyter_hptune.core.samplers.bayes import BayesSampler
+from jupyter_hptune.core.trial import Trial
 
 RATE = 0.25
 SPACE = {"quality": Real(0.0, 1.0)}
@@ -358,3 +359,17 @@ def test_stop_trial_from_a_trial_that_never_reported_fails_it():
     with pytest.warns(RuntimeWarning, match="every trial of study 'study' failed"):
         study = tune(objective, SPACE, method="random", n_trials=1, seed=0)
     assert study.trials[0].state is TrialState.FAILED and "StopTrial: nothing to stop" in study.trials[0].error
+
+
+def test_a_running_trial_is_judged_against_the_trials_that_finished_since_its_first_report():
+    """On workers the others finish while a trial runs: its pruner must see them at its later reports."""
+    others: list[Trial] = []  # the kernel's live view of the other trials
+    median = MedianPruner(warmup_steps=0, min_trials=1)
+    median.plan("maximize", 0)
+    running = RunningTrial(Trial(number=5, params={"x": 0.5}), direction="maximize", pruner=median, others=others)
+    running.report(1, 0.5)  # no other trial yet: nothing to compare with
+    others.append(
+        Trial(number=4, params={"x": 0.9}, state=TrialState.COMPLETE, value=0.9, intermediate={1: 0.8, 2: 0.9})
+    )
+    with pytest.raises(TrialPruned):
+        running.report(2, 0.5)  # below the median of the trial that finished meanwhile
