@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -332,7 +333,14 @@ def test_jobs_in_a_real_kernel_with_the_panel_stop_and_an_interrupt(kernel, tmp_
     # Stop from the panel, with its choice to cancel the running trials.
     widgets = Widgets()
     output = start(kc, KERNEL_CELL.format(method="random", trials=40, name="c", sleep=1.0))
-    collect(kc, output, widgets=widgets, until=lambda out: len(out.complete_lines) >= 2)
+
+    def later_trials_running(out) -> bool:  # Stop then finds trials to cancel, not the moment between two pairs
+        rows = [m["value"] for m in widgets.models.values() if "hptune-workers" in m.get("_dom_classes", ())]
+        return len(out.complete_lines) >= 2 and any(
+            int(n) >= 2 for row in rows for n in re.findall(r": trial <b>(\d+)</b>", row)
+        )
+
+    collect(kc, output, widgets=widgets, until=later_trials_running)
     set_state(kc, widgets.find("CheckboxModel", description="Stop cancels the running trials"), value=True)
     click(kc, widgets.button("Stop"))
     collect(kc, output, widgets=widgets)
