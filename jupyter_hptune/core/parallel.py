@@ -8,6 +8,7 @@ and returns its score, so workers need no shared disk.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .asking import Asking, DeclarationError, param_rng
+from .asking import Asking, DeclarationError
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
 from .pruners import (
@@ -35,9 +36,9 @@ from .pruners import (
     TrialPruned,
     _rung_crossed,
 )
-from .samplers import sample_point
+from .samplers import draw_param
 from .search import Search, SearchPlan, Stopping, StopReason
-from .space import Dimension, Space
+from .space import Dimension
 from .trial import Trial, TrialState
 
 __all__ = ["WorkerPool", "current_client", "pack", "parallel_loop"]
@@ -164,7 +165,7 @@ def run_trial(
     result: dict[str, Any] = {}
 
     def draw(name: str, dim: Dimension, asked: Mapping[str, Any]) -> Any:
-        return sample_point(Space({name: dim}), param_rng(seed, number, name))[name]
+        return draw_param(seed, number, name, dim)
 
     asking = Asking(params, draw)
     running = _reporting_trial(token, number, params, asking, reporting)
@@ -548,15 +549,10 @@ class _ParallelSearch:
     # -- starting trials ------------------------------------------------------------------------------------------
     def _launch(self, left: int) -> int:
         """Start a trial on each free worker (at most `left`); the number started."""
-        run, pool = self.run, self.pool
-        assert pool is not None
-        busy: dict[str, int] = {}
-        for running in self.running.values():
-            busy[running.worker] = busy.get(running.worker, 0) + 1
-        workers = pool.free(busy, len(self.running))[:left]
+        workers = self._free_workers()[:left]
         if not workers:
             return 0
-        points = run.next_points(len(workers))
+        points = self.run.next_points(len(workers))
         for worker, (params, source) in zip(workers, points):
             self._submit(worker, params, source)
         self._activity(force=True)
@@ -565,19 +561,21 @@ class _ParallelSearch:
     def _launch_batch(self) -> int:
         """Sync mode: ask for the next batch once every trial so far is recorded, and start its trials on the free
         workers (the rest as workers free up); the number started."""
-        run, pool = self.run, self.pool
-        assert pool is not None
+        run = self.run
         if not self.batch and not self.running and not self.held and run.left:
             self.batch = run.next_points(min(self.batch_size, run.left))
-        busy: dict[str, int] = {}
-        for running in self.running.values():
-            busy[running.worker] = busy.get(running.worker, 0) + 1
-        workers = pool.free(busy, len(self.running))[: len(self.batch)]
+        workers = self._free_workers()[: len(self.batch)]
         for worker in workers:
             self._submit(worker, *self.batch.pop(0))
         if workers:
             self._activity(force=True)
         return len(workers)
+
+    def _free_workers(self) -> list[str]:
+        """The workers with room for another trial now."""
+        assert self.pool is not None
+        busy = collections.Counter(running.worker for running in self.running.values())
+        return self.pool.free(busy, len(self.running))
 
     def _submit(self, worker: str, params: dict[str, Any], source: str) -> None:
         """Start a trial with these params on that worker: recorded as running, its future watched."""

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..options import Option, OptionError, check_options
-from .base import Plan, Sampler, ask_batch, check_seed, sample_point, trial_rng
+from .base import Plan, Sampler, ask_batch, check_seed, draw_param, sample_point, trial_rng
 from .grid import GRID_LIMIT, GridSampler
 from .manual import ManualSampler
 from .random import RandomSampler
@@ -25,6 +25,7 @@ __all__ = [
     "ask_batch",
     "check_method_options",
     "check_seed",
+    "draw_param",
     "make_sampler",
     "method_options",
     "sample_point",

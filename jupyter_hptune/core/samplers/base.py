@@ -72,7 +72,7 @@ class Sampler(abc.ABC):
         """A value for a hyperparameter a trial asks for that its proposal does not hold (a name met for the first
         time, or one that only some trials use), given what the trial asked so far: by default drawn at random from
         the seed, the trial number and the name."""
-        return sample_point(Space({name: dim}), param_rng(self.seed, number, name))[name]
+        return draw_param(self.seed, number, name, dim)
 
     def replan(self, space: Space, trials: Sequence[Trial]) -> Plan | None:
         """The plan again once trials have run, for a method that learns its size as they do (a grid over the
@@ -98,6 +98,11 @@ def check_seed(seed: int | None) -> int:
 def trial_rng(seed: int, number: int) -> np.random.Generator:
     """The random generator of one trial: depends only on the seed and the trial number."""
     return np.random.default_rng([seed, number])
+
+
+def draw_param(seed: int, number: int, name: str, dim: Dimension) -> Any:
+    """A value of one hyperparameter drawn at random from the seed, the trial number and its name."""
+    return sample_point(Space({name: dim}), param_rng(seed, number, name))[name]
 
 
 def sample_point(space: Space, rng: np.random.Generator) -> dict[str, Any]:
