@@ -113,7 +113,7 @@ class BayesSampler(Sampler):
             self._build(space, trials)
         if self.optimizer is None:
             return space.defaults()
-        budget = self.budget_aware and len(trials) >= self._initial and prunes(trials)
+        budget = self._uses_budget(trials)
         self._sync(space, trials, fit=not budget)  # a pruned search's points come from the budget model
         self.optimizer.valid = self._validity(space, trials)
         if self._explores(len(trials), number):
@@ -150,7 +150,6 @@ class BayesSampler(Sampler):
         if self.optimizer is None:
             return [space.defaults() for _ in numbers]
         self._sync(space, trials, fit=False)  # the copy below fits on them: the model itself waits for ask()
-        self.optimizer.valid = valid = self._validity(space, trials)
         running = [
             row
             for trial in trials
@@ -160,8 +159,9 @@ class BayesSampler(Sampler):
         ]
         if not running and len(numbers) == 1:
             return [self.ask(space, trials, numbers[0])]
+        self.optimizer.valid = valid = self._validity(space, trials)
         random_state = int(np.random.default_rng([self.seed, numbers[0]]).integers(2**31))
-        if self.budget_aware and len(trials) >= self._initial and prunes(trials):  # as ask(): the budget model
+        if self._uses_budget(trials):  # as ask(): the budget model
             modelled = [n for i, n in enumerate(numbers) if not self._explores(len(trials) + i, n)]
             rows = iter(self._budget_model(space, trials).ask_batch(running, len(modelled), random_state))
             return [
@@ -186,6 +186,10 @@ class BayesSampler(Sampler):
                 if i < len(numbers) - 1:
                     liar.tell(x, lie)
         return points
+
+    def _uses_budget(self, trials: Sequence[Trial]) -> bool:
+        """Whether the points come from the budget-aware model: once a trial was pruned, after the initial design."""
+        return self.budget_aware and len(trials) >= self._initial and prunes(trials)
 
     def _explores(self, before: int, number: int) -> bool:
         """Whether trial `number`, asked with `before` trials ahead of it, is drawn at random rather than by the model.
