@@ -1,24 +1,31 @@
 """Searches at equal total epochs: bayes + hyperband against bayes without pruning, random + hyperband and Optuna.
 
-The problem: a one-hidden-layer network on scikit-learn's digits, in NumPy (an epoch costs a few milliseconds),
-trained for at most 27 epochs, with six hyperparameters (units, learning rate, momentum, batch size, L2, the
-learning rate's decay per epoch); each epoch reports the validation accuracy, and a trial's score is the best it
-reached. Every search runs until its trials have trained 2/3 of the epochs 50 full-length trials cost (900 of
-1350); the script prints, per method, the median (quartiles) and mean over seeds of the best validation accuracy
-found within 1/3 (450) and 2/3 (900) of those epochs. A trial counts once it has finished inside the budget; a
-stopped trial counts with its last reported accuracy.
+Two learning-curve problems, each trained for at most 27 epochs, each epoch reporting the validation accuracy; a
+trial's score is the best it reached:
+
+- `torch` (the default): notebook 02's PyTorch network on scikit-learn's digits, with notebook 02's split (1000
+  training, 400 validation images) and eight hyperparameters: learning rate, its decay per epoch, momentum (SGD),
+  batch size, hidden layers, units per layer, dropout, activation.
+- `numpy`: a one-hidden-layer network in NumPy (an epoch costs a few milliseconds) with six hyperparameters.
+
+Every search runs until its trials have trained 2/3 of the epochs 50 full-length trials cost (900 of 1350); the
+script prints, per method, the median (quartiles) and mean over seeds of the best validation accuracy found within
+1/3 (450) and 2/3 (900) of those epochs. A trial counts once it has finished inside the budget; a stopped trial
+counts with its last reported accuracy.
 
 Methods: `bayes-hb` (our bayes, hyperband, its model knowing the step of each value), `bayes-hb-last` (the same
 with each stopped trial told as if it had finished at its last value: the model before the budget-aware one),
 `bayes` (no pruning, every trial 27 epochs), `random-hb`, and `optuna-tpe-hb` (Optuna's TPESampler with its
 HyperbandPruner, min 1, max 27 epochs, reduction factor 3).
 
-Run: python benchmarks/budget.py [--seeds 20] [--jobs 2] [--methods ...] [--json out.jsonl] [--from-json out.jsonl]
+Run: python benchmarks/budget.py [--problem torch] [--seeds 20] [--jobs 2] [--methods ...] [--json out.jsonl]
+     python benchmarks/budget.py --from-json out.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import sys
@@ -35,22 +42,24 @@ BUDGETS = (FULL // 3, 2 * FULL // 3)  # where the best score is read: 450 and 90
 METHODS = ("bayes-hb", "bayes-hb-last", "bayes", "random-hb", "optuna-tpe-hb")
 
 
-def space() -> dict[str, Any]:
-    """The six hyperparameters of the network and its training."""
-    from jupyter_hptune import Choice, Int, Real
+class NumpyMLP:
+    """A one-hidden-layer network in NumPy on digits scaled to [0, 1], split 2:1 into training and validation sets."""
 
-    return {
-        "units": Int(8, 64, log=True),
-        "lr": Real(1e-3, 1.0, log=True),
-        "momentum": Real(0.0, 0.95),
-        "batch_size": Choice([32, 64, 128, 256]),
-        "l2": Real(1e-6, 1e-1, log=True),
-        "decay": Real(0.7, 1.0),
-    }
+    name = "NumPy MLP on digits"
 
+    @staticmethod
+    def space() -> dict[str, Any]:
+        """The six hyperparameters of the network and its training."""
+        from jupyter_hptune import Choice, Int, Real
 
-class Digits:
-    """Digits scaled to [0, 1], split 2:1 into training and validation sets (stratified, fixed)."""
+        return {
+            "units": Int(8, 64, log=True),
+            "lr": Real(1e-3, 1.0, log=True),
+            "momentum": Real(0.0, 0.95),
+            "batch_size": Choice([32, 64, 128, 256]),
+            "l2": Real(1e-6, 1e-1, log=True),
+            "decay": Real(0.7, 1.0),
+        }
 
     def __init__(self) -> None:
         from sklearn.datasets import load_digits
@@ -108,7 +117,84 @@ class Digits:
                 yield float((predicted == self.y_val).mean())
 
 
-def ours(method: str, seed: int, data: Digits) -> list[tuple[int, float]]:
+class TorchMLP:
+    """Notebook 02's PyTorch network on digits with notebook 02's split: 1000 training, 400 validation images."""
+
+    name = "PyTorch MLP of notebook 02 on digits"
+
+    @staticmethod
+    def space() -> dict[str, Any]:
+        """Eight hyperparameters of notebook 02 (its SGD branch, every layer of one width)."""
+        from jupyter_hptune import Choice, Int, Real
+
+        return {
+            "lr": Real(1e-3, 1.0, log=True),
+            "lr_decay": Real(0.8, 1.0),
+            "momentum": Real(0.5, 0.99),
+            "batch_size": Choice([32, 64, 128, 256]),
+            "n_layers": Int(1, 3),
+            "units": Int(16, 256, log=True),
+            "dropout": Real(0.0, 0.5),
+            "activation": Choice(["relu", "tanh", "sigmoid"]),
+        }
+
+    def __init__(self) -> None:
+        import torch
+        from sklearn.datasets import load_digits
+
+        torch.set_num_threads(1)
+        images, labels = load_digits(return_X_y=True)
+        order = np.random.default_rng(0).permutation(len(labels))
+        images = torch.tensor(images[order] / 16.0, dtype=torch.float32)
+        labels = torch.tensor(labels[order])
+        self.X_train, self.y_train = images[:1000], labels[:1000]
+        self.X_val, self.y_val = images[1000:1400], labels[1000:1400]
+
+    def curve(self, params: dict[str, Any]):
+        """The validation accuracy after each epoch (a generator), the same for the same params.
+
+        Hidden layers of `units` with the activation and dropout after each, He-initialised, cross-entropy, SGD with
+        momentum, the learning rate multiplied by `lr_decay` after each epoch (as notebook 02 trains).
+        """
+        import torch
+        from torch import nn
+
+        seed = zlib.crc32(repr(sorted(params.items())).encode())
+        torch.manual_seed(seed)
+        shuffle = torch.Generator().manual_seed(seed)
+        activation = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}[params["activation"]]
+        layers: list[nn.Module] = []
+        width = 64
+        for _ in range(params["n_layers"]):
+            linear = nn.Linear(width, params["units"])
+            nn.init.kaiming_uniform_(linear.weight, nonlinearity="relu")
+            nn.init.zeros_(linear.bias)
+            layers += [linear, activation(), nn.Dropout(params["dropout"])]
+            width = params["units"]
+        layers.append(nn.Linear(width, 10))
+        network = nn.Sequential(*layers)
+        optimizer = torch.optim.SGD(network.parameters(), lr=params["lr"], momentum=params["momentum"])
+        schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=params["lr_decay"])
+        loss_fn = nn.CrossEntropyLoss()
+        for _ in range(EPOCHS):
+            network.train()
+            for batch in torch.randperm(len(self.X_train), generator=shuffle).split(params["batch_size"]):
+                optimizer.zero_grad()
+                loss = loss_fn(network(self.X_train[batch]), self.y_train[batch])
+                if torch.isfinite(loss):  # a diverged network stops learning; its accuracy shows it
+                    loss.backward()
+                    optimizer.step()
+            schedule.step()
+            network.eval()
+            with torch.no_grad():
+                yield float((network(self.X_val).argmax(1) == self.y_val).float().mean())
+
+
+PROBLEMS: dict[str, Any] = {"torch": TorchMLP, "numpy": NumpyMLP}
+Problem = TorchMLP | NumpyMLP
+
+
+def ours(method: str, seed: int, data: Problem) -> list[tuple[int, float]]:
     """One search of ours until 900 epochs: (epochs so far, the trial's score) after each trial."""
     from jupyter_hptune import Study
     from jupyter_hptune.core.samplers import make_sampler
@@ -128,7 +214,7 @@ def ours(method: str, seed: int, data: Digits) -> list[tuple[int, float]]:
                 break
         return best
 
-    study = Study(space(), direction="maximize")
+    study = Study(data.space(), direction="maximize")
     history, epochs = [], 0
     for trial in study.search(objective, 10_000, sampler=sampler, prune=prune, max_steps=EPOCHS):
         if trial is None:
@@ -141,12 +227,12 @@ def ours(method: str, seed: int, data: Digits) -> list[tuple[int, float]]:
     return history
 
 
-def optuna_tpe(seed: int, data: Digits) -> list[tuple[int, float]]:
+def optuna_tpe(seed: int, data: Problem) -> list[tuple[int, float]]:
     """Optuna's TPE with its hyperband pruner until 900 epochs, as ours() reports it."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    dims = space()
+    dims = data.space()
     study = optuna.create_study(
         study_name=f"budget-{seed}",  # its hyperband pruner draws brackets from a hash of the name: fixed
         direction="maximize",
@@ -182,13 +268,14 @@ def optuna_tpe(seed: int, data: Digits) -> list[tuple[int, float]]:
     return history
 
 
-def run(task: tuple[str, int]) -> dict[str, Any]:
-    """One search: its method, seed, history and seconds."""
-    method, seed = task
+def run(task: tuple[str, str, int]) -> dict[str, Any]:
+    """One search: its problem, method, seed, history and seconds."""
+    problem, method, seed = task
     start = time.perf_counter()
-    data = Digits()
+    data = PROBLEMS[problem]()
     history = optuna_tpe(seed, data) if method == "optuna-tpe-hb" else ours(method, seed, data)
-    return {"method": method, "seed": seed, "history": history, "seconds": time.perf_counter() - start}
+    seconds = time.perf_counter() - start
+    return {"problem": problem, "method": method, "seed": seed, "history": history, "seconds": seconds}
 
 
 def best_within(history: list[tuple[int, float]], budget: int) -> float:
@@ -196,9 +283,9 @@ def best_within(history: list[tuple[int, float]], budget: int) -> float:
     return max((value for epochs, value in history if epochs <= budget), default=float("nan"))
 
 
-def search_all(methods: list[str], seeds: int, jobs: int, path: str | None) -> list[dict[str, Any]]:
+def search_all(problem: str, methods: list[str], seeds: int, jobs: int, path: str | None) -> list[dict[str, Any]]:
     """Every method's search for every seed, seed by seed, each saved to `path` as it finishes."""
-    tasks = [(method, seed) for seed in range(seeds) for method in methods]
+    tasks = [(problem, method, seed) for seed in range(seeds) for method in methods]
     results = []
     with ProcessPoolExecutor(jobs) as pool:
         for result in pool.map(run, tasks):
@@ -213,6 +300,7 @@ def search_all(methods: list[str], seeds: int, jobs: int, path: str | None) -> l
 def main() -> int:
     """Run every method and seed, print the median best validation accuracy at 450 and 900 epochs."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--problem", default="torch", choices=list(PROBLEMS))
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=1, help="searches run in this many processes")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
@@ -222,12 +310,19 @@ def main() -> int:
     if args.from_json:
         with open(args.from_json) as saved:
             results = [json.loads(line) for line in saved]
+        for result in results:
+            result.setdefault("problem", "numpy")  # saved before there were two problems
+        results = [r for r in results if r["problem"] == args.problem]
         args.methods = [m for m in METHODS if any(r["method"] == m for r in results)]
         args.seeds = len({r["seed"] for r in results})
     else:
-        results = search_all(args.methods, args.seeds, args.jobs, args.json)
+        if "optuna-tpe-hb" in args.methods and importlib.util.find_spec("optuna") is None:
+            print("optuna-tpe-hb skipped: Optuna is not installed (pip install optuna)", file=sys.stderr)
+            args.methods.remove("optuna-tpe-hb")
+        results = search_all(args.problem, args.methods, args.seeds, args.jobs, args.json)
     print(
-        f"NumPy MLP on digits, 6 hyperparameters, up to {EPOCHS} epochs a trial, {args.seeds} seeds: "
+        f"{PROBLEMS[args.problem].name}, {len(PROBLEMS[args.problem].space())} hyperparameters, "
+        f"up to {EPOCHS} epochs a trial, {args.seeds} seeds: "
         f"median (quartiles) and mean of the best validation accuracy within {BUDGETS[0]} and {BUDGETS[1]} epochs"
     )
     print(
@@ -245,7 +340,29 @@ def main() -> int:
         trials = statistics.median(len(r["history"]) for r in rows)
         seconds = statistics.mean(r["seconds"] for r in rows)
         print(f"{method:<15} {cells[0]:>29} {cells[1]:>29} {trials:>7.0f} {seconds:>9.1f} {len(rows):>6}")
+    print_head_to_head(results, args.methods)
     return 0
+
+
+def print_head_to_head(results: list[dict[str, Any]], methods: list[str], first: str = "bayes-hb") -> None:
+    """Seed by seed, `first` against each other method: wins / ties / losses at each budget."""
+    if first not in methods:
+        return
+    by_seed = {(r["method"], r["seed"]): r["history"] for r in results}
+    for other in methods:
+        if other == first:
+            continue
+        counts = []
+        for budget in BUDGETS:
+            diffs = [
+                best_within(by_seed[first, seed], budget) - best_within(by_seed[other, seed], budget)
+                for method, seed in by_seed
+                if method == first and (other, seed) in by_seed
+            ]
+            counts.append(f"{sum(d > 0 for d in diffs)}/{sum(d == 0 for d in diffs)}/{sum(d < 0 for d in diffs)}")
+        print(
+            f"{first} against {other:<15} wins/ties/losses by seed: {counts[0]} at {BUDGETS[0]}, {counts[1]} at {BUDGETS[1]}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import budget
 import compare  # benchmarks/ is on sys.path (conftest.py): a broken benchmark module fails here, not skipped
 import liveness
 import problems
@@ -113,3 +114,25 @@ def test_the_conditional_mlp_asks_one_width_per_layer_and_the_solvers_own_settin
         assert set(params) == {"n_layers", *widths, "solver", setting, "lr", "alpha"}
         assert 0.0 < value < 1.0
     assert {p["n_layers"] for p in run["params"]} != {1}
+
+
+def test_budget_searches_run_until_their_trials_trained_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "BUDGETS", (60, 120))
+    result = budget.run(("numpy", "random-hb", 0))
+    epochs = [spent for spent, _ in result["history"]]
+    assert epochs == sorted(epochs) and epochs[-1] >= 120 > epochs[-2]
+    assert all(0.0 <= value <= 1.0 for _, value in result["history"])
+    assert budget.best_within(result["history"], 60) <= budget.best_within(result["history"], 120)
+    spans = [later - earlier for earlier, later in zip([0, *epochs], epochs)]
+    assert min(spans) < budget.EPOCHS, "hyperband stopped a trial before its last epoch"
+
+
+def test_the_notebook_network_learns_the_same_curve_for_the_same_params() -> None:
+    pytest.importorskip("torch")
+    problem = budget.TorchMLP()
+    params = {"lr": 0.1, "lr_decay": 0.9, "momentum": 0.9, "batch_size": 256, "n_layers": 2, "units": 16}
+    params |= {"dropout": 0.1, "activation": "tanh"}
+    assert set(params) == set(problem.space())
+    first, again = list(problem.curve(params)), list(problem.curve(params))
+    assert first == again and len(first) == budget.EPOCHS
+    assert max(first) > 0.8, "the network learns the digits"
