@@ -9,7 +9,7 @@ timed from the call to tune() to its return; the kernel's search runs in this pr
 
 Targets: pruned / unpruned on workers at most 1/3; pruned on workers / (pruned in the kernel / 4) at most 1.15.
 
-Run: python benchmarks/parallel_pruning.py [--trials 40] [--seeds 3] [--step 0.05] [--workers 4]
+Run: python benchmarks/parallel_pruning.py [--trials 120] [--seeds 3] [--step 0.05] [--workers 4]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def timed(seconds: float, trials: int, seed: int, **options) -> tuple[float, int
 def main(argv: list[str] | None = None) -> None:
     """Time the three searches for each seed and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--trials", type=int, default=120)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--step", type=float, default=0.05, help="seconds of sleep per step")
     parser.add_argument("--workers", type=int, default=4)
