@@ -16,7 +16,6 @@ Run: python benchmarks/parallel.py [--trials 40] [--sleep 0.5] [--seeds 5] [--sk
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import sys
@@ -96,21 +95,12 @@ def uneven(params: dict) -> float:
 
 def sync_cost(trials: int, workers: int, rounds: int) -> None:
     """The wall time of the same random search on workers with and without sync, on one cluster started once."""
-    import distributed
+    from jupyter_hptune.core.parallel import start_local_cluster
 
     print(
         f"\nRandom search, {trials} trials of 0.1-0.5 s on {workers} workers of one local cluster; median of {rounds}"
     )
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port, loopback
-        silence_logs=logging.ERROR,
-    )
-    client = distributed.Client(cluster, set_as_default=False)
+    cluster, client = start_local_cluster(workers)
     took: dict[bool, list[float]] = {False: [], True: []}
     try:
         for _ in range(rounds):

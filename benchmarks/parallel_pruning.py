@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
 import time
 
 from jupyter_hptune import Real, tune
@@ -64,13 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step", type=float, default=0.05, help="seconds of sleep per step")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args(argv)
-    import distributed
+    from jupyter_hptune.core.parallel import start_local_cluster
 
-    sys.modules["__main__"].__dict__.setdefault("__spec__", None)
-    cluster = distributed.LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster, set_as_default=False)
+    cluster, client = start_local_cluster(args.workers)  # the one a search with --jobs starts
     n = args.workers
     timed(0.0, 2 * n, 0, prune="hyperband", max_steps=STEPS, client=client)  # the workers import the package
     print(

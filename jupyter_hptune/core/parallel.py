@@ -41,7 +41,7 @@ from .search import Search, SearchPlan, Stopping, StopReason
 from .space import Dimension
 from .trial import Trial, TrialState
 
-__all__ = ["WorkerPool", "current_client", "pack", "parallel_loop"]
+__all__ = ["WorkerPool", "current_client", "pack", "parallel_loop", "start_local_cluster"]
 
 TICK = 0.25  # seconds: the longest a search waits for a result before it yields None, so its caller can pause
 POLL = 0.5  # seconds between two looks at the cluster's workers (which joined, which are gone)
@@ -301,6 +301,29 @@ def _importable() -> bool:
 
 
 # -- the workers --------------------------------------------------------------------------------------------------
+def start_local_cluster(n_workers: int) -> tuple[Any, Any]:
+    """A local Dask cluster of n_workers single-threaded worker processes, and a client to it (not the default)."""
+    distributed = _distributed()
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):
+        main.__spec__ = None  # spawning a worker reads it; an interactive namespace cleared by %reset lost it
+    cluster = distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port, loopback
+        memory_limit=0,  # no limit of Dask's own: a trial may use the memory it would use in the kernel
+        silence_logs=logging.ERROR,
+    )
+    try:
+        return cluster, distributed.Client(cluster, set_as_default=False)
+    except BaseException:
+        cluster.close()
+        raise
+
+
 class WorkerPool:
     """The Dask workers of one search: its client, the cluster started for it, and how many trials run at once."""
 
@@ -336,23 +359,10 @@ class WorkerPool:
         running = _running_local_cluster(distributed)
         if running is not None:
             return cls(running, limit=n_jobs, where="the local Dask cluster already running")
-        main = sys.modules.get("__main__")
-        if main is not None and not hasattr(main, "__spec__"):
-            main.__spec__ = None  # spawning a worker reads it; an interactive namespace cleared by %reset lost it
         try:
-            cluster = distributed.LocalCluster(
-                n_workers=n_jobs,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # its HTTP server: any free port, loopback
-                memory_limit=0,  # no limit of Dask's own: a trial may use the memory it would use in the kernel
-                silence_logs=logging.ERROR,
-            )
+            cluster, client = start_local_cluster(n_jobs)
         except Exception as error:
             raise StudyError(f"cannot start {n_jobs} local worker processes: {error}") from None
-        client = distributed.Client(cluster, set_as_default=False)
         where = f"{n_jobs} worker process{'es' if n_jobs > 1 else ''} (a local Dask cluster)"
         return cls(client, limit=n_jobs, where=where, cluster=cluster, owned=True)
 
