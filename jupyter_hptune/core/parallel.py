@@ -28,14 +28,7 @@ from typing import Any
 from .asking import Asking, DeclarationError
 from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
-from .pruners import (
-    HyperbandPruner,
-    RunningTrial,
-    StopTrial,
-    SuccessiveHalvingPruner,
-    TrialPruned,
-    _rung_crossed,
-)
+from .pruners import Rungs, RunningTrial, StopTrial, TrialPruned
 from .samplers import draw_param
 from .search import Search, SearchPlan, Stopping, StopReason
 from .space import Dimension
@@ -220,7 +213,7 @@ class _KernelVerdict:
 
     name = "kernel"
 
-    def __init__(self, key: str, rungs: tuple[int, int, int | None] | None) -> None:
+    def __init__(self, key: str, rungs: Rungs | None) -> None:
         self.key = key
         self.rungs = rungs
 
@@ -231,7 +224,7 @@ class _KernelVerdict:
         """Why the kernel pruned the trial, once it did; None to go on."""
         step = list(values)[-1]
         with _ARRIVED:
-            if _at_rung(self.rungs, values):
+            if self.rungs is not None and self.rungs.judged(values) is not None:
                 _ARRIVED.wait_for(lambda: self._judged(step), VERDICT_WAIT)
             return _VERDICTS.get(self.key, (-1, None))[1]
 
@@ -240,24 +233,11 @@ class _KernelVerdict:
         return judged >= step or reason is not None
 
 
-def _rungs(pruner: Any, number: int) -> tuple[int, int, int | None] | None:
-    """Where the pruner judges trial `number` (first rung, eta, max_steps): the rungs of successive halving; None
-    for a pruner that may judge at any step."""
-    if isinstance(pruner, HyperbandPruner):
-        return pruner.first_rung(pruner.bracket(number)), pruner.eta, pruner.max_steps
-    if isinstance(pruner, SuccessiveHalvingPruner):
-        return pruner.min_steps, pruner.eta, pruner.max_steps
-    return None
-
-
-def _at_rung(rungs: tuple[int, int, int | None] | None, values: Mapping[int, float]) -> bool:
-    """Whether the latest step reported crossed a rung at which the pruner judges the trial."""
-    if rungs is None or not values:
-        return False
-    first, eta, end = rungs
-    steps = list(values)
-    rung = _rung_crossed(steps[-2] if len(steps) > 1 else 0, steps[-1], first, eta)
-    return rung is not None and (end is None or rung < end)
+def _rungs(pruner: Any, number: int) -> Rungs | None:
+    """Where the pruner judges trial `number`: the rungs of successive halving; None for a pruner that may judge at
+    any step."""
+    rungs = getattr(pruner, "rungs", None)
+    return None if rungs is None else rungs(number)
 
 
 def _reporting_trial(
@@ -810,7 +790,8 @@ class _ParallelSearch:
             pass
         else:
             stopping = self.plan.stopping
-            if stopping is not None and _at_rung(_rungs(stopping.pruner, number), seen.values):
+            rungs = None if stopping is None else _rungs(stopping.pruner, number)
+            if rungs is not None and rungs.judged(seen.values) is not None:
                 self._prune_on_workers({number: running}, None, step)  # it waits for the verdict: go on
         running.trial = replace(running.trial, intermediate=seen.values, best_step=seen.best_step)
 

@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Real as _RealNumber
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -31,6 +31,7 @@ __all__ = [
     "MedianPruner",
     "NoPruner",
     "Pruner",
+    "Rungs",
     "RunningTrial",
     "StepCount",
     "StopTrial",
@@ -157,17 +158,18 @@ class SuccessiveHalvingPruner:
 
     def prune(self, number: int, values: Mapping[int, float], others: Sequence[Trial]) -> str | None:
         """Prune a trial that falls out of the best 1/eta at a rung."""
-        return self._halve(number, values, _compared(others, number), self.min_steps, "")
+        return self._halve(values, _compared(others, number), self.rungs(number), "")
 
-    def _halve(
-        self, number: int, values: Mapping[int, float], compared: Sequence[Trial], first: int, where: str
-    ) -> str | None:
-        steps = list(values)
-        step, value = steps[-1], values[steps[-1]]
-        previous = steps[-2] if len(steps) > 1 else 0
-        rung = _rung_crossed(previous, step, first, self.eta)
-        if rung is None or (self.max_steps is not None and rung >= self.max_steps):
+    def rungs(self, number: int) -> Rungs:
+        """Where trial `number` is judged: from min_steps, every eta times further, short of max_steps."""
+        return Rungs(self.min_steps, self.eta, self.max_steps)
+
+    def _halve(self, values: Mapping[int, float], compared: Sequence[Trial], rungs: Rungs, where: str) -> str | None:
+        rung = rungs.judged(values)
+        if rung is None:
             return None
+        step = list(values)[-1]
+        value = values[step]
         competing = [v for v in (_value_at(t.intermediate, rung) for t in compared) if v is not None]
         keep = max(1, (len(competing) + 1) // self.eta)
         ahead = sum(self._better(v, value) for v in competing)
@@ -229,11 +231,31 @@ class HyperbandPruner:
         """The first step at which trials of that bracket are compared."""
         return self.min_steps * self.eta**bracket
 
+    def rungs(self, number: int) -> Rungs:
+        """Where trial `number` is judged: the rungs of its bracket."""
+        return Rungs(self.first_rung(self.bracket(number)), self.eta, self.max_steps)
+
     def prune(self, number: int, values: Mapping[int, float], others: Sequence[Trial]) -> str | None:
         """Successive halving among the trials of the same bracket."""
         bracket = self.bracket(number)
         compared = [t for t in _compared(others, number) if self.bracket(t.number) == bracket]
-        return self._halving._halve(number, values, compared, self.first_rung(bracket), f" of bracket {bracket}")
+        return self._halving._halve(values, compared, self.rungs(number), f" of bracket {bracket}")
+
+
+class Rungs(NamedTuple):
+    """The steps at which successive halving judges a trial: first, first·eta, first·eta², ... short of max_steps."""
+
+    first: int
+    eta: int
+    max_steps: int | None
+
+    def judged(self, values: Mapping[int, float]) -> int | None:
+        """The rung a trial's latest report crossed (judged there), or None."""
+        if not values:
+            return None
+        steps = list(values)
+        rung = _rung_crossed(steps[-2] if len(steps) > 1 else 0, steps[-1], self.first, self.eta)
+        return None if rung is None or (self.max_steps is not None and rung >= self.max_steps) else rung
 
 
 def _rung_crossed(previous: int, step: int, first: int, eta: int) -> int | None:
