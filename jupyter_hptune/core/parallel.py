@@ -30,7 +30,7 @@ from .errors import ScoreError, StudyError, format_traceback, score_value
 from .events import WorkerState, WorkersUpdated
 from .pruners import Rungs, RunningTrial, StopTrial, TrialPruned
 from .samplers import draw_param
-from .search import Search, SearchPlan, Stopping, StopReason
+from .search import Search, SearchPlan, StopReason, ended_trial
 from .space import Dimension
 from .trial import Trial, TrialState
 
@@ -655,16 +655,15 @@ class _ParallelSearch:
         if "error" in result:
             failed = trial.finish(TrialState.FAILED, finished=now, error=result["error"], traceback=result["traceback"])
             return failed, None
-        stopped = _stopped_early(trial, result, now, self.plan.stopping)
-        if stopped is not None:
-            return stopped, None
-        if "score_error" in result:
-            error = ScoreError(result["score_error"])
-            return trial.finish(TrialState.FAILED, finished=now, error=str(error)), error
-        value = result["value"]
-        if not math.isfinite(value):
-            return trial.finish(TrialState.FAILED, finished=now, error=f"the score is {value}"), None
-        return trial.finish(TrialState.COMPLETE, finished=now, value=value), None
+        stopping, stopped = self.plan.stopping, result.get("stopped")
+        return ended_trial(
+            trial,
+            now,
+            pruned=stopped["reason"] if stopped is not None and stopped["pruned"] else None,
+            stopped=stopped["reason"] if stopped is not None and not stopped["pruned"] else None,
+            patience=stopping is not None and stopping.patience is not None,
+            score=ScoreError(result["score_error"]) if "score_error" in result else result.get("value"),
+        )
 
     def _refresh(self) -> set[str]:
         """The addresses of the workers gone since the last look (their trials failed by the next _lost_workers)."""
@@ -845,29 +844,6 @@ class _OtherTrials(Sequence[Trial]):
 
     def __iter__(self) -> Iterator[Trial]:
         return iter(self._trials())
-
-
-def _stopped_early(trial: Trial, result: Mapping[str, Any], now: float, stopping: Stopping | None) -> Trial | None:
-    """A trial that stopped early on its worker (pruned, patience, max_steps), as the kernel records one; None if
-    it ran to its end without patience (its score is its own)."""
-    if "error" in result or stopping is None:
-        return None
-    stopped = result.get("stopped")
-    last = trial.intermediate[trial.last_step] if trial.last_step is not None else None
-    if stopped is not None and stopped["pruned"]:
-        reason = stopped["reason"] or "pruned by the objective"
-        return trial.finish(TrialState.PRUNED, finished=now, value=last, error=reason)
-    if stopping.patience is not None and trial.best_step is not None:
-        value = trial.intermediate[trial.best_step]  # early stopping: the score of the best step
-    elif stopped is not None:
-        if last is None:
-            return trial.finish(TrialState.FAILED, finished=now, error=stopped["reason"])
-        value = last
-    else:
-        return None
-    if not math.isfinite(value):
-        return trial.finish(TrialState.FAILED, finished=now, error=f"the score is {value}")
-    return trial.finish(TrialState.COMPLETE, finished=now, value=value)
 
 
 def _same(outcome: Outcome) -> Outcome:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from .asking import Asking
     from .study import Study
 
-__all__ = ["MAX_INITIAL_FAILURES", "Search", "SearchPlan", "StopReason", "Stopping"]
+__all__ = ["MAX_INITIAL_FAILURES", "Search", "SearchPlan", "StopReason", "Stopping", "ended_trial"]
 
 MAX_INITIAL_FAILURES = 5
 
@@ -65,6 +66,42 @@ class SearchPlan:
     timeout: float | None = None
     max_initial_failures: int = MAX_INITIAL_FAILURES
     stopping: Stopping | None = None  # None: no early stopping
+
+
+def ended_trial(
+    trial: Trial,
+    finished: float,
+    *,
+    pruned: str | None,
+    stopped: str | None,
+    patience: bool,
+    score: float | ScoreError | None,
+) -> tuple[Trial, ScoreError | None]:
+    """The record of a trial whose objective returned or stopped early (and the ScoreError that ends the search).
+
+    `trial` holds the values it reported; `pruned` is why it was pruned ("" when the objective gave no reason),
+    `stopped` why it stopped early otherwise, `patience` whether early stopping scores it at its best step, and
+    `score` what its objective returned (or why that is no score; None when it stopped early).
+    """
+    last = trial.intermediate[trial.last_step] if trial.last_step is not None else None
+    if pruned is not None:
+        return trial.finish(
+            TrialState.PRUNED, finished=finished, value=last, error=pruned or "pruned by the objective"
+        ), None
+    if patience and trial.best_step is not None:
+        value = trial.intermediate[trial.best_step]  # early stopping: the score of the best step
+    elif stopped is not None:
+        if last is None:
+            return trial.finish(TrialState.FAILED, finished=finished, error=stopped), None
+        value = last
+    elif isinstance(score, ScoreError):
+        return trial.finish(TrialState.FAILED, finished=finished, error=str(score)), score
+    else:
+        assert score is not None, "a trial that did not stop early has a score"
+        value = score
+    if not math.isfinite(value):
+        return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}"), None
+    return trial.finish(TrialState.COMPLETE, finished=finished, value=value), None
 
 
 class Search:

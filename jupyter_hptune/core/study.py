@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import math
 import os
 import sqlite3
 import time
@@ -20,7 +19,7 @@ from .importance import importance as _importance
 from .options import option_named
 from .pruners import Pruner, RunningTrial, StopTrial, TrialPruned, make_pruner
 from .samplers import Sampler, make_sampler
-from .search import MAX_INITIAL_FAILURES, Search, SearchPlan, Stopping
+from .search import MAX_INITIAL_FAILURES, Search, SearchPlan, Stopping, ended_trial
 from .space import Choice, Dimension, Space, SpaceError
 from .storage import SQLiteStorage, StoredSearch
 from .trial import Trial, TrialState, best_trial
@@ -426,28 +425,27 @@ class Study:
                 best_step=running.best_step,
             )
             return failed, None
-        trial = dataclasses.replace(trial, params=self._used(trial.params, asking, asks_all))
-        finished = time.time()
-        steps = {"intermediate": running.values, "best_step": running.best_step}
-        if running.pruned or isinstance(stop, TrialPruned):
-            reason = str(running.stopped if running.pruned else stop) or "pruned by the objective"
-            return trial.finish(
-                TrialState.PRUNED, finished=finished, value=running.last_value, error=reason, **steps
-            ), None
-        if stopping.patience is not None and running.best_value is not None:
-            value = running.best_value  # early stopping: the score of the best step
-        elif stop is not None:
-            if running.last_value is None:
-                return trial.finish(TrialState.FAILED, finished=finished, error=f"{type(stop).__name__}: {stop}"), None
-            value = running.last_value
-        else:
+        trial = dataclasses.replace(
+            trial,
+            params=self._used(trial.params, asking, asks_all),
+            intermediate=running.values,
+            best_step=running.best_step,
+        )
+        score: float | ScoreError | None = None
+        if stop is None:
             try:
-                value = score_value(raw)
+                score = score_value(raw)
             except ScoreError as error:
-                return trial.finish(TrialState.FAILED, finished=finished, error=str(error), **steps), error
-        if not math.isfinite(value):
-            return trial.finish(TrialState.FAILED, finished=finished, error=f"the score is {value}", **steps), None
-        return trial.finish(TrialState.COMPLETE, finished=finished, value=value, **steps), None
+                score = error
+        pruned = running.pruned or isinstance(stop, TrialPruned)
+        return ended_trial(
+            trial,
+            time.time(),
+            pruned=str(running.stopped if running.pruned else stop) if pruned else None,
+            stopped=None if stop is None else f"{type(stop).__name__}: {stop}",
+            patience=stopping.patience is not None,
+            score=score,
+        )
 
     def _asking(self, proposal: Mapping[str, Any], number: int) -> Asking:
         """What trial `number` asks for: from its proposed point, else drawn by the search's method."""
