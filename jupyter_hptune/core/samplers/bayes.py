@@ -206,15 +206,11 @@ class BayesSampler(Sampler):
         """A copy of the model that believes each running point scored the best score so far (one GP fit), and that lie."""
         model = self.optimizer
         assert model is not None
-        told_x, told_y = model.Xi, model.yi
-        learned_x, learned_y = told_x + self._unfitted[0], told_y + self._unfitted[1]
+        learned_y = model.yi + self._unfitted[1]
         scores = [y for y in learned_y if not np.isnan(y)]
         lie = min(scores) if scores else (FAILED if learned_y else 0.0)  # none succeeded: avoid them like failures
-        model.Xi, model.yi = learned_x + running, learned_y + [lie] * len(running)  # copy() fits on them at once
-        try:
-            return model.copy(random_state=random_state), lie
-        finally:
-            model.Xi, model.yi = told_x, told_y
+        xs, ys = self._unfitted[0] + running, self._unfitted[1] + [lie] * len(running)
+        return model.copy(random_state=random_state, xs=xs, ys=ys), lie
 
     def _params(self, space: Space, x: Sequence[Any]) -> dict[str, Any]:
         params = space.defaults()

@@ -117,16 +117,11 @@ class BudgetModel:
         assert engine is not None, "learn() first"
         scores = [y for y in engine.yi if not math.isnan(y)]
         lie = min(scores) if scores else 0.0
-        told_x, told_y = engine.Xi, engine.yi
-        engine.Xi = told_x + [[*row, engine.full] for row in running]
-        engine.yi = told_y + [lie] * len(running)
         points = []
         with warnings.catch_warnings(), THREADS.limit(limits=1):
             warnings.simplefilter("ignore")
-            try:
-                liar = engine.copy(random_state=random_state)  # fits on the lies at once
-            finally:
-                engine.Xi, engine.yi = told_x, told_y
+            at_full = [[*row, engine.full] for row in running]
+            liar = engine.copy(random_state=random_state, xs=at_full, ys=[lie] * len(running))
             for i in range(count):
                 x = list(liar.ask())
                 points.append(x[:-1])

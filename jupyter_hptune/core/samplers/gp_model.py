@@ -149,8 +149,8 @@ class Engine(Optimizer):
         # stand; None: every point is valid
         self.valid: Callable[[np.ndarray], np.ndarray] | None = None
 
-    def copy(self, random_state: Any = None) -> Engine:
-        """A copy that has been told the same trials (and fits its own model on them).
+    def copy(self, random_state: Any = None, xs: Sequence[Any] = (), ys: Sequence[float] = ()) -> Engine:
+        """A copy that has been told the same trials, and the points `xs` scored `ys` besides (one fit of its own).
 
         It shares what never changes after construction (the space, the unfitted model, the initial design):
         building them again costs about 30 ms, mostly scikit-optimize's setting up of the space.
@@ -165,8 +165,8 @@ class Engine(Optimizer):
         twin.warp_ = None
         for fitted in ("next_xs_", "_next_x"):
             twin.__dict__.pop(fitted, None)
-        if self.Xi:
-            twin._tell(self.Xi, self.yi)
+        if self.Xi or xs:
+            twin._tell([*self.Xi, *xs], [*self.yi, *ys])
         return twin
 
     def decode(self, Z: np.ndarray) -> np.ndarray:
