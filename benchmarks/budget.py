@@ -230,6 +230,7 @@ def ours(method: str, seed: int, data: Problem) -> list[tuple[int, float]]:
 def optuna_tpe(seed: int, data: Problem) -> list[tuple[int, float]]:
     """Optuna's TPE with its hyperband pruner until 900 epochs, as ours() reports it."""
     import optuna
+    from problems import Suggest  # benchmarks/ is on the path: this script's folder
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dims = data.space()
@@ -243,14 +244,7 @@ def optuna_tpe(seed: int, data: Problem) -> list[tuple[int, float]]:
     epochs = 0
     while epochs < BUDGETS[-1]:
         trial = study.ask()
-        params = {}
-        for name, dim in dims.items():
-            if hasattr(dim, "options"):
-                params[name] = trial.suggest_categorical(name, dim.options)
-            elif isinstance(dim.low, int):
-                params[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
-            else:
-                params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+        params = Suggest(trial).point(dims)
         best, last, pruned = 0.0, 0, False
         for epoch, accuracy in enumerate(data.curve(params), start=1):
             best, last = max(best, accuracy), epoch

@@ -172,15 +172,7 @@ def run_optuna(method: str, problem: Problem, seed: int, n_trials: int) -> dict[
     def suggest(trial: Any) -> float:
         if tree is not None:
             return objective.timed(lambda: tree(Suggest(trial)))
-        params: dict[str, Any] = {}
-        for name, dim in problem.space.items():
-            if isinstance(dim, Choice):
-                params[name] = trial.suggest_categorical(name, list(dim.options))
-            elif isinstance(dim, Int):
-                params[name] = trial.suggest_int(name, dim.low, dim.high, log=dim.log)
-            else:
-                params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
-        return objective(params)
+        return objective(Suggest(trial).point(problem.space))
 
     stamps = [time.perf_counter()]
     study = optuna.create_study(direction="minimize", sampler=sampler)

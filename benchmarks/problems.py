@@ -65,6 +65,18 @@ class Suggest:
         """trial.suggest_categorical."""
         return self.trial.suggest_categorical(name, options)
 
+    def point(self, space: dict[str, Dimension]) -> dict[str, Any]:
+        """A value for each hyperparameter of a fixed space, asked by its kind."""
+        params: dict[str, Any] = {}
+        for name, dim in space.items():
+            if isinstance(dim, Choice):
+                params[name] = self.choice(list(dim.options), name=name)
+            elif isinstance(dim, Int):
+                params[name] = self.int(dim.low, dim.high, dim.log, name=name)
+            else:
+                params[name] = self.real(dim.low, dim.high, dim.log, name=name)
+        return params
+
 
 class Given:
     """A point of the flattened space as an asker: each ask reads its value from the point."""
