@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from clusters import on_simulated_workers
 
 from jupyter_hptune import Choice, Int, Real, Space, Study, TrialState
 from jupyter_hptune.core.pruners import HyperbandPruner
-from jupyter_hptune.core.samplers import ask_batch
 from jupyter_hptune.core.samplers.bayes import BayesSampler
 from jupyter_hptune.core.samplers.budget import measurements
 from jupyter_hptune.core.trial import Trial
@@ -107,21 +107,18 @@ def best_final_on_workers(budget_aware: bool, seed: int, workers: int = 2, n_tri
     sampler.plan(space, [], n_trials, 0, "minimize")
     pruner = HyperbandPruner(STEPS)
     pruner.plan("minimize", seed)
-    trials: list[Trial] = []
-    while len(trials) < n_trials:
-        free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
-        numbers = list(range(len(trials), len(trials) + free))
-        trials += [Trial(number=n, params=p) for n, p in zip(numbers, ask_batch(sampler, space, trials, numbers))]
-        oldest = next(t for t in trials if t.state is TrialState.RUNNING)
-        finished = [t for t in trials if t.state is not TrialState.RUNNING]
+
+    def judged_at_every_step(trial: Trial, finished: list[Trial]) -> Trial:
         values: dict[int, float] = {}
         state = TrialState.COMPLETE
         for step in range(1, STEPS + 1):
-            values[step] = final(oldest.params) + oldest.params["x"] * math.exp(-step / 6)
-            if pruner.prune(oldest.number, values, finished):
+            values[step] = final(trial.params) + trial.params["x"] * math.exp(-step / 6)
+            if pruner.prune(trial.number, values, finished):
                 state = TrialState.PRUNED
                 break
-        trials[oldest.number] = oldest.finish(state, finished=0.0, value=values[step], intermediate=values)
+        return trial.finish(state, finished=0.0, value=values[step], intermediate=values)
+
+    trials = on_simulated_workers(sampler, space, workers, n_trials, judged_at_every_step)
     assert any(t.state is TrialState.PRUNED for t in trials)
     return min(final(t.params) for t in trials)
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from clusters import on_simulated_workers
 
 from jupyter_hptune import Choice, Int, Real, Study, tune
 from jupyter_hptune.core.options import OptionError
@@ -224,14 +225,13 @@ def simulate(method: str, seed: int, workers: int, n_trials: int = 12) -> list[T
     space = Space(SPACE)
     sampler = make_sampler(method, seed=seed, **({"grid_points": 2} if method == "grid" else {}))
     sampler.plan(space, [], n_trials, 0, "minimize")
-    trials: list[Trial] = []
-    while len(trials) < n_trials:
-        free = min(workers - sum(t.state is TrialState.RUNNING for t in trials), n_trials - len(trials))
-        numbers = list(range(len(trials), len(trials) + free))
-        trials += [Trial(number=n, params=p) for n, p in zip(numbers, ask_batch(sampler, space, trials, numbers))]
-        oldest = next(t for t in trials if t.state is TrialState.RUNNING)
-        trials[oldest.number] = oldest.finish(TrialState.COMPLETE, finished=0.0, value=bowl(oldest.params))
-    return trials
+    return on_simulated_workers(
+        sampler,
+        space,
+        workers,
+        n_trials,
+        lambda trial, finished: trial.finish(TrialState.COMPLETE, finished=0.0, value=bowl(trial.params)),
+    )
 
 
 @pytest.mark.parametrize("method", ["grid", "random", "bayes"])
